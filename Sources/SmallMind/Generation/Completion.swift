@@ -1,0 +1,64 @@
+/// Why a generation ended.
+public enum FinishReason: String, Sendable, Codable, Equatable {
+    /// The model produced its end-of-sequence (or BOS) token.
+    case endOfSequence = "eos"
+    /// The text reached one of the stop strings (which is not included).
+    case stopString = "stop"
+    /// `maxTokens` were generated, or the context is full.
+    case length
+    /// The caller cancelled.
+    case cancelled
+}
+
+/// A finished generation.
+public struct Completion: Sendable, Equatable {
+    public var prompt: String
+    /// The generated text only.
+    public var continuation: String
+    public var promptTokens: [Int]
+    /// The generated token ids (EOS excluded).
+    public var tokens: [Int]
+    public var finishReason: FinishReason
+    public var timings: GenerationTimings
+
+    /// Prompt and continuation together, as the C# sample returns them.
+    public var text: String { prompt + continuation }
+    public var promptTokenCount: Int { promptTokens.count }
+    public var completionTokenCount: Int { tokens.count }
+
+    public init(prompt: String, continuation: String, promptTokens: [Int], tokens: [Int], finishReason: FinishReason, timings: GenerationTimings) {
+        self.prompt = prompt
+        self.continuation = continuation
+        self.promptTokens = promptTokens
+        self.tokens = tokens
+        self.finishReason = finishReason
+        self.timings = timings
+    }
+}
+
+/// Wall-clock durations of one generation, in seconds.
+public struct GenerationTimings: Sendable, Equatable {
+    /// Processing the prompt (prefill), up to the first sampled token.
+    public var promptSeconds: Double = 0
+    /// Generating the tokens after the first.
+    public var generationSeconds: Double = 0
+    public var totalSeconds: Double { promptSeconds + generationSeconds }
+
+    public init(promptSeconds: Double = 0, generationSeconds: Double = 0) {
+        self.promptSeconds = promptSeconds
+        self.generationSeconds = generationSeconds
+    }
+
+    /// Generated tokens per second of the whole generation.
+    public func tokensPerSecond(tokens: Int) -> Double { totalSeconds > 0 ? Double(tokens) / totalSeconds : 0 }
+}
+
+/// One generated token as it is produced.
+public struct TokenEvent: Sendable, Equatable {
+    public var token: Int
+    /// The text that became final with this token: may be empty (half a UTF-8 character, or text
+    /// held back because it could be the start of a stop string).
+    public var text: String
+    /// 0 for the first generated token.
+    public var index: Int
+}

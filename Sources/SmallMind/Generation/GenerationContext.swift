@@ -1,0 +1,96 @@
+// One generation at a time on shared, read-only weights. A context owns everything that changes
+// while generating — the KV cache, the scratch buffers, the sampler's RNG — so any number of
+// contexts run side by side on one `Model` without a lock. A context is not shareable itself
+// (not Sendable): each task makes or borrows its own.
+
+/// Per-generation state over a shared model.
+public final class GenerationContext {
+    public let model: Model
+    let cache: KVCache
+    let workspace: Workspace
+
+    public init(model: Model) {
+        self.model = model
+        cache = KVCache(configuration: model.configuration)
+        workspace = Workspace(configuration: model.configuration, capacity: 16)
+    }
+
+    /// Generates a continuation of `prompt`. `onToken` sees each token as it is produced and may
+    /// return false to stop (finish reason `.cancelled`); task cancellation also stops at the next
+    /// token. Errors are thrown before any work: bad parameters, untokenizable or too-long prompts.
+    public func generate(
+        _ prompt: String, parameters: GenerationParameters = .init(),
+        onToken: ((TokenEvent) -> Bool)? = nil
+    ) throws(GenerationError) -> Completion {
+        try parameters.validate()
+        let promptTokens = try model.tokenize(prompt)
+        let contextLength = model.configuration.contextLength
+        guard promptTokens.count <= contextLength else {
+            throw .promptTooLong(tokens: promptTokens.count, contextLength: contextLength)
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+
+        // Prefill: the whole prompt in one forward pass; only the last token's logits are needed.
+        let prefill = promptTokens.enumerated().map { i, token in
+            BatchToken(token: token, position: i, wantsLogits: i == promptTokens.count - 1)
+        }
+        var logits = model.weights.forward(prefill, cache: cache, workspace: workspace)
+        let firstTokenTime = clock.now
+
+        var sampler = Sampler(parameters: parameters)
+        var detokenizer = StreamingDetokenizer()
+        var matcher = StopStringMatcher(stops: parameters.stop)
+        var generated: [Int] = []
+        var previous = promptTokens.last
+        var position = promptTokens.count
+        var reason = FinishReason.length
+
+        while generated.count < parameters.maxTokens {
+            if Task.isCancelled {
+                reason = .cancelled
+                break
+            }
+            let next = sampler.sample(logits)
+            if model.tokenizer.isEndOfText(next) {
+                reason = .endOfSequence
+                break
+            }
+            generated.append(next)
+            let (release, stopped) = matcher.append(detokenizer.append(model.tokenizer.bytes(of: next, after: previous)))
+            previous = next
+            if let onToken, !onToken(TokenEvent(token: next, text: release, index: generated.count - 1)) {
+                reason = .cancelled
+                break
+            }
+            if stopped {
+                reason = .stopString
+                break
+            }
+            // The sampled token sits at `position`; feeding it needs room in the context.
+            guard generated.count < parameters.maxTokens, position < contextLength else { break }
+            logits = model.weights.forward([BatchToken(token: next, position: position)], cache: cache, workspace: workspace)
+            position += 1
+        }
+        if reason != .stopString {
+            let tail = matcher.append(detokenizer.finish()).release + matcher.finish()
+            if !tail.isEmpty, let onToken, let last = generated.last {
+                _ = onToken(TokenEvent(token: last, text: tail, index: generated.count - 1))
+            }
+        }
+        let end = clock.now
+        return Completion(
+            prompt: prompt, continuation: matcher.fullText, promptTokens: promptTokens, tokens: generated,
+            finishReason: reason,
+            timings: GenerationTimings(
+                promptSeconds: (firstTokenTime - start).seconds, generationSeconds: (end - firstTokenTime).seconds))
+    }
+}
+
+extension Duration {
+    /// The duration in seconds as a Double.
+    public var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) * 1e-18
+    }
+}

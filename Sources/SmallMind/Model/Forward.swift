@@ -1,0 +1,143 @@
+// The forward pass: a batch of tokens — any mix of sequences and positions — through every block to
+// the logits, top to bottom like llama2.c's run.c. Notation: n = tokens in the batch, d = dim,
+// kvd = kvDim, h = hidden size, V = vocabulary.
+//
+// Each token carries its sequence's KV-cache slot and its position. Prefill is simply a batch with
+// many tokens of one slot; decode is one token per slot. Every kernel below reduces each output
+// element in an order that ignores the batch (see SmallMindKernels), so a token's logits are the
+// same whichever batch it rides in.
+import SmallMindKernels
+
+/// One token of a forward batch.
+public struct BatchToken: Sendable, Equatable {
+    public var token: Int
+    /// Position of the token in its sequence (0-based).
+    public var position: Int
+    /// The sequence's slot in the KV cache.
+    public var slot: Int
+    /// Whether the caller needs this token's logits (the last prompt token and decode tokens).
+    public var wantsLogits: Bool
+
+    public init(token: Int, position: Int, slot: Int = 0, wantsLogits: Bool = true) {
+        self.token = token
+        self.position = position
+        self.slot = slot
+        self.wantsLogits = wantsLogits
+    }
+}
+
+extension ModelWeights {
+    /// Runs `batch` through the model, appending each token's keys and values to `cache`.
+    /// Returns the logits of the tokens with `wantsLogits`, in batch order: (that count, V).
+    /// The buffer lives in `workspace` and is valid until its next forward pass.
+    public func forward(_ batch: [BatchToken], cache: KVCache, workspace ws: Workspace) -> UnsafeBufferPointer<Float> {
+        let c = configuration
+        let n = batch.count, d = c.embeddingSize, kvd = c.keyValueSize, hs = c.headSize, h = c.hiddenSize
+        let logitCount = batch.reduce(0) { $0 + ($1.wantsLogits ? 1 : 0) }
+        for t in batch {
+            precondition(t.token >= 0 && t.token < c.vocabularySize, "token \(t.token) outside the vocabulary")
+            precondition(t.position >= 0 && t.position < cache.contextLength, "position \(t.position) outside the cache")
+            precondition(t.slot >= 0 && t.slot < cache.slotCount, "slot \(t.slot) outside the cache")
+        }
+        ws.reserve(tokens: n, logitTokens: logitCount)
+        let x = ws.residual                                          // (n, d)
+
+        // Token (and, for gpt2, position) embeddings.
+        for (i, t) in batch.enumerated() {
+            (x + i * d).update(from: tokenEmbedding.row(t.token), count: d)
+            if let positions = positionEmbedding {
+                Activation.addBias(x + i * d, positions.row(t.position), count: d)
+            }
+        }
+
+        for (l, layer) in layers.enumerated() {
+            // Attention: normalise, project to q (n, d), k and v (n, kvd).
+            normalize(x, layer.attentionNorm, layer.attentionNormBias, into: ws.normed, tokens: n)
+            linear(ws.normed, layer.query, layer.queryBias, into: ws.query, tokens: n)
+            linear(ws.normed, layer.key, layer.keyBias, into: ws.key, tokens: n)
+            linear(ws.normed, layer.value, layer.valueBias, into: ws.value, tokens: n)
+
+            // Rotary positions (llama), then append k and v to each token's slot in the cache.
+            for (i, t) in batch.enumerated() {
+                if c.architecture == .llama {
+                    RoPE.apply(ws.query + i * d, count: d, headSize: hs, position: t.position, base: c.ropeBase)
+                    RoPE.apply(ws.key + i * kvd, count: kvd, headSize: hs, position: t.position, base: c.ropeBase)
+                }
+                let at = cache.offset(layer: l, slot: t.slot, position: t.position)
+                (cache.keys + at).update(from: ws.key + i * kvd, count: kvd)
+                (cache.values + at).update(from: ws.value + i * kvd, count: kvd)
+            }
+
+            // Causal attention of every token over its own sequence, 0...position; heads that share
+            // a KV head (grouped-query attention) read the same cache slice. Output into `normed`.
+            let headsPerKeyValueHead = c.headCount / c.keyValueHeadCount
+            for (i, t) in batch.enumerated() {
+                let base = cache.offset(layer: l, slot: t.slot)
+                for head in 0..<c.headCount {
+                    let kvOffset = (head / headsPerKeyValueHead) * hs
+                    Attention.head(
+                        query: ws.query + i * d + head * hs,
+                        keys: cache.keys + base + kvOffset, values: cache.values + base + kvOffset,
+                        rowStride: kvd, headSize: hs, lastPosition: t.position,
+                        scores: ws.scores, out: ws.normed + i * d + head * hs)
+                }
+            }
+            linear(ws.normed, layer.output, layer.outputBias, into: ws.projected, tokens: n)
+            addResidual(x, ws.projected, count: n * d)
+
+            // Feed-forward: SwiGLU (llama) or GELU MLP (gpt2), (n, d) → (n, h) → (n, d).
+            normalize(x, layer.feedForwardNorm, layer.feedForwardNormBias, into: ws.normed, tokens: n)
+            linear(ws.normed, layer.feedForwardIn, layer.feedForwardInBias, into: ws.hidden, tokens: n)
+            if let up = layer.feedForwardUp {
+                linear(ws.normed, up, nil, into: ws.hiddenUp, tokens: n)
+                Activation.swiglu(gate: ws.hidden, up: ws.hiddenUp, count: n * h)
+            } else {
+                Activation.gelu(ws.hidden, count: n * h)
+            }
+            linear(ws.hidden, layer.feedForwardOut, layer.feedForwardOutBias, into: ws.projected, tokens: n)
+            addResidual(x, ws.projected, count: n * d)
+        }
+
+        // Final norm and classifier, only for the rows whose logits are wanted: (logitCount, V).
+        var row = 0
+        for (i, t) in batch.enumerated() where t.wantsLogits {
+            (ws.logitRows + row * d).update(from: x + i * d, count: d)
+            row += 1
+        }
+        normalize(ws.logitRows, finalNorm, finalNormBias, into: ws.logitRows, tokens: logitCount)
+        linear(ws.logitRows, classifier, nil, into: ws.logits, tokens: logitCount)
+        return UnsafeBufferPointer(start: ws.logits, count: logitCount * c.vocabularySize)
+    }
+
+    /// RMSNorm (llama) or LayerNorm (gpt2) of each of `tokens` rows.
+    private func normalize(
+        _ x: UnsafeMutablePointer<Float>, _ weight: WeightVector, _ bias: WeightVector?,
+        into out: UnsafeMutablePointer<Float>, tokens: Int
+    ) {
+        let d = configuration.embeddingSize, eps = configuration.normEpsilon
+        for i in 0..<tokens {
+            switch configuration.architecture {
+            case .llama:
+                Normalization.rms(x + i * d, weight: weight.pointer, out: out + i * d, count: d, epsilon: eps)
+            case .gpt2:
+                Normalization.layer(x + i * d, weight: weight.pointer, bias: bias?.pointer, out: out + i * d, count: d, epsilon: eps)
+            }
+        }
+    }
+
+    /// y = x · Wᵀ (+ bias) for `tokens` rows.
+    private func linear(
+        _ x: UnsafeMutablePointer<Float>, _ w: WeightMatrix, _ bias: WeightVector?,
+        into y: UnsafeMutablePointer<Float>, tokens: Int
+    ) {
+        guard tokens > 0 else { return }
+        Matmul.simd(x: x, w: w.pointer, y: y, batch: tokens, inDim: w.columns, outDim: w.rows)
+        if let bias {
+            for i in 0..<tokens { Activation.addBias(y + i * w.rows, bias.pointer, count: w.rows) }
+        }
+    }
+
+    private func addResidual(_ x: UnsafeMutablePointer<Float>, _ delta: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] += delta[i] }
+    }
+}

@@ -1,0 +1,71 @@
+// The front door: weights plus the tokenizer that goes with them.
+
+/// A loaded model: immutable, `Sendable`, shared by every generation that uses it.
+public final class Model: Sendable {
+    public let weights: ModelWeights
+    public let tokenizer: any Tokenizer
+    /// Where the model came from (a path, or "demo").
+    public let name: String
+
+    public init(weights: ModelWeights, tokenizer: any Tokenizer, name: String) throws(GenerationError) {
+        guard tokenizer.vocabularySize == weights.configuration.vocabularySize else {
+            throw .vocabularyMismatch(tokenizer: tokenizer.vocabularySize, model: weights.configuration.vocabularySize)
+        }
+        self.weights = weights
+        self.tokenizer = tokenizer
+        self.name = name
+    }
+
+    public var configuration: ModelConfiguration { weights.configuration }
+
+    /// The sample's seeded GPT-2-style demo model with its character tokenizer.
+    public static func demo() -> Model {
+        // The demo's tokenizer and weights agree by construction.
+        try! Model(weights: DemoModel.weights(), tokenizer: CharacterTokenizer(), name: "demo")
+    }
+
+    /// Loads a llama2.c checkpoint at `path` with its `tokenizer.bin`.
+    public static func load(path: String, tokenizerPath: String?) throws -> Model {
+        let weights = try Llama2cCheckpoint.load(path: path)
+        guard let tokenizerPath else {
+            throw LoadingError.invalidField(
+                file: path, field: "tokenizer", value: "none",
+                reason: "a llama2.c checkpoint has no vocabulary; pass its tokenizer.bin (--tokenizer)")
+        }
+        let tokenizer = try SentencePieceTokenizer.load(llama2cPath: tokenizerPath, vocabularySize: weights.configuration.vocabularySize)
+        return try Model(weights: weights, tokenizer: tokenizer, name: path)
+    }
+
+    /// The prompt's token ids, with BOS when the vocabulary has one.
+    public func tokenize(_ prompt: String) throws(GenerationError) -> [Int] {
+        let tokens: [Int]
+        do { tokens = try tokenizer.encode(prompt, addBOS: true) } catch { throw .tokenizer(error) }
+        guard !tokens.isEmpty else { throw .tokenizer(.emptyInput) }
+        return tokens
+    }
+
+    /// Generates one completion in a fresh context (convenient; reuse a `GenerationContext` to avoid
+    /// reallocating the KV cache for every request).
+    public func generate(_ prompt: String, _ parameters: GenerationParameters = .init()) throws(GenerationError) -> Completion {
+        try GenerationContext(model: self).generate(prompt, parameters: parameters)
+    }
+
+    /// Streams the tokens of one generation as they are produced. Cancelling the consuming task
+    /// (or dropping the stream) stops the generation at the next token.
+    public func stream(_ prompt: String, _ parameters: GenerationParameters = .init()) -> AsyncThrowingStream<TokenEvent, any Error> {
+        let (stream, continuation) = AsyncThrowingStream<TokenEvent, any Error>.makeStream()
+        let task = Task.detached { [self] in
+            do {
+                _ = try GenerationContext(model: self).generate(prompt, parameters: parameters) { event in
+                    if case .terminated = continuation.yield(event) { return false }
+                    return true
+                }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+}

@@ -1,0 +1,58 @@
+/// Scratch buffers for one forward pass over up to `capacity` tokens, owned by one generation
+/// context. Grows (reallocates) only when a larger batch arrives, so steady decoding reuses it.
+public final class Workspace {
+    let configuration: ModelConfiguration
+    private(set) var capacity = 0
+    private(set) var logitCapacity = 0
+    var residual: UnsafeMutablePointer<Float>   // (tokens, dim)   the residual stream x
+    var normed: UnsafeMutablePointer<Float>     // (tokens, dim)   normalised x, later attention output
+    var query: UnsafeMutablePointer<Float>      // (tokens, dim)
+    var key: UnsafeMutablePointer<Float>        // (tokens, kvDim)
+    var value: UnsafeMutablePointer<Float>      // (tokens, kvDim)
+    var projected: UnsafeMutablePointer<Float>  // (tokens, dim)   output of a block, added to x
+    var hidden: UnsafeMutablePointer<Float>     // (tokens, hidden)
+    var hiddenUp: UnsafeMutablePointer<Float>   // (tokens, hidden)
+    var scores: UnsafeMutablePointer<Float>     // (context)       attention weights of one head
+    var logitRows: UnsafeMutablePointer<Float>  // (logit tokens, dim) final hidden rows that need logits
+    var logits: UnsafeMutablePointer<Float>     // (logit tokens, vocab)
+
+    public init(configuration: ModelConfiguration, capacity: Int = 1) {
+        self.configuration = configuration
+        residual = .allocate(capacity: 0); normed = .allocate(capacity: 0); query = .allocate(capacity: 0)
+        key = .allocate(capacity: 0); value = .allocate(capacity: 0); projected = .allocate(capacity: 0)
+        hidden = .allocate(capacity: 0); hiddenUp = .allocate(capacity: 0)
+        scores = .allocate(capacity: configuration.contextLength)
+        logitRows = .allocate(capacity: 0); logits = .allocate(capacity: 0)
+        reserve(tokens: capacity, logitTokens: 1)
+    }
+
+    deinit {
+        for buffer in [residual, normed, query, key, value, projected, hidden, hiddenUp, scores, logitRows, logits] {
+            buffer.deallocate()
+        }
+    }
+
+    /// Makes room for a batch of `tokens` tokens of which `logitTokens` need logits.
+    func reserve(tokens: Int, logitTokens: Int) {
+        let c = configuration
+        if tokens > capacity {
+            for buffer in [residual, normed, query, key, value, projected, hidden, hiddenUp] { buffer.deallocate() }
+            residual = .allocate(capacity: tokens * c.embeddingSize)
+            normed = .allocate(capacity: tokens * c.embeddingSize)
+            query = .allocate(capacity: tokens * c.embeddingSize)
+            key = .allocate(capacity: tokens * c.keyValueSize)
+            value = .allocate(capacity: tokens * c.keyValueSize)
+            projected = .allocate(capacity: tokens * c.embeddingSize)
+            hidden = .allocate(capacity: tokens * c.hiddenSize)
+            hiddenUp = .allocate(capacity: tokens * c.hiddenSize)
+            capacity = tokens
+        }
+        if logitTokens > logitCapacity {
+            logitRows.deallocate()
+            logits.deallocate()
+            logitRows = .allocate(capacity: logitTokens * c.embeddingSize)
+            logits = .allocate(capacity: logitTokens * c.vocabularySize)
+            logitCapacity = logitTokens
+        }
+    }
+}

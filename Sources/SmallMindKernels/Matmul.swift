@@ -1,0 +1,135 @@
+// Matrix multiplication y = x · Wᵀ, the kernel that dominates every forward pass.
+//
+// Shapes: x is (batch, inDim) row-major, W is (outDim, inDim) row-major — the layout llama2.c and
+// GGUF store — and y is (batch, outDim) with a caller-chosen row stride.
+//
+// Batch invariance: every y[b, o] is reduced in exactly one order — eight SIMD lanes, lane j summing
+// the products at k ≡ j (mod 8) with fused multiply-adds, then the lanes summed by `reduceLanes`,
+// then the scalar tail — whatever the tile it falls into, the batch size or the row range a thread
+// was given. So a sequence's logits do not depend on what else shares its batch.
+
+/// Matrix multiplication kernels over raw buffers.
+public enum Matmul {
+    /// The reference: one scalar multiply-add at a time, in k order. Slow and obviously right.
+    public static func naive(
+        x: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+        batch: Int, inDim: Int, outDim: Int, yStride: Int? = nil
+    ) {
+        let ldy = yStride ?? outDim
+        for b in 0..<batch {
+            let xRow = x + b * inDim
+            for o in 0..<outDim {
+                let wRow = w + o * inDim
+                var sum: Float = 0
+                for k in 0..<inDim { sum += xRow[k] * wRow[k] }
+                y[b * ldy + o] = sum
+            }
+        }
+    }
+
+    /// The fast path: SIMD, tiled over four weight rows and two activation rows so each loaded
+    /// weight vector serves two rows of the batch. Computes the output columns in `rows` only
+    /// (so a thread pool can split the weight rows); every element is reduced in the fixed order
+    /// described at the top of this file.
+    public static func simd(
+        x: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+        batch: Int, inDim: Int, outDim: Int, yStride: Int? = nil, rows: Range<Int>? = nil
+    ) {
+        let ldy = yStride ?? outDim
+        let range = rows ?? 0..<outDim
+        let kMain = inDim & ~7
+        var o = range.lowerBound
+        while o + 4 <= range.upperBound {
+            var b = 0
+            while b + 2 <= batch {
+                tile4x2(x: x + b * inDim, w: w + o * inDim, y: y + b * ldy + o, inDim: inDim, kMain: kMain, ldy: ldy)
+                b += 2
+            }
+            if b < batch {
+                for r in 0..<4 {
+                    y[b * ldy + o + r] = dot(x + b * inDim, w + (o + r) * inDim, count: inDim)
+                }
+            }
+            o += 4
+        }
+        while o < range.upperBound {
+            for b in 0..<batch {
+                y[b * ldy + o] = dot(x + b * inDim, w + o * inDim, count: inDim)
+            }
+            o += 1
+        }
+    }
+
+    @inline(__always)
+    static func tile4x2(
+        x: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+        inDim: Int, kMain: Int, ldy: Int
+    ) {
+        let x0 = UnsafeRawPointer(x), x1 = UnsafeRawPointer(x + inDim)
+        let w0 = UnsafeRawPointer(w), w1 = UnsafeRawPointer(w + inDim)
+        let w2 = UnsafeRawPointer(w + 2 * inDim), w3 = UnsafeRawPointer(w + 3 * inDim)
+        var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a02 = SIMD8<Float>(), a03 = SIMD8<Float>()
+        var a10 = SIMD8<Float>(), a11 = SIMD8<Float>(), a12 = SIMD8<Float>(), a13 = SIMD8<Float>()
+        var k = 0
+        while k < kMain {
+            let offset = k &* 4
+            let xv0 = x0.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            let xv1 = x1.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            let wv0 = w0.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            a00 = a00.addingProduct(xv0, wv0); a10 = a10.addingProduct(xv1, wv0)
+            let wv1 = w1.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            a01 = a01.addingProduct(xv0, wv1); a11 = a11.addingProduct(xv1, wv1)
+            let wv2 = w2.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            a02 = a02.addingProduct(xv0, wv2); a12 = a12.addingProduct(xv1, wv2)
+            let wv3 = w3.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            a03 = a03.addingProduct(xv0, wv3); a13 = a13.addingProduct(xv1, wv3)
+            k &+= 8
+        }
+        let xs0 = x, xs1 = x + inDim
+        let ws0 = w, ws1 = w + inDim, ws2 = w + 2 * inDim, ws3 = w + 3 * inDim
+        y[0] = reduceLanes(a00) + tail(xs0, ws0, from: kMain, to: inDim)
+        y[1] = reduceLanes(a01) + tail(xs0, ws1, from: kMain, to: inDim)
+        y[2] = reduceLanes(a02) + tail(xs0, ws2, from: kMain, to: inDim)
+        y[3] = reduceLanes(a03) + tail(xs0, ws3, from: kMain, to: inDim)
+        y[ldy] = reduceLanes(a10) + tail(xs1, ws0, from: kMain, to: inDim)
+        y[ldy + 1] = reduceLanes(a11) + tail(xs1, ws1, from: kMain, to: inDim)
+        y[ldy + 2] = reduceLanes(a12) + tail(xs1, ws2, from: kMain, to: inDim)
+        y[ldy + 3] = reduceLanes(a13) + tail(xs1, ws3, from: kMain, to: inDim)
+    }
+
+    /// One element in the canonical order: the same arithmetic as one cell of `tile4x2`.
+    @inline(__always)
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        let kMain = count & ~7
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        var acc = SIMD8<Float>()
+        var k = 0
+        while k < kMain {
+            let offset = k &* 4
+            acc = acc.addingProduct(
+                ra.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self),
+                rb.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self))
+            k &+= 8
+        }
+        return reduceLanes(acc) + tail(a, b, from: kMain, to: count)
+    }
+
+    /// Sums eight lanes pairwise in a fixed tree: ((0+4)+(2+6)) + ((1+5)+(3+7)).
+    @inline(__always)
+    static func reduceLanes(_ v: SIMD8<Float>) -> Float {
+        let h = v.lowHalf + v.highHalf
+        let q = h.lowHalf + h.highHalf
+        return q[0] + q[1]
+    }
+
+    @inline(__always)
+    static func tail(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, from start: Int, to end: Int) -> Float {
+        var sum: Float = 0
+        var k = start
+        while k < end {
+            sum = sum.addingProduct(a[k], b[k])
+            k &+= 1
+        }
+        return sum
+    }
+}

@@ -1,0 +1,105 @@
+// Normalisations over one activation row. They are O(n) next to the O(n²) matmuls, so they stay
+// scalar and sequential: the order of every sum is the obvious one, and the same for every row.
+import Foundation
+
+/// Row normalisations used by the two architectures.
+public enum Normalization {
+    /// RMSNorm as llama2.c computes it: out = weight ⊙ (x / sqrt(mean(x²) + eps)).
+    public static func rms(
+        _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+        count: Int, epsilon: Float
+    ) {
+        var sumOfSquares: Float = 0
+        for i in 0..<count { sumOfSquares += x[i] * x[i] }
+        let scale = 1 / (sumOfSquares / Float(count) + epsilon).squareRoot()
+        for i in 0..<count { out[i] = weight[i] * (scale * x[i]) }
+    }
+
+    /// LayerNorm (GPT-2): out = (x − mean) / sqrt(var + eps) ⊙ weight + bias, with a two-pass variance.
+    public static func layer(
+        _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+        out: UnsafeMutablePointer<Float>, count: Int, epsilon: Float
+    ) {
+        var sum: Float = 0
+        for i in 0..<count { sum += x[i] }
+        let mean = sum / Float(count)
+        var variance: Float = 0
+        for i in 0..<count {
+            let d = x[i] - mean
+            variance += d * d
+        }
+        let scale = 1 / (variance / Float(count) + epsilon).squareRoot()
+        for i in 0..<count {
+            let normalized = (x[i] - mean) * scale * weight[i]
+            out[i] = bias.map { normalized + $0[i] } ?? normalized
+        }
+    }
+}
+
+/// Softmax and the element-wise activations.
+public enum Activation {
+    /// In-place softmax over `count` values, subtracting the maximum first for stability (as run.c).
+    public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        guard count > 0 else { return }
+        var maxValue = x[0]
+        for i in 1..<count where x[i] > maxValue { maxValue = x[i] }
+        var sum: Float = 0
+        for i in 0..<count {
+            x[i] = expf(x[i] - maxValue)
+            sum += x[i]
+        }
+        for i in 0..<count { x[i] /= sum }
+    }
+
+    /// SiLU (swish): x·σ(x), written as run.c writes it.
+    @inline(__always)
+    public static func silu(_ x: Float) -> Float { x * (1 / (1 + expf(-x))) }
+
+    /// GELU, tanh approximation (GPT-2): ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
+    @inline(__always)
+    public static func gelu(_ x: Float) -> Float {
+        let sqrtTwoOverPi: Float = 0.7978845608028654
+        return 0.5 * x * (1 + tanhf(sqrtTwoOverPi * (x + 0.044715 * x * x * x)))
+    }
+
+    /// SwiGLU gate in place: gate[i] = silu(gate[i]) · up[i].
+    public static func swiglu(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { gate[i] = silu(gate[i]) * up[i] }
+    }
+
+    /// GELU in place.
+    public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] = gelu(x[i]) }
+    }
+
+    /// x += bias, element-wise.
+    public static func addBias(_ x: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] += bias[i] }
+    }
+}
+
+/// Rotary position embedding.
+public enum RoPE {
+    /// Rotates adjacent pairs (v[2i], v[2i+1]) of each head by pos·θ^(−2i/d), the layout llama2.c
+    /// and GGUF use for Q and K. `vector` holds `count` values made of heads of `headSize`; only the
+    /// first `rotaryDimensions` values of each head rotate (all of them for llama).
+    public static func apply(
+        _ vector: UnsafeMutablePointer<Float>, count: Int, headSize: Int, position: Int,
+        base: Float, rotaryDimensions: Int? = nil
+    ) {
+        let rotated = rotaryDimensions ?? headSize
+        var i = 0
+        while i < count {
+            let headDim = i % headSize
+            if headDim < rotated {
+                let frequency = 1 / powf(base, Float(headDim) / Float(rotated))
+                let angle = Float(position) * frequency
+                let c = cosf(angle), s = sinf(angle)
+                let v0 = vector[i], v1 = vector[i + 1]
+                vector[i] = v0 * c - v1 * s
+                vector[i + 1] = v0 * s + v1 * c
+            }
+            i += 2
+        }
+    }
+}

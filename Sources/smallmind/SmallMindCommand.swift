@@ -1,0 +1,13 @@
+import ArgumentParser
+
+@main
+struct SmallMindCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "smallmind",
+        abstract: "Run small GPT-2 and Llama-family language models on the CPU.",
+        discussion: """
+            Without --model, commands use the built-in demo model (a seeded, untrained GPT-2-style \
+            network: its text is gibberish, but it is fast and always the same).
+            """,
+        subcommands: [Generate.self])
+}
