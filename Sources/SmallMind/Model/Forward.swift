@@ -44,9 +44,10 @@ extension ModelWeights {
 
         // Token (and, for gpt2, position) embeddings.
         for (i, t) in batch.enumerated() {
-            (x + i * d).update(from: tokenEmbedding.row(t.token), count: d)
+            tokenEmbedding.copyRow(t.token, into: x + i * d)
             if let positions = positionEmbedding {
-                Activation.addBias(x + i * d, positions.row(t.position), count: d)
+                positions.copyRow(t.position, into: ws.projected)
+                Activation.addBias(x + i * d, ws.projected, count: d)
             }
         }
 
@@ -131,7 +132,7 @@ extension ModelWeights {
         into y: UnsafeMutablePointer<Float>, tokens: Int
     ) {
         guard tokens > 0 else { return }
-        Matmul.simd(x: x, w: w.pointer, y: y, batch: tokens, inDim: w.columns, outDim: w.rows)
+        w.multiply(x, into: y, batch: tokens)
         if let bias {
             for i in 0..<tokens { Activation.addBias(y + i * w.rows, bias.pointer, count: w.rows) }
         }

@@ -1,29 +1,6 @@
 // The immutable parameters of a model. Nothing here changes after loading, so one instance is
 // shared by reference across every thread and every generation — no lock anywhere.
 
-/// A read-only (rows, columns) row-major float matrix living in memory owned by `ModelWeights`.
-public struct WeightMatrix: @unchecked Sendable {
-    // @unchecked: a raw pointer into memory that is written once while loading and only read
-    // afterwards; `ModelWeights.storage` keeps it alive for as long as any matrix is reachable.
-    public let pointer: UnsafePointer<Float>
-    public let rows: Int
-    public let columns: Int
-
-    public init(_ pointer: UnsafePointer<Float>, rows: Int, columns: Int) {
-        self.pointer = pointer
-        self.rows = rows
-        self.columns = columns
-    }
-
-    /// The matrix of rows `range` (no copy): how a fused QKV weight is viewed as Q, K and V.
-    public func rows(_ range: Range<Int>) -> WeightMatrix {
-        WeightMatrix(pointer + range.lowerBound * columns, rows: range.count, columns: columns)
-    }
-
-    /// Row `index` as a pointer to `columns` floats.
-    public func row(_ index: Int) -> UnsafePointer<Float> { pointer + index * columns }
-}
-
 /// A read-only float vector (norm weights, biases) in memory owned by `ModelWeights`.
 public struct WeightVector: @unchecked Sendable {
     // @unchecked: as for `WeightMatrix`, immutable after loading and kept alive by the storage.
@@ -98,7 +75,7 @@ public final class ModelWeights: Sendable {
     public var parameterCount: Int {
         var total = tokenEmbedding.rows * tokenEmbedding.columns + finalNorm.count + (finalNormBias?.count ?? 0)
         if let p = positionEmbedding { total += p.rows * p.columns }
-        if classifier.pointer != tokenEmbedding.pointer { total += classifier.rows * classifier.columns }
+        if !classifier.sharesStorage(with: tokenEmbedding) { total += classifier.rows * classifier.columns }
         for l in layers {
             let matrices = [l.query, l.key, l.value, l.output, l.feedForwardIn, l.feedForwardOut] + (l.feedForwardUp.map { [$0] } ?? [])
             total += matrices.reduce(0) { $0 + $1.rows * $1.columns }
