@@ -1,0 +1,63 @@
+import Testing
+@testable import SmallMindKernels
+
+/// Deterministic pseudo-random floats in [-1, 1) for kernel inputs.
+func randomFloats(_ count: Int, seed: UInt64) -> [Float] {
+    var state = seed | 1
+    return (0..<count).map { _ in
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return Float(state >> 40) / Float(1 << 23) - 1
+    }
+}
+
+struct MatmulTests {
+    /// Shapes with tails in every dimension: inDim not a multiple of 8, outDim not a multiple of 4,
+    /// odd batches.
+    static let shapes: [(batch: Int, inDim: Int, outDim: Int)] = [
+        (1, 8, 4), (1, 64, 64), (2, 64, 512), (3, 37, 11), (5, 128, 130), (7, 288, 768), (32, 100, 9),
+    ]
+
+    @Test(arguments: 0..<shapes.count)
+    func simdAgreesWithNaive(shapeIndex: Int) {
+        let (batch, inDim, outDim) = Self.shapes[shapeIndex]
+        let x = randomFloats(batch * inDim, seed: 1), w = randomFloats(outDim * inDim, seed: 2)
+        var expected = [Float](repeating: 0, count: batch * outDim)
+        var actual = [Float](repeating: .nan, count: batch * outDim)
+        Matmul.naive(x: x, w: w, y: &expected, batch: batch, inDim: inDim, outDim: outDim)
+        Matmul.simd(x: x, w: w, y: &actual, batch: batch, inDim: inDim, outDim: outDim)
+        // Different summation order (8 lanes + FMA vs sequential): agree to float rounding,
+        // relative to the magnitude of the terms summed.
+        for i in 0..<expected.count {
+            let scale = Float(inDim).squareRoot()
+            #expect(abs(expected[i] - actual[i]) <= 1e-5 * scale + 1e-6 * abs(expected[i]), "element \(i)")
+        }
+    }
+
+    @Test func eachElementIgnoresTheBatchAroundIt() {
+        // Batch invariance: a row's results are bit-identical alone, in a batch of 7 (tiles of 2
+        // plus a remainder), at any position in the batch, and when the output rows are split.
+        let inDim = 200, outDim = 70, batch = 7
+        let x = randomFloats(batch * inDim, seed: 3), w = randomFloats(outDim * inDim, seed: 4)
+        var together = [Float](repeating: 0, count: batch * outDim)
+        Matmul.simd(x: x, w: w, y: &together, batch: batch, inDim: inDim, outDim: outDim)
+        for b in 0..<batch {
+            var alone = [Float](repeating: 0, count: outDim)
+            x.withUnsafeBufferPointer { xs in
+                Matmul.simd(x: xs.baseAddress! + b * inDim, w: w, y: &alone, batch: 1, inDim: inDim, outDim: outDim)
+            }
+            #expect(Array(together[b * outDim..<(b + 1) * outDim]) == alone, "row \(b)")
+        }
+        var split = [Float](repeating: 0, count: batch * outDim)
+        for range in [0..<3, 3..<33, 33..<70] {
+            Matmul.simd(x: x, w: w, y: &split, batch: batch, inDim: inDim, outDim: outDim, rows: range)
+        }
+        #expect(split == together)
+    }
+
+    @Test func dotMatchesATileCell() {
+        let a = randomFloats(77, seed: 5), b = randomFloats(77, seed: 6)
+        var y = [Float](repeating: 0, count: 1)
+        Matmul.simd(x: a, w: b, y: &y, batch: 1, inDim: 77, outDim: 1)
+        #expect(Matmul.dot(a, b, count: 77) == y[0])
+    }
+}
