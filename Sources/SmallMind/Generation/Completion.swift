@@ -38,19 +38,28 @@ public struct Completion: Sendable, Equatable {
 
 /// Wall-clock durations of one generation, in seconds.
 public struct GenerationTimings: Sendable, Equatable {
+    /// Waiting for a place in a batch (engine only).
+    public var queueSeconds: Double = 0
     /// Processing the prompt (prefill), up to the first sampled token.
     public var promptSeconds: Double = 0
     /// Generating the tokens after the first.
     public var generationSeconds: Double = 0
-    public var totalSeconds: Double { promptSeconds + generationSeconds }
+    /// From submission to the end, queueing included.
+    public var totalSeconds: Double { queueSeconds + promptSeconds + generationSeconds }
+    /// From submission to the first generated token.
+    public var timeToFirstToken: Double { queueSeconds + promptSeconds }
 
-    public init(promptSeconds: Double = 0, generationSeconds: Double = 0) {
+    public init(queueSeconds: Double = 0, promptSeconds: Double = 0, generationSeconds: Double = 0) {
+        self.queueSeconds = queueSeconds
         self.promptSeconds = promptSeconds
         self.generationSeconds = generationSeconds
     }
 
-    /// Generated tokens per second of the whole generation.
-    public func tokensPerSecond(tokens: Int) -> Double { totalSeconds > 0 ? Double(tokens) / totalSeconds : 0 }
+    /// Generated tokens per second of computing (prompt and generation; queueing excluded).
+    public func tokensPerSecond(tokens: Int) -> Double {
+        let busy = promptSeconds + generationSeconds
+        return busy > 0 ? Double(tokens) / busy : 0
+    }
 }
 
 /// One generated token as it is produced.

@@ -38,52 +38,25 @@ public final class GenerationContext {
         var logits = model.weights.forward(prefill, cache: cache, workspace: workspace)
         let firstTokenTime = clock.now
 
-        var sampler = Sampler(parameters: parameters)
-        var detokenizer = StreamingDetokenizer()
-        var matcher = StopStringMatcher(stops: parameters.stop)
-        var generated: [Int] = []
-        var previous = promptTokens.last
-        var position = promptTokens.count
-        var reason = FinishReason.length
-
-        while generated.count < parameters.maxTokens {
+        var state = SequenceState(promptTokens: promptTokens, parameters: parameters, tokenizer: model.tokenizer)
+        while state.finishReason == nil {
             if Task.isCancelled {
-                reason = .cancelled
+                _ = state.finish(.cancelled)
                 break
             }
-            let next = sampler.sample(logits)
-            if model.tokenizer.isEndOfText(next) {
-                reason = .endOfSequence
+            let (event, feed) = state.advance(logits: logits, contextLength: contextLength)
+            if let event, let onToken, !onToken(event) {
+                _ = state.finish(.cancelled)
                 break
             }
-            generated.append(next)
-            let (release, stopped) = matcher.append(detokenizer.append(model.tokenizer.bytes(of: next, after: previous)))
-            previous = next
-            if let onToken, !onToken(TokenEvent(token: next, text: release, index: generated.count - 1)) {
-                reason = .cancelled
-                break
-            }
-            if stopped {
-                reason = .stopString
-                break
-            }
-            // The sampled token sits at `position`; feeding it needs room in the context.
-            guard generated.count < parameters.maxTokens, position < contextLength else { break }
-            logits = model.weights.forward([BatchToken(token: next, position: position)], cache: cache, workspace: workspace)
-            position += 1
+            guard let feed else { break }
+            logits = model.weights.forward([feed], cache: cache, workspace: workspace)
         }
-        if reason != .stopString {
-            let tail = matcher.append(detokenizer.finish()).release + matcher.finish()
-            if !tail.isEmpty, let onToken, let last = generated.last {
-                _ = onToken(TokenEvent(token: last, text: tail, index: generated.count - 1))
-            }
-        }
+        if let tail = state.finish(.length), let onToken { _ = onToken(tail) }
         let end = clock.now
-        return Completion(
-            prompt: prompt, continuation: matcher.fullText, promptTokens: promptTokens, tokens: generated,
-            finishReason: reason,
-            timings: GenerationTimings(
-                promptSeconds: (firstTokenTime - start).seconds, generationSeconds: (end - firstTokenTime).seconds))
+        return state.completion(
+            prompt: prompt,
+            timings: GenerationTimings(promptSeconds: (firstTokenTime - start).seconds, generationSeconds: (end - firstTokenTime).seconds))
     }
 }
 

@@ -29,8 +29,11 @@ public struct BatchToken: Sendable, Equatable {
 extension ModelWeights {
     /// Runs `batch` through the model, appending each token's keys and values to `cache`.
     /// Returns the logits of the tokens with `wantsLogits`, in batch order: (that count, V).
-    /// The buffer lives in `workspace` and is valid until its next forward pass.
-    public func forward(_ batch: [BatchToken], cache: KVCache, workspace ws: Workspace) -> UnsafeBufferPointer<Float> {
+    /// The buffer lives in `workspace` and is valid until its next forward pass. With a `pool`, the
+    /// matmuls split over weight rows and attention over (token, head); the result is the same.
+    public func forward(
+        _ batch: [BatchToken], cache: KVCache, workspace ws: Workspace, pool: ThreadPool? = nil
+    ) -> UnsafeBufferPointer<Float> {
         let c = configuration
         let n = batch.count, d = c.embeddingSize, kvd = c.keyValueSize, hs = c.headSize, h = c.hiddenSize
         let logitCount = batch.reduce(0) { $0 + ($1.wantsLogits ? 1 : 0) }
@@ -39,7 +42,7 @@ extension ModelWeights {
             precondition(t.position >= 0 && t.position < cache.contextLength, "position \(t.position) outside the cache")
             precondition(t.slot >= 0 && t.slot < cache.slotCount, "slot \(t.slot) outside the cache")
         }
-        ws.reserve(tokens: n, logitTokens: logitCount)
+        ws.reserve(tokens: n, logitTokens: logitCount, workers: pool?.threadCount ?? 1)
         let x = ws.residual                                          // (n, d)
 
         // Token (and, for gpt2, position) embeddings.
@@ -54,9 +57,9 @@ extension ModelWeights {
         for (l, layer) in layers.enumerated() {
             // Attention: normalise, project to q (n, d), k and v (n, kvd).
             normalize(x, layer.attentionNorm, layer.attentionNormBias, into: ws.normed, tokens: n)
-            linear(ws.normed, layer.query, layer.queryBias, into: ws.query, tokens: n)
-            linear(ws.normed, layer.key, layer.keyBias, into: ws.key, tokens: n)
-            linear(ws.normed, layer.value, layer.valueBias, into: ws.value, tokens: n)
+            linear(pool, ws.normed, layer.query, layer.queryBias, into: ws.query, tokens: n)
+            linear(pool, ws.normed, layer.key, layer.keyBias, into: ws.key, tokens: n)
+            linear(pool, ws.normed, layer.value, layer.valueBias, into: ws.value, tokens: n)
 
             // Rotary positions (llama), then append k and v to each token's slot in the cache.
             for (i, t) in batch.enumerated() {
@@ -72,30 +75,32 @@ extension ModelWeights {
             // Causal attention of every token over its own sequence, 0...position; heads that share
             // a KV head (grouped-query attention) read the same cache slice. Output into `normed`.
             let headsPerKeyValueHead = c.headCount / c.keyValueHeadCount
-            for (i, t) in batch.enumerated() {
-                let base = cache.offset(layer: l, slot: t.slot)
-                for head in 0..<c.headCount {
-                    let kvOffset = (head / headsPerKeyValueHead) * hs
-                    Attention.head(
-                        query: ws.query + i * d + head * hs,
-                        keys: cache.keys + base + kvOffset, values: cache.values + base + kvOffset,
-                        rowStride: kvd, headSize: hs, lastPosition: t.position,
-                        scores: ws.scores, out: ws.normed + i * d + head * hs)
-                }
+            let (keys, values, normed, query, scores) = (cache.keys, cache.values, ws.normed, ws.query, ws.scores)
+            let scoresStride = cache.contextLength
+            let positions = batch.map { ($0.position, cache.offset(layer: l, slot: $0.slot)) }
+            parallel(pool, tasks: n * c.headCount, work: n * c.headCount * (batch.last?.position ?? 0) * hs) { task, worker in
+                let (i, head) = task.quotientAndRemainder(dividingBy: c.headCount)
+                let (position, base) = positions[i]
+                let kvOffset = (head / headsPerKeyValueHead) * hs
+                Attention.head(
+                    query: query + i * d + head * hs,
+                    keys: keys + base + kvOffset, values: values + base + kvOffset,
+                    rowStride: kvd, headSize: hs, lastPosition: position,
+                    scores: scores + worker * scoresStride, out: normed + i * d + head * hs)
             }
-            linear(ws.normed, layer.output, layer.outputBias, into: ws.projected, tokens: n)
+            linear(pool, ws.normed, layer.output, layer.outputBias, into: ws.projected, tokens: n)
             addResidual(x, ws.projected, count: n * d)
 
             // Feed-forward: SwiGLU (llama) or GELU MLP (gpt2), (n, d) → (n, h) → (n, d).
             normalize(x, layer.feedForwardNorm, layer.feedForwardNormBias, into: ws.normed, tokens: n)
-            linear(ws.normed, layer.feedForwardIn, layer.feedForwardInBias, into: ws.hidden, tokens: n)
+            linear(pool, ws.normed, layer.feedForwardIn, layer.feedForwardInBias, into: ws.hidden, tokens: n)
             if let up = layer.feedForwardUp {
-                linear(ws.normed, up, nil, into: ws.hiddenUp, tokens: n)
+                linear(pool, ws.normed, up, nil, into: ws.hiddenUp, tokens: n)
                 Activation.swiglu(gate: ws.hidden, up: ws.hiddenUp, count: n * h)
             } else {
                 Activation.gelu(ws.hidden, count: n * h)
             }
-            linear(ws.hidden, layer.feedForwardOut, layer.feedForwardOutBias, into: ws.projected, tokens: n)
+            linear(pool, ws.hidden, layer.feedForwardOut, layer.feedForwardOutBias, into: ws.projected, tokens: n)
             addResidual(x, ws.projected, count: n * d)
         }
 
@@ -106,7 +111,7 @@ extension ModelWeights {
             row += 1
         }
         normalize(ws.logitRows, finalNorm, finalNormBias, into: ws.logitRows, tokens: logitCount)
-        linear(ws.logitRows, classifier, nil, into: ws.logits, tokens: logitCount)
+        linear(pool, ws.logitRows, classifier, nil, into: ws.logits, tokens: logitCount)
         return UnsafeBufferPointer(start: ws.logits, count: logitCount * c.vocabularySize)
     }
 
@@ -126,15 +131,34 @@ extension ModelWeights {
         }
     }
 
-    /// y = x · Wᵀ (+ bias) for `tokens` rows.
+    /// y = x · Wᵀ (+ bias) for `tokens` rows, split over weight rows when a pool is given.
     private func linear(
-        _ x: UnsafeMutablePointer<Float>, _ w: WeightMatrix, _ bias: WeightVector?,
+        _ pool: ThreadPool?, _ x: UnsafeMutablePointer<Float>, _ w: WeightMatrix, _ bias: WeightVector?,
         into y: UnsafeMutablePointer<Float>, tokens: Int
     ) {
         guard tokens > 0 else { return }
-        w.multiply(x, into: y, batch: tokens)
+        if let pool, pool.threadCount > 1, tokens * w.rows * w.columns >= Self.parallelThreshold {
+            pool.run(splitting: w.rows, alignment: 4) { rows, _ in
+                w.multiply(x, into: y, batch: tokens, outputRows: rows)
+            }
+        } else {
+            w.multiply(x, into: y, batch: tokens)
+        }
         if let bias {
             for i in 0..<tokens { Activation.addBias(y + i * w.rows, bias.pointer, count: w.rows) }
+        }
+    }
+
+    /// Below this many multiply-adds a job is cheaper on one thread than handed to the pool
+    /// (waking workers costs a few microseconds). Where work runs never changes its result.
+    static let parallelThreshold = 1 << 16
+
+    /// Runs `tasks` independent tasks on the pool when there is enough `work`, else inline.
+    private func parallel(_ pool: ThreadPool?, tasks: Int, work: Int, _ body: @escaping (Int, Int) -> Void) {
+        if let pool, pool.threadCount > 1, work >= Self.parallelThreshold {
+            pool.run(tasks: tasks, body)
+        } else {
+            for task in 0..<tasks { body(task, 0) }
         }
     }
 

@@ -28,6 +28,11 @@ public final class KVCache {
         values.deallocate()
     }
 
+    /// Bytes one slot of `contextLength` positions takes (keys and values, all layers).
+    public static func bytesPerSlot(configuration c: ModelConfiguration, contextLength: Int) -> Int {
+        2 * c.layerCount * contextLength * c.keyValueSize * MemoryLayout<Float>.size
+    }
+
     /// Bytes held by this cache.
     public var byteCount: Int { 2 * layerCount * slotCount * contextLength * keyValueSize * MemoryLayout<Float>.size }
 

@@ -12,7 +12,8 @@ public final class Workspace {
     var projected: UnsafeMutablePointer<Float>  // (tokens, dim)   output of a block, added to x
     var hidden: UnsafeMutablePointer<Float>     // (tokens, hidden)
     var hiddenUp: UnsafeMutablePointer<Float>   // (tokens, hidden)
-    var scores: UnsafeMutablePointer<Float>     // (context)       attention weights of one head
+    var scores: UnsafeMutablePointer<Float>     // (workers, context) attention weights, one row per thread
+    private(set) var scoreRows = 1
     var logitRows: UnsafeMutablePointer<Float>  // (logit tokens, dim) final hidden rows that need logits
     var logits: UnsafeMutablePointer<Float>     // (logit tokens, vocab)
 
@@ -33,8 +34,13 @@ public final class Workspace {
     }
 
     /// Makes room for a batch of `tokens` tokens of which `logitTokens` need logits.
-    func reserve(tokens: Int, logitTokens: Int) {
+    func reserve(tokens: Int, logitTokens: Int, workers: Int = 1) {
         let c = configuration
+        if workers > scoreRows {
+            scores.deallocate()
+            scores = .allocate(capacity: workers * c.contextLength)
+            scoreRows = workers
+        }
         if tokens > capacity {
             for buffer in [residual, normed, query, key, value, projected, hidden, hiddenUp] { buffer.deallocate() }
             residual = .allocate(capacity: tokens * c.embeddingSize)

@@ -1,0 +1,109 @@
+// The batched inference engine. Requests arrive from any task; one scheduler thread runs steps;
+// each step gathers the next tokens of every active sequence — prompt chunks for sequences still
+// in prefill, one token for each sequence decoding — into one forward pass, so every weight matrix
+// is read once per step for all of them. New requests join at the next step, finished ones leave
+// and free their KV slot (continuous batching). Because every kernel reduces each element in a
+// fixed order, a request's tokens are the same alone or among many.
+import SmallMindKernels
+import Synchronization
+
+/// Continuous-batching text generation over one shared model.
+public final class Engine: Sendable {
+    public let model: Model
+    public let options: EngineOptions
+    private let scheduler: Scheduler
+
+    /// Starts the engine's scheduler thread and kernel thread pool, and allocates the KV cache.
+    public init(model: Model, options: EngineOptions = .init()) throws(EngineError) {
+        try options.validate(for: model.configuration)
+        self.model = model
+        self.options = options
+        scheduler = Scheduler(model: model, options: options)
+    }
+
+    deinit { scheduler.stop() }
+
+    /// KV slots allocated (sequences that can be in flight at once).
+    public var slotCount: Int { scheduler.slotCount }
+
+    /// Positions available to each sequence.
+    public var contextLength: Int { scheduler.contextLength }
+
+    /// Counters since the engine started.
+    public var statistics: EngineStatistics { scheduler.statistics }
+
+    /// Generates a completion of `prompt`. Throws at once for bad parameters, a prompt that does not
+    /// tokenize, a request that can never fit the context, or a full queue. Cancelling the calling
+    /// task removes the sequence at the next step; the completion then has finish reason `.cancelled`.
+    /// `onToken` runs on the engine's thread for each token: keep it short.
+    public func generate(
+        _ prompt: String, _ parameters: GenerationParameters = .init(),
+        onToken: @escaping @Sendable (TokenEvent) -> Void = { _ in }
+    ) async throws -> Completion {
+        let (promptTokens, parameters) = try prepare(prompt, parameters)
+        let box = RequestBox()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let request = EngineRequest(
+                    prompt: prompt, promptTokens: promptTokens, parameters: parameters,
+                    onToken: onToken, onFinish: { continuation.resume(with: $0) })
+                box.set(request)
+                scheduler.submit(request)
+            }
+        } onCancel: {
+            box.cancel()
+        }
+    }
+
+    /// Streams the tokens of one generation. Ending the iteration early (or cancelling the
+    /// consuming task) cancels the request at the next step.
+    public func stream(_ prompt: String, _ parameters: GenerationParameters = .init()) -> AsyncThrowingStream<TokenEvent, any Error> {
+        let (stream, continuation) = AsyncThrowingStream<TokenEvent, any Error>.makeStream()
+        do {
+            let (promptTokens, parameters) = try prepare(prompt, parameters)
+            let request = EngineRequest(
+                prompt: prompt, promptTokens: promptTokens, parameters: parameters,
+                onToken: { continuation.yield($0) },
+                onFinish: { result in
+                    if case let .failure(error) = result { continuation.finish(throwing: error) } else { continuation.finish() }
+                })
+            continuation.onTermination = { _ in request.cancel() }
+            scheduler.submit(request)
+        } catch {
+            continuation.finish(throwing: error)
+        }
+        return stream
+    }
+
+    /// Stops the scheduler: requests still queued or running finish with `EngineError.shutDown`.
+    public func shutdown() { scheduler.stop() }
+
+    private func prepare(_ prompt: String, _ parameters: GenerationParameters) throws -> ([Int], GenerationParameters) {
+        try parameters.validate()
+        let tokens = try model.tokenize(prompt)
+        guard tokens.count + parameters.maxTokens <= scheduler.contextLength else {
+            throw EngineError.requestTooLong(promptTokens: tokens.count, maxTokens: parameters.maxTokens, contextLength: scheduler.contextLength)
+        }
+        return (tokens, parameters)
+    }
+}
+
+/// Carries the request to the cancellation handler, which may run before the request exists.
+private final class RequestBox: Sendable {
+    private let state = Mutex<(request: EngineRequest?, cancelled: Bool)>((nil, false))
+
+    func set(_ request: EngineRequest) {
+        let cancelled = state.withLock { s in
+            s.request = request
+            return s.cancelled
+        }
+        if cancelled { request.cancel() }
+    }
+
+    func cancel() {
+        state.withLock { s in
+            s.cancelled = true
+            return s.request
+        }?.cancel()
+    }
+}

@@ -1,0 +1,98 @@
+import SmallMindKernels
+
+/// How an `Engine` batches and what it may use.
+public struct EngineOptions: Sendable, Equatable {
+    /// Most sequences in flight at once — each holds one KV-cache slot. Default 16.
+    public var maxBatch: Int
+    /// Positions per KV slot; nil = the model's context length. A request whose prompt plus
+    /// `maxTokens` exceeds it is rejected at once.
+    public var contextLength: Int?
+    /// Upper bound on the KV cache's memory in bytes; when set, fewer slots than `maxBatch` may be
+    /// allocated. nil = no bound beyond `maxBatch` slots.
+    public var kvCacheBytes: Int?
+    /// Most prompt tokens of one sequence processed in one step (longer prompts prefill over
+    /// several steps, interleaved with other sequences' decoding). Default 256.
+    public var prefillChunk: Int
+    /// Most tokens in one forward pass. Default 512.
+    public var maxStepTokens: Int
+    /// Most requests waiting for a slot; beyond it, submitting fails at once. Default 1024.
+    public var queueLimit: Int
+    /// Threads for the kernels (the scheduler's own thread included). Default: all cores.
+    public var threads: Int
+
+    public init(
+        maxBatch: Int = 16, contextLength: Int? = nil, kvCacheBytes: Int? = nil, prefillChunk: Int = 256,
+        maxStepTokens: Int = 512, queueLimit: Int = 1024, threads: Int = ThreadPool.processorCount
+    ) {
+        self.maxBatch = maxBatch
+        self.contextLength = contextLength
+        self.kvCacheBytes = kvCacheBytes
+        self.prefillChunk = prefillChunk
+        self.maxStepTokens = maxStepTokens
+        self.queueLimit = queueLimit
+        self.threads = threads
+    }
+
+    func validate(for configuration: ModelConfiguration) throws(EngineError) {
+        func fail(_ name: String, _ value: Int, _ rule: String) -> EngineError {
+            .invalidOption(name: name, value: String(value), rule: rule)
+        }
+        guard maxBatch >= 1 && maxBatch <= 4096 else { throw fail("maxBatch", maxBatch, "must be in 1...4096") }
+        if let contextLength, !(1...configuration.contextLength).contains(contextLength) {
+            throw fail("contextLength", contextLength, "must be in 1...\(configuration.contextLength) (the model's context)")
+        }
+        guard prefillChunk >= 1 else { throw fail("prefillChunk", prefillChunk, "must be 1 or more") }
+        guard maxStepTokens >= maxBatch else { throw fail("maxStepTokens", maxStepTokens, "must be at least maxBatch (\(maxBatch))") }
+        guard queueLimit >= 0 else { throw fail("queueLimit", queueLimit, "must be 0 or more") }
+        guard threads >= 1 && threads <= 256 else { throw fail("threads", threads, "must be in 1...256") }
+        if let kvCacheBytes {
+            let perSlot = KVCache.bytesPerSlot(configuration: configuration, contextLength: contextLength ?? configuration.contextLength)
+            guard kvCacheBytes >= perSlot else {
+                throw fail("kvCacheBytes", kvCacheBytes, "one sequence's KV cache needs \(perSlot) bytes")
+            }
+        }
+    }
+
+    /// KV slots to allocate: `maxBatch`, fewer if the byte budget says so.
+    func slotCount(for configuration: ModelConfiguration) -> Int {
+        guard let kvCacheBytes else { return maxBatch }
+        let perSlot = KVCache.bytesPerSlot(configuration: configuration, contextLength: contextLength ?? configuration.contextLength)
+        return max(1, min(maxBatch, kvCacheBytes / perSlot))
+    }
+}
+
+/// Why the engine refused a request or could not start.
+public enum EngineError: Error, Equatable, CustomStringConvertible {
+    case invalidOption(name: String, value: String, rule: String)
+    case requestTooLong(promptTokens: Int, maxTokens: Int, contextLength: Int)
+    case queueFull(limit: Int)
+    case shutDown
+
+    public var description: String {
+        switch self {
+        case let .invalidOption(name, value, rule):
+            return "invalid engine option \(name) = \(value): \(rule)"
+        case let .requestTooLong(prompt, maxTokens, context):
+            return "the request can never fit: \(prompt) prompt tokens + \(maxTokens) max tokens exceed the context of \(context); shorten the prompt or lower maxTokens"
+        case let .queueFull(limit):
+            return "the engine's queue is full (\(limit) requests waiting); retry later"
+        case .shutDown:
+            return "the engine has shut down"
+        }
+    }
+}
+
+/// Counters over the engine's life.
+public struct EngineStatistics: Sendable, Equatable {
+    /// Forward passes run.
+    public var steps = 0
+    /// Tokens processed by those passes (prompt and generated).
+    public var tokens = 0
+    /// Σ over steps of the sequences in the step.
+    public var sequenceSteps = 0
+    public var completedRequests = 0
+    public var generatedTokens = 0
+
+    /// Average sequences per forward pass.
+    public var averageBatchSize: Double { steps == 0 ? 0 : Double(sequenceSteps) / Double(steps) }
+}

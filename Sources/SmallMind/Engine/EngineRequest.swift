@@ -1,0 +1,47 @@
+import Synchronization
+
+/// A submitted request as the scheduler sees it: immutable inputs, a cancellation flag the caller
+/// may set from any thread, and the two callbacks through which results leave the scheduler.
+final class EngineRequest: Sendable {
+    let prompt: String
+    let promptTokens: [Int]
+    let parameters: GenerationParameters
+    let submitted: ContinuousClock.Instant
+    /// Called on the scheduler thread for every token; must be quick.
+    let onToken: @Sendable (TokenEvent) -> Void
+    /// Called exactly once, on the scheduler thread (or the submitter's, when refused).
+    let onFinish: @Sendable (Result<Completion, any Error>) -> Void
+    private let cancelled = Atomic<Bool>(false)
+
+    init(
+        prompt: String, promptTokens: [Int], parameters: GenerationParameters,
+        onToken: @escaping @Sendable (TokenEvent) -> Void, onFinish: @escaping @Sendable (Result<Completion, any Error>) -> Void
+    ) {
+        self.prompt = prompt
+        self.promptTokens = promptTokens
+        self.parameters = parameters
+        self.onToken = onToken
+        self.onFinish = onFinish
+        submitted = ContinuousClock.now
+    }
+
+    /// Asks the scheduler to drop this request at its next step.
+    func cancel() { cancelled.store(true, ordering: .relaxed) }
+    var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
+}
+
+/// A request that holds a KV slot: its sequence state and where it is in its prompt. Owned by the
+/// scheduler thread alone.
+struct ActiveSequence {
+    let request: EngineRequest
+    let slot: Int
+    var state: SequenceState
+    /// Prompt tokens already fed (prefill progress).
+    var prefilled = 0
+    /// The token to feed at the next step once prefill is done.
+    var pending: BatchToken?
+    let admitted: ContinuousClock.Instant
+    var firstToken: ContinuousClock.Instant?
+
+    var isPrefilling: Bool { prefilled < request.promptTokens.count }
+}

@@ -1,0 +1,240 @@
+// The engine's scheduler: one thread that owns the KV cache, the scratch buffers and every active
+// sequence. The only state shared with submitters is the incoming queue under `lock`.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import SmallMindKernels
+import Synchronization
+
+final class Scheduler: @unchecked Sendable {
+    // @unchecked: `cache`, `workspace`, `active`, `waiting` and `freeSlots` are touched only by the
+    // scheduler thread; `shared` is a Mutex; `wake` is signalled under `wakeLock`.
+    let model: Model
+    let options: EngineOptions
+    let slotCount: Int
+    let contextLength: Int
+    private let pool: ThreadPool
+    private let cache: KVCache
+    private let workspace: Workspace
+
+    private struct Shared {
+        var incoming: [EngineRequest] = []
+        /// Submitted and not yet holding a slot.
+        var waitingCount = 0
+        /// Holding a slot.
+        var inFlight = 0
+        var stopping = false
+        var statistics = EngineStatistics()
+    }
+    private let shared = Mutex(Shared())
+    private let wakeLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var thread = pthread_t()
+    private let stopped = Atomic<Bool>(false)
+
+    private var waiting: [EngineRequest] = []
+    private var active: [ActiveSequence] = []
+    private var freeSlots: [Int]
+
+    init(model: Model, options: EngineOptions) {
+        self.model = model
+        self.options = options
+        let configuration = model.configuration
+        slotCount = options.slotCount(for: configuration)
+        contextLength = options.contextLength ?? configuration.contextLength
+        pool = ThreadPool(threads: options.threads)
+        cache = KVCache(configuration: configuration, slots: slotCount, contextLength: contextLength)
+        workspace = Workspace(configuration: configuration, capacity: min(options.maxStepTokens, slotCount + options.prefillChunk))
+        freeSlots = Array((0..<slotCount).reversed())
+        pthread_mutex_init(wakeLock, nil)
+        pthread_cond_init(wake, nil)
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let status = pthread_create(&thread, nil, { raw in
+            let scheduler = Unmanaged<Scheduler>.fromOpaque(raw!).takeRetainedValue()
+            scheduler.loop()
+            return nil
+        }, context)
+        precondition(status == 0, "cannot start the engine's scheduler thread (pthread_create returned \(status))")
+    }
+
+    deinit {
+        pthread_mutex_destroy(wakeLock)
+        pthread_cond_destroy(wake)
+        wakeLock.deallocate()
+        wake.deallocate()
+    }
+
+    var statistics: EngineStatistics { shared.withLock { $0.statistics } }
+
+    /// Queues a request, or finishes it at once with an error when the queue is full or stopping.
+    func submit(_ request: EngineRequest) {
+        let refusal: EngineError? = shared.withLock { s in
+            if s.stopping { return .shutDown }
+            // Full when, even after every free slot is taken, more than `queueLimit` would wait.
+            if s.waitingCount + s.inFlight >= slotCount + options.queueLimit { return .queueFull(limit: options.queueLimit) }
+            s.incoming.append(request)
+            s.waitingCount += 1
+            return nil
+        }
+        if let refusal {
+            request.onFinish(.failure(refusal))
+            return
+        }
+        signal()
+    }
+
+    /// Stops the thread; unfinished requests end with `EngineError.shutDown`. Idempotent.
+    func stop() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        shared.withLock { $0.stopping = true }
+        signal()
+        if pthread_equal(pthread_self(), thread) == 0 { pthread_join(thread, nil) }
+    }
+
+    private func signal() {
+        pthread_mutex_lock(wakeLock)
+        pthread_cond_signal(wake)
+        pthread_mutex_unlock(wakeLock)
+    }
+
+    // MARK: - The scheduler thread
+
+    private func loop() {
+        while true {
+            let (arrivals, stopping) = takeIncoming(block: active.isEmpty && waiting.isEmpty)
+            waiting += arrivals
+            if stopping {
+                for sequence in active { sequence.request.onFinish(.failure(EngineError.shutDown)) }
+                for request in waiting { request.onFinish(.failure(EngineError.shutDown)) }
+                active = []
+                waiting = []
+                pool.shutdown()
+                return
+            }
+            dropCancelled()
+            admit()
+            if !active.isEmpty { step() }
+        }
+    }
+
+    /// Moves submitted requests to the scheduler's side; waits for one when idle.
+    private func takeIncoming(block: Bool) -> ([EngineRequest], Bool) {
+        if block {
+            pthread_mutex_lock(wakeLock)
+            while shared.withLock({ $0.incoming.isEmpty && !$0.stopping }) { pthread_cond_wait(wake, wakeLock) }
+            pthread_mutex_unlock(wakeLock)
+        }
+        return shared.withLock { s in
+            defer { s.incoming.removeAll(keepingCapacity: true) }
+            return (s.incoming, s.stopping)
+        }
+    }
+
+    private func dropCancelled() {
+        let now = ContinuousClock.now
+        waiting.removeAll { request in
+            guard request.isCancelled else { return false }
+            shared.withLock { $0.waitingCount -= 1 }
+            let state = SequenceState(promptTokens: request.promptTokens, parameters: request.parameters, tokenizer: model.tokenizer)
+            var finished = state
+            _ = finished.finish(.cancelled)
+            request.onFinish(.success(finished.completion(
+                prompt: request.prompt, timings: GenerationTimings(queueSeconds: (now - request.submitted).seconds))))
+            return true
+        }
+        var i = 0
+        while i < active.count {
+            if active[i].request.isCancelled { finish(at: i, reason: .cancelled, now: now) } else { i += 1 }
+        }
+    }
+
+    /// Gives free slots to waiting requests, first come first served.
+    private func admit() {
+        let now = ContinuousClock.now
+        while !waiting.isEmpty, let slot = freeSlots.popLast() {
+            let request = waiting.removeFirst()
+            shared.withLock { s in
+                s.waitingCount -= 1
+                s.inFlight += 1
+            }
+            var sequence = ActiveSequence(
+                request: request, slot: slot,
+                state: SequenceState(promptTokens: request.promptTokens, parameters: request.parameters, tokenizer: model.tokenizer),
+                admitted: now)
+            if request.parameters.maxTokens == 0 {
+                active.append(sequence)
+                finish(at: active.count - 1, reason: .length, now: now)
+                continue
+            }
+            active.append(sequence)
+        }
+    }
+
+    /// One forward pass over every active sequence: decode tokens first (one each), then prompt
+    /// chunks in admission order while the step's token budget lasts.
+    private func step() {
+        var batch: [BatchToken] = []
+        var owners: [Int] = []  // for each token that wants logits, its index in `active`
+        var budget = options.maxStepTokens
+        for (i, sequence) in active.enumerated() where !sequence.isPrefilling {
+            guard var token = sequence.pending else { continue }
+            token.slot = sequence.slot
+            batch.append(token)
+            owners.append(i)
+            budget -= 1
+        }
+        for i in active.indices where active[i].isPrefilling && budget > 0 {
+            let prompt = active[i].request.promptTokens
+            let start = active[i].prefilled
+            let end = min(prompt.count, start + options.prefillChunk, start + budget)
+            for position in start..<end {
+                let last = position == prompt.count - 1
+                batch.append(BatchToken(token: prompt[position], position: position, slot: active[i].slot, wantsLogits: last))
+                if last { owners.append(i) }
+            }
+            active[i].prefilled = end
+            budget -= end - start
+        }
+        let sequencesInStep = Set(batch.map(\.slot)).count
+        let logits = model.weights.forward(batch, cache: cache, workspace: workspace, pool: pool)
+        let vocabulary = model.configuration.vocabularySize
+        let now = ContinuousClock.now
+
+        var finished: [(Int, FinishReason)] = []
+        for (row, i) in owners.enumerated() {
+            let rowLogits = UnsafeBufferPointer(rebasing: logits[row * vocabulary..<(row + 1) * vocabulary])
+            if active[i].firstToken == nil { active[i].firstToken = now }
+            let (event, feed) = active[i].state.advance(logits: rowLogits, contextLength: contextLength)
+            if let event { active[i].request.onToken(event) }
+            active[i].pending = feed
+            if let reason = active[i].state.finishReason { finished.append((i, reason)) }
+        }
+        shared.withLock { s in
+            s.statistics.steps += 1
+            s.statistics.tokens += batch.count
+            s.statistics.sequenceSteps += sequencesInStep
+        }
+        for (i, reason) in finished.sorted(by: { $0.0 > $1.0 }) { finish(at: i, reason: reason, now: now) }
+    }
+
+    /// Completes `active[index]`, delivers its result and frees its slot.
+    private func finish(at index: Int, reason: FinishReason, now: ContinuousClock.Instant) {
+        var sequence = active.remove(at: index)
+        if let tail = sequence.state.finish(reason) { sequence.request.onToken(tail) }
+        let first = sequence.firstToken ?? now
+        let timings = GenerationTimings(
+            queueSeconds: (sequence.admitted - sequence.request.submitted).seconds,
+            promptSeconds: (first - sequence.admitted).seconds,
+            generationSeconds: (now - first).seconds)
+        let completion = sequence.state.completion(prompt: sequence.request.prompt, timings: timings)
+        freeSlots.append(sequence.slot)
+        shared.withLock { s in
+            s.inFlight -= 1
+            s.statistics.completedRequests += 1
+            s.statistics.generatedTokens += completion.completionTokenCount
+        }
+        sequence.request.onFinish(.success(completion))
+    }
+}

@@ -1,0 +1,155 @@
+// The one place threads fan out. A fixed set of worker threads, started once, waits for jobs; a
+// job is "run body(task, worker) for task in 0..<count" and the caller's thread works too. Tasks
+// are handed out through an atomic counter, so the split of work between threads varies from run
+// to run — which is why every kernel computes each output element entirely inside one task, in an
+// order that does not depend on the task (see Matmul.swift): results do not depend on threads.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// A persistent pool of worker threads for data-parallel kernels.
+public final class ThreadPool: @unchecked Sendable {
+    // @unchecked: `body` and `taskCount` are written only by the submitting thread while every
+    // worker is parked (between jobs), under `mutex`; workers read them after observing the new
+    // `generation` under the same mutex. The counters are atomics.
+    public let threadCount: Int
+    private var body: ((Int, Int) -> Void)?
+    private var taskCount = 0
+    private var generation = 0
+    private var shuttingDown = false
+    private let nextTask = Atomic<Int>(0)
+    private let unfinishedWorkers = Atomic<Int>(0)
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var threads: [pthread_t] = []
+    /// Serialises `run` calls from different threads: one job at a time.
+    private let submission = Mutex(())
+
+    /// Cores available to this process.
+    public static var processorCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    /// A pool using `threads` threads in total, the caller's included (so `threads - 1` are started).
+    public init(threads: Int = ThreadPool.processorCount) {
+        threadCount = max(1, threads)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(wake, nil)
+        pthread_cond_init(done, nil)
+        for worker in 1..<threadCount {
+            let context = Unmanaged.passRetained(WorkerStart(pool: self, worker: worker)).toOpaque()
+            var thread = pthread_t()
+            let status = pthread_create(&thread, nil, { raw in
+                let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
+                start.pool.workerLoop(start.worker)
+                return nil
+            }, context)
+            precondition(status == 0, "cannot start a worker thread (pthread_create returned \(status))")
+            self.threads.append(thread)
+        }
+    }
+
+    /// Stops and joins the workers. The pool must not be running a job.
+    public func shutdown() {
+        pthread_mutex_lock(mutex)
+        shuttingDown = true
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
+        for thread in threads { pthread_join(thread, nil) }
+        threads = []
+    }
+
+    deinit {
+        if !threads.isEmpty { shutdown() }
+        pthread_mutex_destroy(mutex)
+        pthread_cond_destroy(wake)
+        pthread_cond_destroy(done)
+        mutex.deallocate()
+        wake.deallocate()
+        done.deallocate()
+    }
+
+    /// Runs `body(task, worker)` for every task in 0..<tasks across the pool and returns when all
+    /// are done. `worker` is in 0..<threadCount and unique among concurrently running tasks, so it
+    /// can index per-thread scratch memory.
+    public func run(tasks: Int, _ body: @escaping (_ task: Int, _ worker: Int) -> Void) {
+        guard tasks > 0 else { return }
+        if threadCount == 1 || tasks == 1 {
+            for task in 0..<tasks { body(task, 0) }
+            return
+        }
+        submission.withLock { _ in
+            pthread_mutex_lock(mutex)
+            self.body = body
+            taskCount = tasks
+            nextTask.store(0, ordering: .relaxed)
+            unfinishedWorkers.store(threadCount - 1, ordering: .relaxed)
+            generation &+= 1
+            pthread_cond_broadcast(wake)
+            pthread_mutex_unlock(mutex)
+
+            drain(body, tasks: tasks, worker: 0)
+
+            pthread_mutex_lock(mutex)
+            while unfinishedWorkers.load(ordering: .acquiring) > 0 { pthread_cond_wait(done, mutex) }
+            self.body = nil
+            pthread_mutex_unlock(mutex)
+        }
+    }
+
+    /// Splits 0..<count into about `4 × threadCount` chunks whose sizes are multiples of
+    /// `alignment`, and runs `body(range, worker)` on each.
+    public func run(splitting count: Int, alignment: Int = 1, _ body: @escaping (_ range: Range<Int>, _ worker: Int) -> Void) {
+        let chunks = threadCount == 1 ? 1 : threadCount * 4
+        var size = (count + chunks - 1) / chunks
+        size = max(alignment, (size + alignment - 1) / alignment * alignment)
+        let tasks = (count + size - 1) / size
+        run(tasks: tasks) { task, worker in
+            body(task * size..<min(count, (task + 1) * size), worker)
+        }
+    }
+
+    @inline(__always)
+    private func drain(_ body: (Int, Int) -> Void, tasks: Int, worker: Int) {
+        while true {
+            let task = nextTask.wrappingAdd(1, ordering: .relaxed).oldValue
+            if task >= tasks { return }
+            body(task, worker)
+        }
+    }
+
+    private func workerLoop(_ worker: Int) {
+        var seen = 0
+        while true {
+            pthread_mutex_lock(mutex)
+            while generation == seen && !shuttingDown { pthread_cond_wait(wake, mutex) }
+            if shuttingDown {
+                pthread_mutex_unlock(mutex)
+                return
+            }
+            seen = generation
+            let body = self.body!
+            let tasks = taskCount
+            pthread_mutex_unlock(mutex)
+
+            drain(body, tasks: tasks, worker: worker)
+
+            pthread_mutex_lock(mutex)
+            if unfinishedWorkers.subtract(1, ordering: .releasing).newValue == 0 { pthread_cond_signal(done) }
+            pthread_mutex_unlock(mutex)
+        }
+    }
+}
+
+private final class WorkerStart {
+    // Not a strong reference: a worker must not keep its pool alive, so that dropping the pool
+    // runs `deinit`, which stops and joins the workers before the pool's memory goes away.
+    unowned(unsafe) let pool: ThreadPool
+    let worker: Int
+    init(pool: ThreadPool, worker: Int) {
+        self.pool = pool
+        self.worker = worker
+    }
+}

@@ -1,0 +1,220 @@
+import Dispatch
+import Testing
+@testable import SmallMind
+@testable import SmallMindKernels
+
+/// Batch invariance: a sequence's logits are bit-identical whatever shares its forward pass.
+struct BatchInvarianceTests {
+    static func models() throws -> [Model] {
+        [Model.demo(), try Model.load(path: try TestModels.llama2cCheckpoint(seqLen: 64, seed: 3), tokenizerPath: try TestModels.tokenizerFile())]
+    }
+
+    /// Logits of every position of `tokens`, fed in chunks of `chunk` into slot `slot`, with the
+    /// other slots' tokens (`companions`) in the same passes.
+    static func logits(
+        _ model: Model, tokens: [Int], chunk: Int, threads: Int, companions: Int, slot: Int
+    ) -> [[Float]] {
+        let c = model.configuration
+        let cache = KVCache(configuration: c, slots: companions + 1)
+        let workspace = Workspace(configuration: c)
+        let pool = ThreadPool(threads: threads)
+        var result: [[Float]] = []
+        var start = 0
+        var step = 0
+        while start < tokens.count {
+            let end = min(tokens.count, start + chunk)
+            var batch: [BatchToken] = []
+            // Companions: other sequences at other positions, before and after ours in the batch.
+            for other in 0..<companions where other % 2 == 0 {
+                batch.append(BatchToken(token: (other + step) % c.vocabularySize, position: step, slot: other >= slot ? other + 1 : other))
+            }
+            for position in start..<end {
+                batch.append(BatchToken(token: tokens[position], position: position, slot: slot, wantsLogits: true))
+            }
+            for other in 0..<companions where other % 2 == 1 {
+                batch.append(BatchToken(token: (3 * other + step) % c.vocabularySize, position: step, slot: other >= slot ? other + 1 : other))
+            }
+            let out = model.weights.forward(batch, cache: cache, workspace: workspace, pool: pool)
+            let v = c.vocabularySize
+            let ownRows = batch.enumerated().filter { $0.element.slot == slot }.map(\.offset)
+            let rowOfBatch = Dictionary(uniqueKeysWithValues: batch.enumerated().map { ($0.offset, $0.offset) })
+            for row in ownRows { result.append(Array(out[rowOfBatch[row]! * v..<(rowOfBatch[row]! + 1) * v])) }
+            start = end
+            step += 1
+        }
+        return result
+    }
+
+    @Test(arguments: [0, 1])
+    func logitsAreBitIdenticalAloneAmong31OthersOnAnyThreadsAndChunks(modelIndex: Int) throws {
+        let model = try Self.models()[modelIndex]
+        let tokens = (0..<20).map { ($0 * 7 + 1) % model.configuration.vocabularySize }
+        let alone = Self.logits(model, tokens: tokens, chunk: 1, threads: 1, companions: 0, slot: 0)
+        #expect(alone.count == tokens.count)
+        for (chunk, threads, companions, slot) in [(20, 1, 0, 0), (1, 2, 31, 5), (3, 2, 31, 31), (7, 1, 31, 0), (20, 2, 8, 4)] {
+            let other = Self.logits(model, tokens: tokens, chunk: chunk, threads: threads, companions: companions, slot: slot)
+            #expect(other == alone, "chunk \(chunk), threads \(threads), companions \(companions), slot \(slot)")
+        }
+    }
+}
+
+struct EngineTests {
+    static let prompts = (0..<32).map { ["The future of", "Once upon a time", "In a world where", "Why do we"][$0 % 4] + " \($0)" }
+    static func parameters(_ i: Int) -> GenerationParameters {
+        GenerationParameters(maxTokens: 12 + i % 9, temperature: 0.8, topK: 20, seed: UInt64(i))
+    }
+
+    static func runAll(_ engine: Engine, order: [Int]) async throws -> [Int: Completion] {
+        try await withThrowingTaskGroup(of: (Int, Completion).self) { group in
+            for i in order {
+                group.addTask { (i, try await engine.generate(prompts[i], parameters(i))) }
+            }
+            var results: [Int: Completion] = [:]
+            for try await (i, completion) in group { results[i] = completion }
+            return results
+        }
+    }
+
+    @Test func thirtyTwoAtOnceEqualEachAloneInAnyOrderOnAnyThreadsAndChunks() async throws {
+        let model = Model.demo()
+        // The reference: each request alone, in a plain single-sequence context.
+        let alone = try Self.prompts.indices.map { try model.generate(Self.prompts[$0], Self.parameters($0)) }
+        let configurations: [(EngineOptions, [Int])] = [
+            (EngineOptions(maxBatch: 32, threads: 2), Array(0..<32)),
+            (EngineOptions(maxBatch: 32, prefillChunk: 1, threads: 1), Array((0..<32).reversed())),
+            (EngineOptions(maxBatch: 7, prefillChunk: 5, maxStepTokens: 9, threads: 2), (0..<32).map { ($0 * 13) % 32 }),
+        ]
+        for (options, order) in configurations {
+            let engine = try Engine(model: model, options: options)
+            let results = try await Self.runAll(engine, order: order)
+            for i in Self.prompts.indices {
+                #expect(results[i]?.tokens == alone[i].tokens, "request \(i) with \(options)")
+                #expect(results[i]?.text == alone[i].text)
+                #expect(results[i]?.finishReason == alone[i].finishReason)
+            }
+            let stats = engine.statistics
+            #expect(stats.completedRequests == 32)
+            #expect(stats.averageBatchSize > 1, "requests were batched together")
+        }
+    }
+
+    @Test func llamaWithGroupedQueryAttention() async throws {
+        let model = try Model.load(path: try TestModels.llama2cCheckpoint(seqLen: 64, seed: 5), tokenizerPath: try TestModels.tokenizerFile())
+        let prompts = ["abc", "hgf", "a", "bcdefgh", "eeee", "fa"]
+        let alone = try prompts.indices.map { try model.generate(prompts[$0], GenerationParameters(maxTokens: 30, temperature: 1, seed: UInt64($0))) }
+        let engine = try Engine(model: model, options: EngineOptions(maxBatch: 4, prefillChunk: 2, threads: 2))
+        let batched = try await withThrowingTaskGroup(of: (Int, Completion).self) { group in
+            for i in prompts.indices {
+                group.addTask { (i, try await engine.generate(prompts[i], GenerationParameters(maxTokens: 30, temperature: 1, seed: UInt64(i)))) }
+            }
+            return try await group.reduce(into: [Int: Completion]()) { $0[$1.0] = $1.1 }
+        }
+        for i in prompts.indices { #expect(batched[i]?.tokens == alone[i].tokens, "prompt \(i)") }
+    }
+
+    @Test func streamDeliversTheSameTokens() async throws {
+        let model = Model.demo()
+        let engine = try Engine(model: model, options: EngineOptions(maxBatch: 4, threads: 2))
+        var text = ""
+        var tokens: [Int] = []
+        for try await event in engine.stream("Once upon a time", Self.parameters(3)) {
+            text += event.text
+            tokens.append(event.token)
+        }
+        let reference = try model.generate("Once upon a time", Self.parameters(3))
+        #expect(tokens == reference.tokens && text == reference.continuation)
+    }
+
+    @Test func impossibleRequestsFailAtOnce() async throws {
+        let engine = try Engine(model: Model.demo(), options: EngineOptions(maxBatch: 2, threads: 1))
+        await #expect(throws: EngineError.requestTooLong(promptTokens: 40, maxTokens: 30, contextLength: 64)) {
+            try await engine.generate(String(repeating: "a", count: 40), GenerationParameters(maxTokens: 30))
+        }
+        await #expect(throws: GenerationError.self) { try await engine.generate("bad @ char", .greedy(maxTokens: 3)) }
+        await #expect(throws: GenerationError.self) { try await engine.generate("ok", GenerationParameters(topP: 7)) }
+        #expect(throws: EngineError.self) { try Engine(model: Model.demo(), options: EngineOptions(maxBatch: 0)) }
+        #expect(throws: EngineError.self) { try Engine(model: Model.demo(), options: EngineOptions(contextLength: 65)) }
+        #expect(throws: EngineError.self) { try Engine(model: Model.demo(), options: EngineOptions(kvCacheBytes: 10)) }
+    }
+
+    @Test func kvBudgetLimitsSlots() throws {
+        let model = Model.demo()
+        let perSlot = KVCache.bytesPerSlot(configuration: model.configuration, contextLength: 64)
+        let engine = try Engine(model: model, options: EngineOptions(maxBatch: 16, kvCacheBytes: 3 * perSlot + 5, threads: 1))
+        #expect(engine.slotCount == 3)
+    }
+
+    @Test func fullQueueIsAClearErrorNotAHang() async throws {
+        let engine = try Engine(model: Model.demo(), options: EngineOptions(maxBatch: 1, queueLimit: 1, threads: 1))
+        let long = GenerationParameters(maxTokens: 50, temperature: 0.8, seed: 1)
+        let first = engine.stream("a", long)
+        let second = engine.stream("b", long)
+        let third = engine.stream("c", long)
+        await #expect(throws: EngineError.queueFull(limit: 1)) { for try await _ in third {} }
+        var count = 0
+        for try await _ in first { count += 1 }
+        for try await _ in second { count += 1 }
+        #expect(count == 100)
+    }
+
+    @Test func cancellingOneRequestLeavesTheOthersUntouched() async throws {
+        let model = Model.demo()
+        let engine = try Engine(model: model, options: EngineOptions(maxBatch: 8, threads: 2))
+        let reference = try (0..<4).map { try model.generate(Self.prompts[$0], Self.parameters($0)) }
+        // The victim's third token holds the scheduler until the test has cancelled it, so the
+        // cancellation lands at a known step.
+        let (started, signal) = AsyncStream<Void>.makeStream()
+        let proceed = DispatchSemaphore(value: 0)
+        let victim = Task {
+            try await engine.generate("The story of", GenerationParameters(maxTokens: 45, temperature: 0.8, seed: 99)) { event in
+                if event.index == 2 {
+                    signal.yield()
+                    proceed.wait()
+                }
+            }
+        }
+        for await _ in started { break }
+        let others = Task { try await Self.runAll(engine, order: [0, 1, 2, 3]) }
+        victim.cancel()
+        proceed.signal()
+        let cancelled = try await victim.value
+        let results = try await others.value
+        #expect(cancelled.finishReason == .cancelled)
+        #expect(cancelled.completionTokenCount == 3)
+        for i in 0..<4 { #expect(results[i]?.tokens == reference[i].tokens) }
+    }
+
+    @Test func droppingAStreamCancelsItsRequestEvenWhileQueued() async throws {
+        let engine = try Engine(model: Model.demo(), options: EngineOptions(maxBatch: 1, threads: 1))
+        let proceed = DispatchSemaphore(value: 0)
+        let (started, signal) = AsyncStream<Void>.makeStream()
+        let holder = Task {
+            try await engine.generate("Why do we", Self.parameters(1)) { event in
+                if event.index == 0 {
+                    signal.yield()
+                    proceed.wait()
+                }
+            }
+        }
+        for await _ in started { break }
+        // The only slot is busy: this request waits in the queue, and is dropped there.
+        do {
+            let queued = engine.stream("Imagine if", GenerationParameters(maxTokens: 45, temperature: 0.8, seed: 4))
+            _ = queued
+        }
+        proceed.signal()
+        let first = try await holder.value
+        #expect(first.finishReason == .length)
+        // The slot comes back for the next request, which runs to completion.
+        let next = try await engine.generate("Once upon", Self.parameters(2))
+        #expect(next.finishReason == .length)
+        let stats = engine.statistics
+        #expect(stats.generatedTokens == first.completionTokenCount + next.completionTokenCount)
+    }
+
+    @Test func shutdownFailsWhatIsLeft() async throws {
+        let engine = try Engine(model: Model.demo(), options: EngineOptions(maxBatch: 1, threads: 1))
+        engine.shutdown()
+        await #expect(throws: EngineError.shutDown) { try await engine.generate("abc", .greedy(maxTokens: 3)) }
+    }
+}
