@@ -46,9 +46,7 @@ public enum Matmul {
                 b += 2
             }
             if b < batch {
-                for r in 0..<4 {
-                    y[b * ldy + o + r] = dot(x + b * inDim, w + (o + r) * inDim, count: inDim)
-                }
+                tile4x1(x: x + b * inDim, w: w + o * inDim, y: y + b * ldy + o, inDim: inDim, kMain: kMain)
             }
             o += 4
         }
@@ -95,6 +93,32 @@ public enum Matmul {
         y[ldy + 1] = reduceLanes(a11) + tail(xs1, ws1, from: kMain, to: inDim)
         y[ldy + 2] = reduceLanes(a12) + tail(xs1, ws2, from: kMain, to: inDim)
         y[ldy + 3] = reduceLanes(a13) + tail(xs1, ws3, from: kMain, to: inDim)
+    }
+
+    /// Four weight rows against one activation row: four independent FMA chains instead of one, so
+    /// decoding a single sequence is not bound by FMA latency. Same per-element order as `dot`.
+    @inline(__always)
+    static func tile4x1(
+        x: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, inDim: Int, kMain: Int
+    ) {
+        let x0 = UnsafeRawPointer(x)
+        let w0 = UnsafeRawPointer(w), w1 = UnsafeRawPointer(w + inDim)
+        let w2 = UnsafeRawPointer(w + 2 * inDim), w3 = UnsafeRawPointer(w + 3 * inDim)
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var k = 0
+        while k < kMain {
+            let offset = k &* 4
+            let xv = x0.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            a0 = a0.addingProduct(xv, w0.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self))
+            a1 = a1.addingProduct(xv, w1.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self))
+            a2 = a2.addingProduct(xv, w2.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self))
+            a3 = a3.addingProduct(xv, w3.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self))
+            k &+= 8
+        }
+        y[0] = reduceLanes(a0) + tail(x, w, from: kMain, to: inDim)
+        y[1] = reduceLanes(a1) + tail(x, w + inDim, from: kMain, to: inDim)
+        y[2] = reduceLanes(a2) + tail(x, w + 2 * inDim, from: kMain, to: inDim)
+        y[3] = reduceLanes(a3) + tail(x, w + 3 * inDim, from: kMain, to: inDim)
     }
 
     /// One element in the canonical order: the same arithmetic as one cell of `tile4x2`.

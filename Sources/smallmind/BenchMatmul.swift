@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import SmallMindCLI
+import SmallMindKernels
+
+struct BenchMatmul: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-matmul",
+        abstract: "Measure the float32 matmul kernel's GFLOP/s on transformer-shaped problems.",
+        discussion: "Shapes are OUTxIN weight matrices (the stories110M shapes by default). Compare with numpy using scripts/kernel-bench.sh.")
+
+    @Option(help: "Comma-separated activation row counts (batch tokens).")
+    var rows: String = "1,8,32,128"
+
+    @Option(help: "Comma-separated weight shapes OUTxIN.")
+    var shapes: String = "768x768,2048x768,768x2048,32000x768"
+
+    @Option(help: "Timed repetitions; the median is reported.")
+    var repetitions: Int = 5
+
+    @Option(help: "Kernel threads (default: all cores).")
+    var threads: Int = ThreadPool.processorCount
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func run() async throws {
+        do {
+            let rowCounts = try parseList(rows, name: "--rows")
+            let parsed = try shapes.split(separator: ",").map { shape -> (Int, Int) in
+                let parts = shape.split(separator: "x").compactMap { Int($0) }
+                guard parts.count == 2, parts.allSatisfy({ $0 >= 1 && $0 <= 1 << 16 }) else {
+                    throw CommandFailure(message: "--shapes wants OUTxIN pairs like 768x2048, got '\(shape)'")
+                }
+                return (parts[0], parts[1])
+            }
+            guard repetitions >= 1, (1...256).contains(threads) else { throw CommandFailure(message: "--repetitions ≥ 1 and --threads in 1...256") }
+            let pool = ThreadPool(threads: threads)
+            var results: [MatmulBenchmarkResult] = []
+            if !json { StandardStreams.out("rows  shape          ms        GFLOP/s   (threads: \(threads))\n") }
+            for (outDim, inDim) in parsed {
+                for r in rowCounts {
+                    let result = MatmulBenchmark.run(rows: r, outDim: outDim, inDim: inDim, pool: pool, repetitions: repetitions)
+                    results.append(result)
+                    if !json {
+                        StandardStreams.out(String(format: "%4d  %5dx%-6d %9.3f %9.1f\n", r, outDim, inDim, result.seconds * 1000, result.gflops))
+                    }
+                }
+            }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                StandardStreams.out(String(decoding: try encoder.encode(results), as: UTF8.self) + "\n")
+            }
+        } catch {
+            throw CommandFailure(error)
+        }
+    }
+}
