@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SmallMind
 import SmallMindCLI
+import SmallMindKernels
 
 struct Generate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,13 +38,17 @@ struct Generate: AsyncParsableCommand {
     @Flag(help: "Print tokens as they are produced.")
     var stream = false
 
+    @Option(help: "Threads for the kernels (default: all cores). The result does not depend on it.")
+    var threads: Int = ThreadPool.processorCount
+
     func run() async throws {
         let parameters = GenerationParameters(
             maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, seed: seed, stop: stop)
         do {
             try parameters.validate()
+            guard (1...256).contains(threads) else { throw CommandFailure(message: "--threads must be in 1...256, got \(threads)") }
             let loaded = try ModelLocator.load(model: model, tokenizer: tokenizer)
-            let context = GenerationContext(model: loaded)
+            let context = GenerationContext(model: loaded, pool: threads > 1 ? ThreadPool(threads: threads) : nil)
             var streamedPrompt = false
             let completion = try context.generate(prompt, parameters: parameters) { event in
                 guard stream else { return true }

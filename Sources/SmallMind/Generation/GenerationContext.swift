@@ -3,14 +3,20 @@
 // contexts run side by side on one `Model` without a lock. A context is not shareable itself
 // (not Sendable): each task makes or borrows its own.
 
+import SmallMindKernels
+
 /// Per-generation state over a shared model.
 public final class GenerationContext {
     public let model: Model
     let cache: KVCache
     let workspace: Workspace
+    /// Splits each forward pass over several threads (one sequence using every core); nil = this
+    /// thread only, the right choice when many contexts already run side by side.
+    let pool: ThreadPool?
 
-    public init(model: Model) {
+    public init(model: Model, pool: ThreadPool? = nil) {
         self.model = model
+        self.pool = pool
         cache = KVCache(configuration: model.configuration)
         workspace = Workspace(configuration: model.configuration, capacity: 16)
     }
@@ -35,7 +41,7 @@ public final class GenerationContext {
         let prefill = promptTokens.enumerated().map { i, token in
             BatchToken(token: token, position: i, wantsLogits: i == promptTokens.count - 1)
         }
-        var logits = model.weights.forward(prefill, cache: cache, workspace: workspace)
+        var logits = model.weights.forward(prefill, cache: cache, workspace: workspace, pool: pool)
         let firstTokenTime = clock.now
 
         var state = SequenceState(promptTokens: promptTokens, parameters: parameters, tokenizer: model.tokenizer)
@@ -50,7 +56,7 @@ public final class GenerationContext {
                 break
             }
             guard let feed else { break }
-            logits = model.weights.forward([feed], cache: cache, workspace: workspace)
+            logits = model.weights.forward([feed], cache: cache, workspace: workspace, pool: pool)
         }
         if let tail = state.finish(.length), let onToken { _ = onToken(tail) }
         let end = clock.now
