@@ -1,3 +1,4 @@
+import Foundation
 import SmallMind
 
 /// How `smallmind tokenize` finds a tokenizer: the vocabulary embedded in a GGUF file (a model or
@@ -7,6 +8,9 @@ public enum TokenizerLocator {
     ///   - model: a GGUF file, or a llama2.c checkpoint when `tokenizer` is given.
     ///   - tokenizer: a GGUF vocabulary or a llama2.c `tokenizer.bin`; overrides the model's own.
     public static func load(model: String, tokenizer: String?) throws -> any Tokenizer {
+        for path in [model, tokenizer].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
+            throw CommandFailure(message: "\(path): no such readable file")
+        }
         if let tokenizer {
             if GGUFFile.isGGUF(path: tokenizer) { return try GGUFTokenizer.load(from: GGUFFile(path: tokenizer)) }
             guard !GGUFFile.isGGUF(path: model) else {
