@@ -2,11 +2,11 @@
 // (`llm_tokenizer_bpe_session`): a word starts as one symbol per byte; the adjacent pair with the
 // lowest merge rank (leftmost on ties) is merged, repeatedly, until no adjacent pair has a rank.
 //
-// llama.cpp keys its ranks by the pair of texts and compares texts to spot stale queue entries.
-// Here every text a merge mentions — its two halves and their concatenation — gets a number once,
-// at load (`strings`: the tokens first, so a token's number is its id, then any merge text that is
-// not a token). A symbol carries the number of its text, a pair of numbers finds its rank and
-// result in a flat hash table, and a queue entry is stale exactly when either side's number changed.
+// llama.cpp keys its ranks by the pair of texts. Here every text a merge mentions — its two halves
+// and their concatenation — gets a number once, at load (`strings`: the tokens first, so a token's
+// number is its id, then any merge text that is not a token). A symbol carries the number of its
+// text, and a pair of numbers finds its rank and result in a flat hash table. The merge loop is
+// `SymbolMerging`'s, shared with SentencePiece.
 
 /// The merge table of a byte-level BPE vocabulary.
 struct BytePairMerges: Sendable {
@@ -50,54 +50,14 @@ struct BytePairMerges: Sendable {
     }
 
     /// Merges `symbols` (one word, a linked list in index order, each `token` the number of its
-    /// text or -1) and returns the survivors in order.
+    /// text or -1) by rank and returns the survivors in order.
     func merge(_ symbols: inout [MergeSymbol]) -> [MergeSymbol] {
-        var queue = BinaryHeap<Candidate>()
-
-        func consider(_ left: Int32, _ right: Int32) {
-            guard left >= 0 && right >= 0 else { return }
-            let leftText = symbols[Int(left)].token, rightText = symbols[Int(right)].token
-            var rank: Int32 = 0, result: Int32 = 0
-            guard leftText >= 0 && rightText >= 0, pairs.find(left: leftText, right: rightText, rank: &rank, result: &result) else { return }
-            queue.push(Candidate(rank: rank, left: left, right: right, leftText: leftText, rightText: rightText, result: result))
-        }
-
-        for i in symbols.indices.dropFirst() { consider(Int32(i - 1), Int32(i)) }
-
-        while let best = queue.pop() {
-            let left = Int(best.left), right = Int(best.right)
-            // Stale: a side was merged away or now spells something else.
-            guard symbols[left].length > 0, symbols[right].length > 0,
-                  symbols[left].token == best.leftText, symbols[right].token == best.rightText else { continue }
-            symbols[left].length += symbols[right].length
-            symbols[left].token = best.result
-            symbols[right].length = 0
-            symbols[left].next = symbols[right].next
-            if symbols[right].next >= 0 { symbols[Int(symbols[right].next)].previous = best.left }
-            consider(symbols[left].previous, best.left)
-            consider(best.left, symbols[left].next)
-        }
-
-        var survivors: [MergeSymbol] = []
-        var i = symbols.isEmpty ? -1 : 0
-        while i >= 0 {
-            survivors.append(symbols[i])
-            i = Int(symbols[i].next)
-        }
-        return survivors
-    }
-
-    /// A queued pair: the lowest rank comes out first, then the leftmost.
-    private struct Candidate: HeapOrdered {
-        var rank: Int32
-        var left: Int32
-        var right: Int32
-        var leftText: Int32
-        var rightText: Int32
-        var result: Int32
-
-        static func comesBefore(_ a: Candidate, _ b: Candidate) -> Bool {
-            a.rank < b.rank || (a.rank == b.rank && a.left < b.left)
+        SymbolMerging.merge(&symbols) { left, right, priority, result in
+            var rank: Int32 = 0
+            guard left.token >= 0 && right.token >= 0,
+                  pairs.find(left: left.token, right: right.token, rank: &rank, result: &result) else { return false }
+            priority = UInt32(bitPattern: rank)
+            return true
         }
     }
 }
@@ -107,20 +67,15 @@ struct BytePairMerges: Sendable {
 private struct PairTable: Sendable {
     private final class Storage: @unchecked Sendable {
         // Written only while the table is built, before it is shared.
-        let keys: UnsafeMutablePointer<UInt64>
-        let values: UnsafeMutablePointer<UInt64>  // rank << 32 | result
+        /// Slot i: key at 2i, rank << 32 | result at 2i + 1 (one cache line per probe).
+        let entries: UnsafeMutablePointer<UInt64>
         let size: Int
         init(size: Int) {
             self.size = size
-            keys = .allocate(capacity: size)
-            keys.initialize(repeating: PairTable.empty, count: size)
-            values = .allocate(capacity: size)
-            values.initialize(repeating: 0, count: size)
+            entries = .allocate(capacity: 2 * size)
+            entries.initialize(repeating: PairTable.empty, count: 2 * size)
         }
-        deinit {
-            keys.deallocate()
-            values.deallocate()
-        }
+        deinit { entries.deallocate() }
     }
 
     private let storage: Storage
@@ -137,27 +92,28 @@ private struct PairTable: Sendable {
         UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
     }
 
+    /// The entry index of `key`'s slot, or of the empty slot where it would go.
     private func slot(of key: UInt64) -> Int {
-        let keys = storage.keys, mask = storage.size - 1
+        let entries = storage.entries, mask = storage.size - 1
         // Fibonacci hashing spreads the small, dense text numbers over the table.
         var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
-        while keys[slot] != Self.empty && keys[slot] != key { slot = (slot + 1) & mask }
-        return slot
+        while entries[2 * slot] != Self.empty && entries[2 * slot] != key { slot = (slot + 1) & mask }
+        return 2 * slot
     }
 
     func insertIfAbsent(left: Int32, right: Int32, rank: Int32, result: Int32) {
         let key = Self.key(left, right)
-        let slot = slot(of: key)
-        guard storage.keys[slot] == Self.empty else { return }
-        storage.keys[slot] = key
-        storage.values[slot] = UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(bitPattern: result))
+        let at = slot(of: key)
+        guard storage.entries[at] == Self.empty else { return }
+        storage.entries[at] = key
+        storage.entries[at + 1] = UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(bitPattern: result))
     }
 
-    /// The rank and result of merging `left` and `right`, or nil when they do not merge.
+    /// The rank and result of merging `left` and `right`; false when they do not merge.
     func find(left: Int32, right: Int32, rank: inout Int32, result: inout Int32) -> Bool {
-        let slot = slot(of: Self.key(left, right))
-        guard storage.keys[slot] != Self.empty else { return false }
-        let value = storage.values[slot]
+        let at = slot(of: Self.key(left, right))
+        guard storage.entries[at] != Self.empty else { return false }
+        let value = storage.entries[at + 1]
         rank = Int32(truncatingIfNeeded: value >> 32)
         result = Int32(truncatingIfNeeded: value)
         return true

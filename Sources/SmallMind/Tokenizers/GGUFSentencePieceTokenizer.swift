@@ -9,7 +9,7 @@
 // - characters without a piece stay whole during merging and fall back to `<0xXX>` byte tokens
 //   only at the end (run.c splits them into byte tokens up front);
 // - special tokens are cut out of the text first, and control tokens decode to nothing.
-// The merge loop itself is the same and shared: `SentencePieceMerge`.
+// The merge loop itself is the same and shared: `SymbolMerging.mergeByScore`.
 
 /// llama.cpp's SentencePiece BPE over a GGUF vocabulary.
 public struct GGUFSentencePieceTokenizer: Tokenizer {
@@ -89,8 +89,8 @@ public struct GGUFSentencePieceTokenizer: Tokenizer {
             start = end
         }
         try text.withUnsafeBufferPointer { (text) throws(TokenizerError) in
-            var symbols = SentencePieceMerge.symbols(ranges, in: text, pieces: vocabulary.texts)
-            for symbol in SentencePieceMerge.merge(&symbols, in: text, pieces: vocabulary.texts, scores: vocabulary.scores) {
+            var symbols = SymbolMerging.symbols(ranges, in: text, pieces: vocabulary.texts)
+            for symbol in SymbolMerging.mergeByScore(&symbols, in: text, pieces: vocabulary.texts, scores: vocabulary.scores) {
                 if symbol.token >= 0 {
                     output.append(Int(symbol.token))
                     continue

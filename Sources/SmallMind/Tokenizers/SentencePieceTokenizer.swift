@@ -104,10 +104,13 @@ public struct SentencePieceTokenizer: Tokenizer {
             text += pieces[token]
         }
         return text.withUnsafeBufferPointer { text in
-            var symbols = SentencePieceMerge.symbols(ranges, in: text, pieces: lookup)
             // The initial tokens stand as chosen (a byte token's piece `<0xE2>` is not its byte).
-            for i in symbols.indices { symbols[i].token = Int32(tokens[i]) }
-            return SentencePieceMerge.merge(&symbols, in: text, pieces: lookup, scores: scores, scoreFloor: -Float.greatestFiniteMagnitude)
+            var i = -1
+            var symbols = SymbolMerging.symbols(ranges) { _ in
+                i += 1
+                return Int32(tokens[i])
+            }
+            return SymbolMerging.mergeByScore(&symbols, in: text, pieces: lookup, scores: scores, scoreFloor: -Float.greatestFiniteMagnitude)
                 .map { Int($0.token) }
         }
     }
