@@ -72,10 +72,10 @@ public struct ByteLevelBPETokenizer: Tokenizer {
             }
         }
         scratch.symbols.removeAll(keepingCapacity: true)
-        for (i, byte) in word.enumerated() {
+        for i in word.indices {
             scratch.symbols.append(MergeSymbol(
                 start: Int32(i), length: 1, previous: Int32(i - 1), next: i + 1 < word.count ? Int32(i + 1) : -1,
-                token: byteTexts[Int(byte)]))
+                token: byteTexts[Int(word[i])]))
         }
         for symbol in merges.merge(&scratch.symbols) {
             if symbol.token >= 0 && Int(symbol.token) < merges.tokenCount {

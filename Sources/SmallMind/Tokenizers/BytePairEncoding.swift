@@ -35,8 +35,8 @@ struct BytePairMerges: Sendable {
                 while space < text.count && text[space] != 0x20 { space += 1 }
                 guard space < text.count else { return "expected two texts separated by a space" }
                 guard space + 1 < text.count else { return "the second text is empty" }
-                let first = UnsafeBufferPointer(rebasing: text[..<space])
-                let second = UnsafeBufferPointer(rebasing: text[(space + 1)...])
+                let first = UnsafeBufferPointer(start: text.baseAddress!, count: space)
+                let second = UnsafeBufferPointer(start: text.baseAddress! + space + 1, count: text.count - space - 1)
                 let left = strings.intern(first), right = strings.intern(second)
                 let joined = strings.intern(first, second)
                 pairs.insertIfAbsent(left: Int32(left), right: Int32(right), rank: Int32(rank), result: Int32(joined))

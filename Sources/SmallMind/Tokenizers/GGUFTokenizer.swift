@@ -91,8 +91,9 @@ private struct MetadataReader {
         guard let array = try array(key) else { throw invalid(key, "missing", "required for this tokenizer model") }
         var strings: [String] = []
         strings.reserveCapacity(array.count)
-        for (i, element) in array.enumerated() {
-            guard case let .string(string) = element else { throw invalid("\(key)[\(i)]", "\(element)", "expected a string") }
+        // Index loops: `enumerated()` costs a tuple per element in debug builds, on 150k elements.
+        for i in array.indices {
+            guard case let .string(string) = array[i] else { throw invalid("\(key)[\(i)]", "\(array[i])", "expected a string") }
             strings.append(string)
         }
         return strings
@@ -106,8 +107,8 @@ private struct MetadataReader {
         }
         var values: [T] = []
         values.reserveCapacity(count)
-        for (i, element) in array.enumerated() {
-            guard let value = convert(element) else { throw invalid("\(key)[\(i)]", "\(element)", "unexpected type") }
+        for i in array.indices {
+            guard let value = convert(array[i]) else { throw invalid("\(key)[\(i)]", "\(array[i])", "unexpected type") }
             values.append(value)
         }
         return values
@@ -127,15 +128,18 @@ private struct MetadataReader {
         guard !tokens.isEmpty else { throw invalid(tokensKey, "[]", "the vocabulary is empty") }
         let count = tokens.count
         var texts = ByteStringTable(reservingCapacity: count, bytes: count * 8)
-        for (i, element) in tokens.enumerated() {
-            guard case var .string(text) = element else { throw invalid("\(tokensKey)[\(i)]", "\(element)", "expected a string") }
+        for i in tokens.indices {
+            guard case var .string(text) = tokens[i] else { throw invalid("\(tokensKey)[\(i)]", "\(tokens[i])", "expected a string") }
             text.withUTF8 { _ = texts.append($0, duplicates: .keepLast) }
         }
-        let kinds = try perToken("tokenizer.ggml.token_type", count: count) { value in
-            value.intValue.map { TokenKind(rawValue: UInt8(clamping: $0)) ?? .undefined }
+        let kinds = try perToken("tokenizer.ggml.token_type", count: count) { value -> TokenKind? in
+            guard let type = value.intValue else { return nil }
+            return TokenKind(rawValue: UInt8(clamping: type)) ?? .undefined
         } ?? Array(repeating: .normal, count: count)
-        let scores = try perToken("tokenizer.ggml.scores", count: count) { $0.floatValue.map(Float.init) }
-            ?? Array(repeating: 0, count: count)
+        let scores = try perToken("tokenizer.ggml.scores", count: count) { value -> Float? in
+            guard let score = value.floatValue else { return nil }
+            return Float(score)
+        } ?? Array(repeating: 0, count: count)
 
         let inRange = { (id: Int?) in id.flatMap { (0 ..< count).contains($0) ? $0 : nil } }
         let bos = try tokenID("tokenizer.ggml.bos_token_id", count: count) ?? inRange(defaultBOS)

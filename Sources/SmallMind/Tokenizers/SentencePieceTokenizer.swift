@@ -105,11 +105,7 @@ public struct SentencePieceTokenizer: Tokenizer {
         }
         return text.withUnsafeBufferPointer { text in
             // The initial tokens stand as chosen (a byte token's piece `<0xE2>` is not its byte).
-            var i = -1
-            var symbols = SymbolMerging.symbols(ranges) { _ in
-                i += 1
-                return Int32(tokens[i])
-            }
+            var symbols = SymbolMerging.symbols(ranges, tokens: tokens.map { Int32($0) })
             return SymbolMerging.mergeByScore(&symbols, in: text, pieces: lookup, scores: scores, scoreFloor: -Float.greatestFiniteMagnitude)
                 .map { Int($0.token) }
         }

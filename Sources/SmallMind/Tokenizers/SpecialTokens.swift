@@ -29,8 +29,8 @@ struct SpecialTokenSplitter: Sendable {
 
     init(texts: ByteStringTable, kinds: [TokenKind]) {
         var specials: [Special] = []
-        for (id, kind) in kinds.enumerated() where kind.isSpecial && texts.length(of: id) > 0 {
-            specials.append(Special(id: id, text: Array(texts[id]), alwaysMatched: kind == .userDefined))
+        for id in kinds.indices where kinds[id].isSpecial && texts.length(of: id) > 0 {
+            specials.append(Special(id: id, text: Array(texts[id]), alwaysMatched: kinds[id] == .userDefined))
         }
         specials.sort { $0.text.count != $1.text.count ? $0.text.count > $1.text.count : $0.id < $1.id }
         var byFirstByte = [[Int]](repeating: [], count: 256)

@@ -21,14 +21,14 @@ struct MergeSymbol {
 }
 
 enum SymbolMerging {
-    /// One symbol per range (in order, adjacent), linked, each `token` from `token(range)`.
-    static func symbols(_ ranges: [Range<Int>], token: (Range<Int>) -> Int32) -> [MergeSymbol] {
+    /// One symbol per range (in order, adjacent), linked, spelling the corresponding token.
+    static func symbols(_ ranges: [Range<Int>], tokens: [Int32]) -> [MergeSymbol] {
         var symbols: [MergeSymbol] = []
         symbols.reserveCapacity(ranges.count)
         for i in ranges.indices {
             symbols.append(MergeSymbol(
                 start: Int32(ranges[i].lowerBound), length: Int32(ranges[i].count),
-                previous: Int32(i - 1), next: i + 1 < ranges.count ? Int32(i + 1) : -1, token: token(ranges[i])))
+                previous: Int32(i - 1), next: i + 1 < ranges.count ? Int32(i + 1) : -1, token: tokens[i]))
         }
         return symbols
     }
@@ -61,7 +61,8 @@ enum SymbolMerging {
             var left: Int32 = 0, length: Int32 = 0, token: Int32 = 0
             while queue.pop(left: &left, length: &length, token: &token) {
                 let l = Int(left)
-                // While the left symbol is unchanged its right neighbour is the one queued with it.
+                // While the left symbol is unchanged its right neighbour is the one queued with it;
+                // had the left one grown, its length alone would already be the recorded sum.
                 let right = symbols[l].next
                 guard symbols[l].length > 0, right >= 0, symbols[l].length + symbols[Int(right)].length == length else { continue }
                 let r = Int(right)
@@ -168,7 +169,7 @@ private struct MergeQueue {
 extension SymbolMerging {
     /// SentencePiece: one symbol per range of `text`, each spelling the piece of those bytes (or -1).
     static func symbols(_ ranges: [Range<Int>], in text: UnsafeBufferPointer<UInt8>, pieces: ByteStringTable) -> [MergeSymbol] {
-        symbols(ranges) { Int32(pieces.find(UnsafeBufferPointer(rebasing: text[$0])) ?? -1) }
+        symbols(ranges, tokens: ranges.map { Int32(pieces.find(UnsafeBufferPointer(rebasing: text[$0])) ?? -1) })
     }
 
     /// SentencePiece: two symbols merge when their bytes together spell a piece, the highest
