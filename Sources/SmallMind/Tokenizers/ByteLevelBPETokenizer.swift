@@ -28,6 +28,7 @@ public struct ByteLevelBPETokenizer: Tokenizer {
     /// Whether `encode(_:addBOS: true)` prepends BOS / appends EOS (`tokenizer.ggml.add_bos_token`, `add_eos_token`).
     public var addsBOS: Bool { vocabulary.addBOS }
     public var addsEOS: Bool { vocabulary.addEOS }
+    /// What `token` is (normal, control, byte, …), or nil outside the vocabulary.
     public func kind(of token: Int) -> TokenKind? { vocabulary.kinds.indices.contains(token) ? vocabulary.kinds[token] : nil }
 
     public func encode(_ text: String, addBOS: Bool) throws(TokenizerError) -> [Int] {
@@ -103,5 +104,7 @@ public struct ByteLevelBPETokenizer: Tokenizer {
         }
     }
 
+    /// llama.cpp's end-of-generation set: EOS, EOT/EOM and end-of-turn tokens such as
+    /// `<|im_end|>` — not BOS (unlike llama2.c, llama.cpp generates past a BOS).
     public func isEndOfText(_ token: Int) -> Bool { vocabulary.endOfGeneration.contains(token) }
 }

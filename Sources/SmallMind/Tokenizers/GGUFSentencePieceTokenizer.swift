@@ -42,6 +42,7 @@ public struct GGUFSentencePieceTokenizer: Tokenizer {
     /// Whether `encode(_:addBOS: true)` prepends BOS / appends EOS (`tokenizer.ggml.add_bos_token`, `add_eos_token`).
     public var addsBOS: Bool { vocabulary.addBOS }
     public var addsEOS: Bool { vocabulary.addEOS }
+    /// What `token` is (normal, control, byte, …), or nil outside the vocabulary.
     public func kind(of token: Int) -> TokenKind? { vocabulary.kinds.indices.contains(token) ? vocabulary.kinds[token] : nil }
 
     public func encode(_ text: String, addBOS: Bool) throws(TokenizerError) -> [Int] {
@@ -53,9 +54,7 @@ public struct GGUFSentencePieceTokenizer: Tokenizer {
     public func encode(_ text: String, addBOS: Bool, parseSpecial: Bool) throws(TokenizerError) -> [Int] {
         var output: [Int] = []
         if addBOS && vocabulary.addBOS, let bos = vocabulary.bos { output.append(bos) }
-        var bytes = Array(text.utf8)
-        try bytes.withUnsafeMutableBufferPointer { (bytes) throws(TokenizerError) in
-            let input = UnsafeBufferPointer(bytes)
+        try Array(text.utf8).withUnsafeBufferPointer { (input) throws(TokenizerError) in
             var afterSpecial = true  // the start of the text counts as "after a special token"
             for fragment in vocabulary.fragments(input, parseSpecial: parseSpecial) {
                 switch fragment {
@@ -127,6 +126,8 @@ public struct GGUFSentencePieceTokenizer: Tokenizer {
         return piece
     }
 
+    /// llama.cpp's end-of-generation set: EOS, EOT/EOM and end-of-turn tokens such as
+    /// `<|im_end|>` — not BOS (unlike llama2.c, llama.cpp generates past a BOS).
     public func isEndOfText(_ token: Int) -> Bool { vocabulary.endOfGeneration.contains(token) }
 
     /// U+2581 LOWER ONE EIGHTH BLOCK, SentencePiece's visible space.
