@@ -12,7 +12,8 @@ public struct SentencePieceTokenizer: Tokenizer {
     public let scores: [Float]
     public let bosToken: Int?
     public let eosToken: Int?
-    private let lookup: [[UInt8]: Int]
+    /// Piece text → id; the first of duplicate pieces wins, as it always has here.
+    private let lookup: ByteStringTable
     /// For byte-fallback tokens (pieces spelled `<0xXX>`), the byte they stand for.
     private let byteValues: [UInt8?]
     private let byteTokens: [Int?]
@@ -22,11 +23,11 @@ public struct SentencePieceTokenizer: Tokenizer {
         self.scores = scores
         self.bosToken = bosToken
         self.eosToken = eosToken
-        var lookup: [[UInt8]: Int] = [:]
+        var lookup = ByteStringTable(reservingCapacity: pieces.count)
         var byteTokens = [Int?](repeating: nil, count: 256)
         var byteValues = [UInt8?](repeating: nil, count: pieces.count)
         for (id, piece) in pieces.enumerated() {
-            if lookup[piece] == nil { lookup[piece] = id }
+            lookup.append(piece, duplicates: .keepFirst)
             if let byte = Self.byteFallbackValue(piece) {
                 byteValues[id] = byte
                 if byteTokens[Int(byte)] == nil { byteTokens[Int(byte)] = id }
@@ -69,14 +70,14 @@ public struct SentencePieceTokenizer: Tokenizer {
         var tokens: [Int] = []
         if addBOS, let bosToken { tokens.append(bosToken) }
         let bytes = Array(text.utf8)
-        if !bytes.isEmpty, let space = lookup[[0x20]] { tokens.append(space) }
+        if !bytes.isEmpty, let space = lookup.find([0x20]) { tokens.append(space) }
 
         var start = 0
         while start < bytes.count {
             var end = start + 1
             while end < bytes.count && bytes[end] & 0xC0 == 0x80 && end - start < 4 { end += 1 }
             let character = Array(bytes[start..<end])
-            if let id = lookup[character] {
+            if let id = lookup.find(character) {
                 tokens.append(id)
             } else {
                 for byte in character {
@@ -89,21 +90,25 @@ public struct SentencePieceTokenizer: Tokenizer {
             }
             start = end
         }
+        return merged(tokens)
+    }
 
-        while true {
-            var bestScore = -Float.greatestFiniteMagnitude
-            var best: (index: Int, id: Int)?
-            for i in 0..<max(tokens.count - 1, 0) {
-                if let id = lookup[pieces[tokens[i]] + pieces[tokens[i + 1]]], scores[id] > bestScore {
-                    bestScore = scores[id]
-                    best = (i, id)
-                }
-            }
-            guard let best else { break }
-            tokens[best.index] = best.id
-            tokens.remove(at: best.index + 1)
+    /// run.c's merge loop over the tokens' pieces (BOS included, as run.c does), through the
+    /// shared queue-based implementation: the same merges, without run.c's rescan per merge.
+    private func merged(_ tokens: [Int]) -> [Int] {
+        guard tokens.count > 1 else { return tokens }
+        var text: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        for token in tokens {
+            ranges.append(text.count ..< text.count + pieces[token].count)
+            text += pieces[token]
         }
-        return tokens
+        return text.withUnsafeBufferPointer { text in
+            // The initial tokens stand as chosen (a byte token's piece `<0xE2>` is not its byte).
+            var symbols = SymbolMerging.symbols(ranges, tokens: tokens.map { Int32($0) })
+            return SymbolMerging.mergeByScore(&symbols, in: text, pieces: lookup, scores: scores, scoreFloor: -Float.greatestFiniteMagnitude)
+                .map { Int($0.token) }
+        }
     }
 
     /// run.c's `decode`: the leading space of the first piece after BOS is dropped, and `<0xXX>`

@@ -6,11 +6,23 @@ public protocol Tokenizer: Sendable {
     var bosToken: Int? { get }
     /// End-of-sequence token; generating it (or BOS) ends a generation.
     var eosToken: Int? { get }
-    /// Encodes `text`, prepending BOS when `addBOS` and the vocabulary has one.
+    /// Encodes `text`, prepending BOS when `addBOS` and the vocabulary has one. Text that spells a
+    /// control token (`<s>`, `<|im_start|>`) is encoded as ordinary text.
+    ///
+    /// For GGUF vocabularies `addBOS` is llama.cpp's `add_special`: it adds the framing the
+    /// vocabulary asks for (`tokenizer.ggml.add_bos_token`, `add_eos_token`), so GPT-2's vocabulary
+    /// adds nothing and a vocabulary with `add_eos_token` also appends EOS.
     func encode(_ text: String, addBOS: Bool) throws(TokenizerError) -> [Int]
+    /// Encodes `text` as llama.cpp's `llama_tokenize(…, add_special, parse_special)`: with
+    /// `parseSpecial`, control-token texts in `text` become those tokens. The default ignores
+    /// `parseSpecial` (for vocabularies without control-token texts).
+    func encode(_ text: String, addBOS: Bool, parseSpecial: Bool) throws(TokenizerError) -> [Int]
     /// The bytes `token` contributes to the text when it follows `previous` (nil at the start).
     /// May be part of a UTF-8 character: use `StreamingDetokenizer` to assemble text.
     func bytes(of token: Int, after previous: Int?) -> [UInt8]
+    /// Whether generating `token` ends a generation. Default: EOS, or BOS (which llama2.c models
+    /// emit between stories).
+    func isEndOfText(_ token: Int) -> Bool
 }
 
 extension Tokenizer {
@@ -26,7 +38,10 @@ extension Tokenizer {
         return text + detokenizer.finish()
     }
 
-    /// Whether `token` ends a generation (EOS, or BOS which llama2.c models emit between stories).
+    public func encode(_ text: String, addBOS: Bool, parseSpecial: Bool) throws(TokenizerError) -> [Int] {
+        try encode(text, addBOS: addBOS)
+    }
+
     public func isEndOfText(_ token: Int) -> Bool { token == eosToken || token == bosToken }
 }
 
@@ -34,6 +49,8 @@ extension Tokenizer {
 public enum TokenizerError: Error, Equatable, CustomStringConvertible {
     case unknownCharacter(Character, offset: Int, hint: String)
     case emptyInput
+    /// The text needs a byte the vocabulary cannot spell (no `<0xXX>` or single-byte token).
+    case unencodableByte(UInt8, hint: String)
 
     public var description: String {
         switch self {
@@ -42,6 +59,8 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
             return "unknown character '\(shown)' (U+\(String(character.unicodeScalars.first!.value, radix: 16, uppercase: true))) at offset \(offset): \(hint)"
         case .emptyInput:
             return "the prompt is empty and the tokenizer has no BOS token to start from"
+        case let .unencodableByte(byte, hint):
+            return "byte 0x\(String(byte, radix: 16, uppercase: true)) cannot be encoded: \(hint)"
         }
     }
 }
