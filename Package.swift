@@ -26,7 +26,9 @@ let package = Package(
     targets: [
         .target(name: "SmallMindKernels", swiftSettings: kernelSettings),
         .target(name: "SmallMind", dependencies: ["SmallMindKernels"]),
-        .target(name: "SmallMindCLI", dependencies: ["SmallMind"]),
+        .target(
+            name: "SmallMindCLI",
+            dependencies: ["SmallMind", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "smallmind",
             dependencies: [
