@@ -15,7 +15,8 @@ public enum CommandMain {
                 try parsed.run()
             }
         } catch {
-            let status = Command.exitCode(for: error)
+            var status = Command.exitCode(for: error)
+            if let failure = error as? CommandFailure { status = ExitCode(failure.status) }
             if status == .success {
                 // --help, --version: the full text, on standard output.
                 StandardStreams.out(Command.fullMessage(for: error) + "\n")
