@@ -39,9 +39,8 @@ public enum BatchInput {
     public static func parse(
         _ text: String, format: BatchInputFormat = .auto, defaults: GenerationParameters, source: String
     ) throws -> [BatchItem] {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
-        }
+        // "\r\n" is one Character in Swift, so it needs naming as a separator of its own.
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }.map(String.init)
         var resolved = format
         if format == .auto {
             let first = lines.first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
