@@ -44,6 +44,9 @@ let package = Package(
         .testTarget(name: "SmallMindKernelsTests", dependencies: ["SmallMindKernels"]),
         .testTarget(name: "SmallMindTests", dependencies: ["SmallMind"]),
         .testTarget(name: "SmallMindCLITests", dependencies: ["SmallMindCLI", "SmallMind"]),
+        // Runs the built `smallmind` and `MultiThreadedGeneration` executables as processes (found
+        // beside the test bundle; `swift build --build-tests` builds them).
+        .testTarget(name: "ExecutableTests"),
     ],
     swiftLanguageModes: [.v6]
 )
