@@ -119,3 +119,30 @@ struct SampleAppTests {
         #expect(console.errors == "error: /nowhere.bin: cannot open: No such file or directory\n")
     }
 }
+
+/// ../shared beside the package root, where the reference models live (absent in a plain clone).
+enum SharedFiles {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared")
+    static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
+    static func exists(_ relative: String) -> Bool { FileManager.default.fileExists(atPath: path(relative)) }
+}
+
+@Suite("The sample on a real model")
+struct SampleRealModelTests {
+    @Test(.enabled(if: SharedFiles.exists("models/stories260K.bin") && SharedFiles.exists("models/tok512.bin"),
+                   "needs ../shared/models/stories260K.bin and tok512.bin beside the package (absent: skipped)"))
+    func scenarioOneRunsOnStories260K() async throws {
+        var options = SampleOptions()
+        options.scenario = 1
+        options.maxTokens = 12
+        let console = ScriptedConsole([])
+        let app = SampleApp(options: options, console: console) {
+            try Model.load(path: SharedFiles.path("models/stories260K.bin"), tokenizerPath: SharedFiles.path("models/tok512.bin"))
+        }
+        #expect(await app.run() == 0)
+        #expect(console.output.contains("Vocabulary: 512"))
+        #expect(console.output.occurrences(of: "worker thread ") == 4)
+        #expect(console.output.contains("Once upon a time"))
+    }
+}
