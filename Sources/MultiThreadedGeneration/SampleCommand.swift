@@ -34,7 +34,7 @@ struct SampleCommand: AsyncParsableCommand {
     var levels: String = "1,2,4,8"
 
     @Option(help: "Scenario 3's timed passes per level (the median is shown).")
-    var repetitions: Int = 5
+    var repetitions: Int = 10
 
     @Option(help: "Scenario 3's strategies: locked, parallel or all (comma-separated; the first is the baseline).")
     var strategy: String = "all"

@@ -12,7 +12,7 @@ public struct SampleOptions: Sendable {
     /// Scenario 3's concurrency levels.
     public var levels: [Int] = [1, 2, 4, 8]
     /// Scenario 3's timed passes per level.
-    public var repetitions: Int = 5
+    public var repetitions: Int = 10
     /// Scenario 3's strategies (the first is the speed-up baseline).
     public var strategies: [GenerationStrategy] = GenerationStrategy.allCases
     /// Scenario 3's results as JSON on standard output (everything else goes to standard error).

@@ -100,11 +100,13 @@ extension SampleApp {
         }
         if options.json {
             console.write(BenchmarkReport.json(outcome, model: model, plan: plan, maxTokens: maxTokens))
-        } else {
+        } else if !outcome.rows.isEmpty {
             say("\n" + BenchmarkReport.table(outcome.rows))
             say("Speedup: against \(outcome.baseline). Identical: every output's tokens equal the one-at-a-time run's.\n")
         }
-        if outcome.cancelled { say("Cancelled: showing the \(outcome.rows.count) level(s) measured before Ctrl-C.\n") }
+        if outcome.cancelled {
+            say(outcome.rows.isEmpty ? "Cancelled before any level was measured.\n" : "Cancelled: the table shows the \(outcome.rows.count) level(s) measured before that.\n")
+        }
         return outcome.cancelled ? .interrupted : .completed
     }
 
