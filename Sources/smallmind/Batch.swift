@@ -76,18 +76,31 @@ struct Batch: AsyncParsableCommand {
         let items = try BatchInput.load(path: input, format: BatchInputFormat(rawValue: format)!, defaults: defaults)
         let file = try output.map { try BatchOutputFile(path: $0, items: items) }
         let done = Set(file?.existing.keys ?? [:].keys)
+        let earlierFailures = file?.existing.values.filter { $0.error != nil }.count ?? 0
+        let pending = items.count - done.count
+        if let output, !done.isEmpty {
+            StandardStreams.error(pending == 0
+                ? "Nothing to do: all \(items.count) items are already in \(output).\n"
+                : "Resuming: \(done.count) of \(items.count) items already in \(output); \(pending) to go.\n")
+        }
+        let newFailures = pending > 0 ? try await runPending(items, skipping: done, sink: file ?? StandardOutputSink()).failed : 0
+        try file?.sortByIndex()
+        let failed = earlierFailures + newFailures
+        if failed > 0 {
+            throw CommandFailure(message: "\(failed) of \(items.count) items failed; their lines carry \"error\"")
+        }
+    }
+
+    /// Runs the items not done yet with a progress bar and Ctrl-C handling; reports on stderr.
+    private func runPending(_ items: [BatchItem], skipping done: Set<Int>, sink: any BatchRecordSink) async throws -> BatchSummary {
         let loaded: Model
         do { loaded = try ModelLocator.load(model: model, tokenizer: tokenizer) } catch { throw CommandFailure(error) }
-        if let output, !done.isEmpty {
-            StandardStreams.error("Resuming: \(done.count) of \(items.count) items already in \(output); \(items.count - done.count) to go.\n")
-        }
-
         let pending = items.count - done.count
-        let bar = quiet || pending == 0 ? nil : ProgressBar(total: pending, isTerminal: isatty(STDERR_FILENO) == 1) { StandardStreams.error($0) }
+        let bar = quiet ? nil : ProgressBar(total: pending, isTerminal: isatty(STDERR_FILENO) == 1) { StandardStreams.error($0) }
         let interrupts = InterruptHandler { Foundation.exit(130) }
         interrupts.install()
         let generator = GenerationStrategy(rawValue: strategy)!.makeGenerator(model: loaded, concurrency: concurrency)
-        let sink: any BatchRecordSink = file ?? StandardOutputSink()
+        let concurrency = self.concurrency
         let (outcome, interrupted) = await interrupts.run { () -> Result<BatchSummary, any Error> in
             do {
                 return .success(try await BatchRun.run(items, skipping: done, generator: generator, concurrency: concurrency, sink: sink) { completed, _ in
@@ -104,14 +117,9 @@ struct Batch: AsyncParsableCommand {
             "\(summary.finished) items in \(Format.seconds(summary.seconds)) (\(Format.rate(rate)) items/s, \(Format.rate(tokenRate)) tokens/s)"
                 + (summary.skipped > 0 ? "; \(summary.skipped) done before" : "") + (summary.failed > 0 ? "; \(summary.failed) failed" : "") + "\n")
         if interrupted || summary.cancelled > 0 {
-            let where_ = output.map { "\(items.count - summary.cancelled) of \(items.count) items are in \($0); run the same command again to finish" }
-            throw CommandFailure(message: "interrupted: " + (where_ ?? "\(summary.cancelled) items were not run"))
-                .withStatus(130)
+            let saved = output.map { "\(items.count - summary.cancelled) of \(items.count) items are in \($0); run the same command again to finish" }
+            throw CommandFailure(message: "interrupted: " + (saved ?? "\(summary.cancelled) items were not run")).withStatus(130)
         }
-        try file?.sortByIndex()
-        let failed = (file?.existing.values.filter { $0.error != nil }.count ?? 0) + summary.failed
-        if failed > 0 {
-            throw CommandFailure(message: "\(failed) of \(items.count) items failed; their lines carry \"error\"")
-        }
+        return summary
     }
 }

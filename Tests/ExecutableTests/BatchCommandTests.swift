@@ -6,7 +6,7 @@ import Testing
 @Suite("smallmind batch executable", .serialized, .enabled(if: BuildProducts.executable("smallmind") != nil, Comment(rawValue: BuildProducts.missing)))
 struct BatchCommandTests {
     let smallmind = BuildProducts.executable("smallmind") ?? ""
-    static let count = 150
+    static let count = 200
 
     func prepare() throws -> URL {
         let folder = try temporaryFolder()
@@ -17,7 +17,9 @@ struct BatchCommandTests {
 
     var arguments: [String] { ["batch", "--input", "in.txt", "--output", "out.jsonl", "--concurrency", "2", "--max-tokens", "30", "--temperature", "0.8", "--top-k", "20"] }
 
-    func lines(_ folder: URL) -> [String] {
+    func lines(_ folder: URL) -> [String] { Self.lines(folder) }
+
+    static func lines(_ folder: URL) -> [String] {
         ((try? String(contentsOf: folder.appendingPathComponent("out.jsonl"), encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 
@@ -31,8 +33,7 @@ struct BatchCommandTests {
     @Test func killedHalfwayThenRerunHasEachIndexExactlyOnce() async throws {
         let folder = try prepare()
         let first = try RunningProcess(smallmind, arguments, stdin: "", directory: folder)
-        #expect(await first.wait { lines(folder).count >= 20 })
-        first.signal(SIGKILL)
+        #expect(await first.signal(SIGKILL) { Self.lines(folder).count >= 20 })
         let killed = await first.finish()
         #expect(killed.status != 0)
         let before = lines(folder).count
@@ -53,8 +54,7 @@ struct BatchCommandTests {
     @Test func ctrlCStopsWithStatus130AndTheRerunFinishes() async throws {
         let folder = try prepare()
         let first = try RunningProcess(smallmind, arguments, stdin: "", directory: folder)
-        #expect(await first.wait { lines(folder).count >= 10 })
-        first.signal(SIGINT)
+        #expect(await first.signal(SIGINT) { Self.lines(folder).count >= 10 })
         let interrupted = await first.finish()
         #expect(interrupted.status == 130)
         #expect(interrupted.stderr.contains("run the same command again"))
@@ -67,8 +67,7 @@ struct BatchCommandTests {
         // Resumed items use the same seeds (base + index), so resuming changes no text.
         let folder = try prepare()
         let killedRun = try RunningProcess(smallmind, arguments, stdin: "", directory: folder)
-        _ = await killedRun.wait { lines(folder).count >= 15 }
-        killedRun.signal(SIGKILL)
+        _ = await killedRun.signal(SIGKILL) { Self.lines(folder).count >= 15 }
         _ = await killedRun.finish()
         _ = try await run(smallmind, arguments, directory: folder)
         let resumed = lines(folder)

@@ -86,6 +86,28 @@ final class RunningProcess: @unchecked Sendable {
         return ProcessOutput(status: process.terminationStatus, stdout: stdout, stderr: stderr)
     }
 
+    /// Sends `number` as soon as `condition` holds, watching from a thread of its own: the test's
+    /// async tasks share two cooperative threads with every other test, and a watcher starved
+    /// there could miss the moment. Returns when the signal was sent (true) or the process ended
+    /// first (false).
+    func signal(_ number: Int32, when condition: @escaping @Sendable () -> Bool) async -> Bool {
+        let sent = ManagedFlag()
+        let process = self.process
+        let thread = Thread {
+            while process.isRunning {
+                if condition() {
+                    kill(process.processIdentifier, number)
+                    sent.set()
+                    return
+                }
+                usleep(1000)
+            }
+        }
+        thread.start()
+        while !thread.isFinished { try? await Task.sleep(for: .milliseconds(5)) }
+        return sent.isSet
+    }
+
     /// Polls until `condition` holds (true) or the process exits or `timeout` passes (false).
     func wait(until condition: () -> Bool, timeout: Double = 60) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
@@ -111,4 +133,12 @@ func temporaryFolder() throws -> URL {
 
 extension String {
     func occurrences(of needle: String) -> Int { components(separatedBy: needle).count - 1 }
+}
+
+/// A flag set from one thread and read from another.
+final class ManagedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }

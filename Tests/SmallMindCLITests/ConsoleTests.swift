@@ -50,3 +50,32 @@ struct ConsoleTests {
         #expect(JSONText.number(2.0) == "2")
     }
 }
+
+@Suite("InterruptHandler")
+struct InterruptHandlerTests {
+    @Test func ctrlCCancelsTheRunningOperation() async {
+        let idle = Box(0)
+        let handler = InterruptHandler { idle.withLock { $0 += 1 } }
+        let started = Box(false)
+        let run = Task {
+            await handler.run { () -> Bool in
+                started.withLock { $0 = true }
+                while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(1)) }
+                return true
+            }
+        }
+        while !started.current { try? await Task.sleep(for: .milliseconds(1)) }
+        handler.interrupt()
+        let (sawCancellation, interrupted) = await run.value
+        #expect(sawCancellation && interrupted)
+        #expect(idle.current == 0)
+        handler.interrupt()   // nothing running now: the idle action
+        #expect(idle.current == 1)
+    }
+
+    @Test func anOperationThatFinishesIsNotInterrupted() async {
+        let handler = InterruptHandler {}
+        let (value, interrupted) = await handler.run { 42 }
+        #expect(value == 42 && !interrupted)
+    }
+}

@@ -50,22 +50,17 @@ struct ModelPoolTests {
 
     @Test func aWaitingBorrowerCanBeCancelled() async throws {
         let pool = ModelPool(model: Model.demo(), capacity: 1)
-        // Hold the only context for a while (a body is synchronous, like a generation).
-        let holder = Task {
-            try await pool.withContext { _ in Thread.sleepForTest(milliseconds: 300) }
-        }
-        try await eventually { pool.createdContextCount == 1 }
+        // Stand in for a borrower holding the only context (a body cannot await, so the test takes
+        // the pool's permit directly and keeps it for as long as it likes).
+        try await pool.permits.wait()
         let waiter = Task { try await pool.withContext { _ in 1 } }
         try await eventually { pool.waitingCount == 1 }
+        #expect(pool.waitingCount == 1)
         waiter.cancel()
         await #expect(throws: CancellationError.self) { try await waiter.value }
-        try await holder.value
         #expect(pool.waitingCount == 0)
+        pool.permits.signal()
         #expect(try await pool.withContext { _ in 2 } == 2)  // the permit was not lost
     }
 }
 
-import Foundation
-extension Thread {
-    static func sleepForTest(milliseconds: Int) { Thread.sleep(forTimeInterval: Double(milliseconds) / 1000) }
-}

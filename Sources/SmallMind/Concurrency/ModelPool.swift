@@ -14,7 +14,7 @@ public final class ModelPool: Sendable {
     /// Most contexts that exist (and so most generations running) at once.
     public let capacity: Int
 
-    private let permits: AsyncSemaphore
+    let permits: AsyncSemaphore   // internal for tests
     private let contexts: Locked<Contexts>
 
     private struct Contexts {

@@ -54,13 +54,38 @@ public final class InterruptHandler: Sendable {
     /// Runs `operation` in a task that Ctrl-C cancels; returns its value and whether it was
     /// interrupted. Cancelling the calling task cancels the operation too.
     public func run<T: Sendable>(_ operation: @escaping @Sendable () async -> T) async -> (value: T, interrupted: Bool) {
+        // Registered before the task exists: a Ctrl-C in the instant after the task starts (it may
+        // already be printing) must cancel it, not take the idle action.
+        let cancellation = PendingCancellation()
+        state.withLock { $0 = State(current: { cancellation.cancel() }) }
         let task = Task { await operation() }
-        state.withLock { $0 = State(current: { task.cancel() }) }
+        cancellation.attach { task.cancel() }
         let value = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
         let interrupted = state.withLock { s -> Bool in
             defer { s = State() }
             return s.interrupted
         }
         return (value, interrupted)
+    }
+}
+
+/// A cancellation that may be requested before the thing to cancel exists.
+private final class PendingCancellation: Sendable {
+    private let state = Protected<(cancel: (@Sendable () -> Void)?, requested: Bool)>((nil, false))
+
+    func cancel() {
+        let cancel = state.withLock { s -> (@Sendable () -> Void)? in
+            s.requested = true
+            return s.cancel
+        }
+        cancel?()
+    }
+
+    func attach(_ cancel: @escaping @Sendable () -> Void) {
+        let requested = state.withLock { s -> Bool in
+            s.cancel = cancel
+            return s.requested
+        }
+        if requested { cancel() }
     }
 }
