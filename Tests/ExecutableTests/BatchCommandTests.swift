@@ -32,6 +32,7 @@ struct BatchCommandTests {
 
     @Test func killedHalfwayThenRerunHasEachIndexExactlyOnce() async throws {
         let folder = try prepare()
+        defer { try? FileManager.default.removeItem(at: folder) }
         let first = try RunningProcess(smallmind, arguments, stdin: "", directory: folder)
         #expect(await first.signal(SIGKILL) { Self.lines(folder).count >= 20 })
         let killed = await first.finish()
@@ -53,6 +54,7 @@ struct BatchCommandTests {
 
     @Test func ctrlCStopsWithStatus130AndTheRerunFinishes() async throws {
         let folder = try prepare()
+        defer { try? FileManager.default.removeItem(at: folder) }
         let first = try RunningProcess(smallmind, arguments, stdin: "", directory: folder)
         #expect(await first.signal(SIGINT) { Self.lines(folder).count >= 10 })
         let interrupted = await first.finish()
@@ -66,6 +68,7 @@ struct BatchCommandTests {
     @Test func sameInputSameTextAsAnUninterruptedRun() async throws {
         // Resumed items use the same seeds (base + index), so resuming changes no text.
         let folder = try prepare()
+        defer { try? FileManager.default.removeItem(at: folder) }
         let killedRun = try RunningProcess(smallmind, arguments, stdin: "", directory: folder)
         _ = await killedRun.signal(SIGKILL) { Self.lines(folder).count >= 15 }
         _ = await killedRun.finish()
@@ -73,6 +76,7 @@ struct BatchCommandTests {
         let resumed = lines(folder)
 
         let clean = try prepare()
+        defer { try? FileManager.default.removeItem(at: clean) }
         _ = try await run(smallmind, arguments, directory: clean)
         func texts(_ lines: [String]) -> [String] {
             lines.map { line in
@@ -92,6 +96,7 @@ struct BatchCommandTests {
     ])
     func badArgumentsAreOneLine(arguments: [String], message: String) async throws {
         let folder = try prepare()
+        defer { try? FileManager.default.removeItem(at: folder) }
         let out = try await run(smallmind, arguments, directory: folder)
         #expect(out.status != 0)
         #expect(out.stderr.hasPrefix("error: "), "\(out.stderr)")

@@ -40,11 +40,14 @@ final class RunningProcess: @unchecked Sendable {
     let process = Process()
     let folder: URL
     private let input: Pipe?
+    /// Whether `folder` was made for this process (and is removed when it finishes).
+    private let ownsFolder: Bool
 
     /// Starts `path` with `arguments` in a fresh temporary working folder (or `directory`).
     /// With `stdin` the input is that text followed by end of input; with nil it stays open for `send`.
     init(_ path: String, _ arguments: [String], stdin: String?, directory: URL? = nil) throws {
         folder = try directory ?? temporaryFolder()
+        ownsFolder = directory == nil
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.currentDirectoryURL = folder
@@ -83,7 +86,9 @@ final class RunningProcess: @unchecked Sendable {
             try? await Task.sleep(for: .milliseconds(10))
         }
         closeInput()
-        return ProcessOutput(status: process.terminationStatus, stdout: stdout, stderr: stderr)
+        let output = ProcessOutput(status: process.terminationStatus, stdout: stdout, stderr: stderr)
+        if ownsFolder { try? FileManager.default.removeItem(at: folder) }
+        return output
     }
 
     /// Sends `number` as soon as `condition` holds, watching from a thread of its own: the test's

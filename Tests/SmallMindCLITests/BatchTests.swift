@@ -75,7 +75,9 @@ struct BatchOutputTests {
     }
 
     @Test func reopeningReadsWhatIsDoneAndCutsATornLine() throws {
-        let path = try temporaryDirectory().appendingPathComponent("out.jsonl").path
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("out.jsonl").path
         let file = try BatchOutputFile(path: path, items: Self.items)
         #expect(file.existing.isEmpty)
         let done = BatchRecord(index: 2, prompt: Self.items[2].prompt, error: CancellationError())
@@ -94,7 +96,9 @@ struct BatchOutputTests {
     }
 
     @Test func anOutputFromAnotherInputIsRefused() throws {
-        let path = try temporaryDirectory().appendingPathComponent("out.jsonl").path
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("out.jsonl").path
         try (BatchRecord(index: 1, prompt: "something else", error: CancellationError()).jsonLine).write(toFile: path, atomically: true, encoding: .utf8)
         #expect(throws: CommandFailure.self) { try BatchOutputFile(path: path, items: Self.items) }
         try "not json\n".write(toFile: path, atomically: true, encoding: .utf8)
@@ -115,7 +119,9 @@ struct BatchOutputTests {
         let expected = Dictionary(uniqueKeysWithValues: reference.records.current.map { ($0.index, $0.text) })
         #expect(expected.count == items.count)
 
-        let path = try temporaryDirectory().appendingPathComponent("out.jsonl").path
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("out.jsonl").path
         let first = try BatchOutputFile(path: path, items: items)
         let written = Box(0)
         let slow = SlowAfter(generator: generator, count: 8)
