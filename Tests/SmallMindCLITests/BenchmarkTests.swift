@@ -4,11 +4,13 @@ import SmallMind
 
 /// A generator whose tokens depend on how many run at once — a broken runtime — to show that the
 /// "identical" column is measured.
-struct ConcurrencyLeakingGenerator: TextGenerator {
-    let level: Int
+final class ConcurrencyLeakingGenerator: TextGenerator {
+    private let inFlight = Box(0)
     func generate(_ prompt: String, _ parameters: GenerationParameters) async throws -> Completion {
-        try await Task.sleep(for: .milliseconds(1))
-        return Completion(prompt: prompt, continuation: "", promptTokens: [], tokens: [level == 1 ? 0 : 1],
+        let company = inFlight.withLock { $0 += 1; return $0 - 1 }
+        defer { inFlight.withLock { $0 -= 1 } }
+        try await Task.sleep(for: .milliseconds(20))   // long enough for the others to start
+        return Completion(prompt: prompt, continuation: "", promptTokens: [], tokens: [company > 0 ? 1 : 0],
                           finishReason: .length, timings: GenerationTimings())
     }
 }
@@ -33,7 +35,7 @@ struct BenchmarkTests {
     }
 
     @Test func identicalIsMeasuredNotAssumed() async throws {
-        let outcome = try await Benchmark.run(Self.plan(levels: [1, 2], strategies: [.parallel])) { ConcurrencyLeakingGenerator(level: $1) }
+        let outcome = try await Benchmark.run(Self.plan(levels: [1, 2], strategies: [.parallel])) { _, _ in ConcurrencyLeakingGenerator() }
         #expect(outcome.rows.map(\.identical) == [true, false])
     }
 

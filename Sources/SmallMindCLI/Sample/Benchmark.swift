@@ -1,5 +1,5 @@
 // Scenario 3's measurements: the same prompts at several concurrency levels and strategies, one
-// warm-up, then the median of several timed passes per level. The "identical" column is measured,
+// warm-up, then the median of several timed passes per level (taken round-robin, see below). The "identical" column is measured,
 // not assumed: every pass's generated token ids are compared with the warm-up's sequential
 // (concurrency 1) run. The speed-up is honest wall-clock time against one named baseline.
 import SmallMind
@@ -31,7 +31,7 @@ public struct BenchmarkPlan: Sendable {
 public struct BenchmarkRow: Sendable, Equatable {
     public var strategy: String
     public var concurrency: Int
-    /// Median wall-clock seconds of one pass over all prompts.
+    /// Median wall-clock seconds of one pass over all prompts (of the passes that ran, after Ctrl-C).
     public var seconds: Double
     public var itemsPerSecond: Double
     /// Generated tokens (prompt tokens excluded) per second.
@@ -52,7 +52,8 @@ public struct BenchmarkOutcome: Sendable {
 
 /// Runs benchmark plans.
 public enum Benchmark {
-    /// Measures `plan`. `makeGenerator` gives a fresh generator for a strategy and level; `status`
+    /// Measures `plan`. `makeGenerator` gives a generator of a strategy for up to that many callers
+    /// at once (called once per strategy, and once for the warm-up); `status`
     /// hears what is being measured. Throws the first generation error (cancellation is reported
     /// in the outcome instead).
     public static func run(
@@ -63,32 +64,40 @@ public enum Benchmark {
         precondition(!plan.levels.isEmpty && !plan.strategies.isEmpty && plan.repetitions >= 1, "an empty benchmark plan")
         let baselineStrategy = plan.strategies[0], baselineLevel = plan.levels[0]
         var outcome = BenchmarkOutcome(rows: [], cancelled: false, baseline: "\(baselineStrategy) at concurrency \(baselineLevel)")
+        // One generator per strategy, sized for the highest level: the batch processor is what
+        // limits a pass to its level (a pool of 8 contexts serving 2 callers creates only 2).
+        let highest = plan.levels.max()!
+        let generators = Dictionary(uniqueKeysWithValues: plan.strategies.map { ($0, makeGenerator($0, highest)) })
+        // The repetitions go round-robin over the (strategy, level) pairs: a burst of background
+        // load then lands on one pass of several rows instead of on all passes of one row, which
+        // would skew the comparison.
+        let cells = plan.strategies.flatMap { strategy in plan.levels.map { (strategy: strategy, level: $0) } }
+        var times = [[Double]](repeating: [], count: cells.count)
+        var identical = [Bool](repeating: true, count: cells.count)
+        var tokenCounts = [Int](repeating: 0, count: cells.count)
         do {
             status("warm-up: \(baselineStrategy), one at a time (the reference outputs)")
             let reference = try await pass(plan, generator: makeGenerator(baselineStrategy, 1), concurrency: 1).tokens
-            var baselineSeconds: Double?
-            for strategy in plan.strategies {
-                for level in plan.levels {
-                    status("\(strategy) at concurrency \(level): \(plan.repetitions) pass\(plan.repetitions == 1 ? "" : "es")")
-                    let generator = makeGenerator(strategy, level)
-                    var times: [Double] = [], identical = true, tokenCount = 0
-                    for _ in 0..<plan.repetitions {
-                        let result = try await pass(plan, generator: generator, concurrency: level)
-                        times.append(result.seconds)
-                        identical = identical && result.tokens == reference
-                        tokenCount = result.tokens.reduce(0) { $0 + $1.count }
-                    }
-                    let seconds = median(times)
-                    let baseline = baselineSeconds ?? seconds
-                    baselineSeconds = baseline
-                    outcome.rows.append(BenchmarkRow(
-                        strategy: strategy.rawValue, concurrency: level, seconds: seconds,
-                        itemsPerSecond: Double(plan.prompts.count) / seconds, tokensPerSecond: Double(tokenCount) / seconds,
-                        speedup: baseline / seconds, identical: identical))
+            for repetition in 1...plan.repetitions {
+                status("pass \(repetition) of \(plan.repetitions) over \(cells.count) strategy/level pairs")
+                for (i, cell) in cells.enumerated() {
+                    let result = try await pass(plan, generator: generators[cell.strategy]!, concurrency: cell.level)
+                    times[i].append(result.seconds)
+                    identical[i] = identical[i] && result.tokens == reference
+                    tokenCounts[i] = result.tokens.reduce(0) { $0 + $1.count }
                 }
             }
         } catch is CancellationError {
             outcome.cancelled = true
+        }
+        // After a Ctrl-C, the rows are the medians of the passes that finished.
+        guard let baseline = times[0].isEmpty ? nil : median(times[0]) else { return outcome }
+        for (i, cell) in cells.enumerated() where !times[i].isEmpty {
+            let seconds = median(times[i])
+            outcome.rows.append(BenchmarkRow(
+                strategy: cell.strategy.rawValue, concurrency: cell.level, seconds: seconds,
+                itemsPerSecond: Double(plan.prompts.count) / seconds, tokensPerSecond: Double(tokenCounts[i]) / seconds,
+                speedup: baseline / seconds, identical: identical[i]))
         }
         return outcome
     }
