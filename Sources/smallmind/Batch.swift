@@ -31,7 +31,7 @@ struct Batch: AsyncParsableCommand {
     @Option(help: "The llama2.c tokenizer.bin that goes with --model.")
     var tokenizer: String?
 
-    @Option(help: "Generations at once. Default: the number of cores.")
+    @Option(help: "Generations at once (the default is the core count).")
     var concurrency: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "How generations share the model: locked or parallel.")
