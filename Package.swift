@@ -26,7 +26,9 @@ let package = Package(
     targets: [
         .target(name: "SmallMindKernels", swiftSettings: kernelSettings),
         .target(name: "SmallMind", dependencies: ["SmallMindKernels"]),
-        .target(name: "SmallMindCLI", dependencies: ["SmallMind"]),
+        .target(
+            name: "SmallMindCLI",
+            dependencies: ["SmallMind", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "smallmind",
             dependencies: [
@@ -42,6 +44,9 @@ let package = Package(
         .testTarget(name: "SmallMindKernelsTests", dependencies: ["SmallMindKernels"]),
         .testTarget(name: "SmallMindTests", dependencies: ["SmallMind"]),
         .testTarget(name: "SmallMindCLITests", dependencies: ["SmallMindCLI", "SmallMind"]),
+        // Runs the built `smallmind` and `MultiThreadedGeneration` executables as processes (found
+        // beside the test bundle; `swift build --build-tests` builds them).
+        .testTarget(name: "ExecutableTests"),
     ],
     swiftLanguageModes: [.v6]
 )

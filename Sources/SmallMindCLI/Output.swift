@@ -24,6 +24,15 @@ public enum Format {
 /// stack trace. Wraps the library's descriptive errors.
 public struct CommandFailure: Error, CustomStringConvertible {
     public let description: String
+    /// The process's exit status (1 unless said otherwise; 130 after Ctrl-C, as shells do).
+    public var status: Int32 = 1
     public init(_ error: any Error) { description = String(describing: error) }
     public init(message: String) { description = message }
+
+    /// The same failure with exit status `status`.
+    public func withStatus(_ status: Int32) -> CommandFailure {
+        var copy = self
+        copy.status = status
+        return copy
+    }
 }

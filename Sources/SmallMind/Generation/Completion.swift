@@ -20,6 +20,9 @@ public struct Completion: Sendable, Equatable {
     public var tokens: [Int]
     public var finishReason: FinishReason
     public var timings: GenerationTimings
+    /// The operating-system thread that computed the generation, when the runner records it (the
+    /// sample's "worker" column); see `ThreadIdentity`. Not part of the result's content.
+    public var threadID: Int?
 
     /// Prompt and continuation together, as the C# sample returns them.
     public var text: String { prompt + continuation }

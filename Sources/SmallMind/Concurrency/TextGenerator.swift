@@ -1,0 +1,77 @@
+// The one seam every caller of "generate this prompt" goes through — the sample's scenarios, the
+// benchmark, `smallmind batch`, the inference queue. Strategies plug in behind it: `locked` (the
+// C# sample's one-at-a-time), `parallel` (independent contexts on shared weights); a batching
+// engine joins as another conformance without touching the callers.
+
+/// Something that turns a prompt and parameters into a completion.
+///
+/// Conformances are shared by many concurrent callers. A generation stopped by cancelling the
+/// calling task throws `CancellationError` (its partial text is not a result).
+public protocol TextGenerator: Sendable {
+    /// Generates one completion of `prompt`.
+    func generate(_ prompt: String, _ parameters: GenerationParameters) async throws -> Completion
+}
+
+/// How generations share a model.
+public enum GenerationStrategy: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// One generation at a time behind a lock, like the C# sample's `lock(model)`: concurrency
+    /// buys nothing, which is the point of showing it.
+    case locked
+    /// Each in-flight generation borrows its own context from a `ModelPool` over the shared weights.
+    case parallel
+
+    /// What the tools use when no strategy is named.
+    public static let `default`: GenerationStrategy = .parallel
+
+    /// A generator of this strategy for up to `concurrency` simultaneous callers.
+    public func makeGenerator(model: Model, concurrency: Int) -> any TextGenerator {
+        switch self {
+        case .locked: return LockedGenerator(model: model)
+        case .parallel: return ParallelGenerator(model: model, concurrency: concurrency)
+        }
+    }
+
+    public var description: String { rawValue }
+}
+
+/// One generation at a time over one context: the C# sample's `lock(model)`. Callers queue in
+/// order; a waiting caller is suspended, not blocking a thread.
+public struct LockedGenerator: TextGenerator {
+    // A pool of one context is exactly a lock around a single context.
+    private let pool: ModelPool
+
+    public init(model: Model) { pool = ModelPool(model: model, capacity: 1) }
+
+    public func generate(_ prompt: String, _ parameters: GenerationParameters) async throws -> Completion {
+        try await pool.generate(prompt, parameters)
+    }
+}
+
+/// Independent generations side by side, each in a context borrowed from a `ModelPool`.
+public struct ParallelGenerator: TextGenerator {
+    /// The pool the contexts come from.
+    public let pool: ModelPool
+
+    public init(pool: ModelPool) { self.pool = pool }
+
+    /// A generator with its own pool of `concurrency` contexts over `model`.
+    public init(model: Model, concurrency: Int) { pool = ModelPool(model: model, capacity: max(1, concurrency)) }
+
+    public func generate(_ prompt: String, _ parameters: GenerationParameters) async throws -> Completion {
+        try await pool.generate(prompt, parameters)
+    }
+}
+
+extension ModelPool {
+    /// One generation in a borrowed context, recording the thread that computed it.
+    func generate(_ prompt: String, _ parameters: GenerationParameters) async throws -> Completion {
+        let completion = try await withContext { context in
+            // `GenerationContext.generate` is synchronous: the whole generation runs on this thread.
+            var completion = try context.generate(prompt, parameters: parameters)
+            completion.threadID = ThreadIdentity.current
+            return completion
+        }
+        if completion.finishReason == .cancelled { throw CancellationError() }
+        return completion
+    }
+}

@@ -1,0 +1,109 @@
+// The interactive sample: banner, model summary, a menu of three scenarios, and the rules a person
+// at a keyboard expects — a bad answer is asked again, end of input (Ctrl-D, or the end of a piped
+// script) exits with status 0, Ctrl-C during a scenario cancels it and returns to the menu. The
+// executable only parses flags and wires this to the real console; tests drive it with scripts.
+import SmallMind
+
+/// The MultiThreadedGeneration sample, independent of the terminal.
+public struct SampleApp: Sendable {
+    public var options: SampleOptions
+    public let console: any Console
+    /// Turns Ctrl-C into cancellation of the running scenario; nil in tests.
+    public let interrupts: InterruptHandler?
+    let loadModel: @Sendable () throws -> Model
+
+    public init(
+        options: SampleOptions, console: any Console, interrupts: InterruptHandler? = nil,
+        loadModel: @escaping @Sendable () throws -> Model
+    ) {
+        self.options = options
+        self.console = console
+        self.interrupts = interrupts
+        self.loadModel = loadModel
+    }
+
+    /// How a scenario ended.
+    enum Outcome { case completed, interrupted, failed, endOfInput }
+
+    static let menu = [
+        ("1", "Basic Concurrent Generation"), ("2", "Batch Processing with Progress"), ("3", "Performance Benchmark"), ("0", "Exit"),
+    ]
+
+    /// Runs the sample and returns the process's exit status.
+    public func run() async -> Int32 {
+        let rule = String(repeating: "=", count: 50)
+        say("\(rule)\nSmallMind Multi-Threaded Generation Sample\n\(rule)\n\nInitializing model...\n")
+        let model: Model
+        do {
+            model = try loadModel()
+        } catch {
+            console.writeError("error: \(error)\n")
+            return 1
+        }
+        for (name, value) in ModelLocator.summary(model) { say("  \(name): \(value)\n") }
+
+        if let scenario = options.scenario {
+            switch await run(scenario: scenario, model: model) {
+            case .completed, .endOfInput: return 0
+            case .interrupted: return 130
+            case .failed: return 1
+            }
+        }
+        while true {
+            say("\nSelect a scenario:\n" + Self.menu.map { "\($0.0). \($0.1)\n" }.joined())
+            guard let choice = Ask.choice("Choice: ", from: ["1", "2", "3", "0"], on: console), choice != "0" else {
+                say("Goodbye.\n")
+                return 0
+            }
+            if await run(scenario: Int(choice)!, model: model) == .endOfInput {
+                say("Goodbye.\n")
+                return 0
+            }
+        }
+    }
+
+    /// Asks what the scenario needs, then runs it where Ctrl-C can cancel it.
+    func run(scenario: Int, model: Model) async -> Outcome {
+        let work: @Sendable () async -> Outcome
+        switch scenario {
+        case 1:
+            work = { await basicConcurrentGeneration(model: model) }
+        case 2:
+            guard let settings = batchSettings() else { return .endOfInput }
+            work = { await batchProcessing(model: model, maxTokens: settings.maxTokens, concurrency: settings.concurrency) }
+        default:
+            work = { await performanceBenchmark(model: model) }
+        }
+        let (outcome, interrupted) = await interruptible(work)
+        if interrupted { say("Scenario cancelled (Ctrl-C).\n") }
+        return interrupted ? .interrupted : outcome
+    }
+
+    private func interruptible(_ work: @escaping @Sendable () async -> Outcome) async -> (Outcome, Bool) {
+        if let interrupts { return await interrupts.run(work) }
+        let outcome = await work()
+        return (outcome, Task.isCancelled)
+    }
+
+    /// Scenario 2's questions, unless the command line answered them. Nil at end of input.
+    func batchSettings() -> (maxTokens: Int, concurrency: Int)? {
+        // A script that named a scenario is not asked anything.
+        let ask = options.scenario == nil
+        var maxTokens = options.maxTokens ?? 25, concurrency = options.concurrency ?? 3
+        if ask && options.maxTokens == nil {
+            guard let answer = Ask.integer("Enter max tokens per generation", default: 25, range: 1...10_000, on: console) else { return nil }
+            maxTokens = answer
+        }
+        if ask && options.concurrency == nil {
+            guard let answer = Ask.integer("Enter concurrency level", default: 3, range: 1...1024, on: console) else { return nil }
+            concurrency = answer
+        }
+        return (maxTokens, concurrency)
+    }
+
+    /// Text for people: results go to standard output, except in JSON mode where standard output
+    /// carries only the JSON.
+    func say(_ text: String) {
+        if options.json { console.writeError(text) } else { console.write(text) }
+    }
+}
