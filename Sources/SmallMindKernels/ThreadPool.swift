@@ -3,6 +3,10 @@
 // are handed out through an atomic counter, so the split of work between threads varies from run
 // to run — which is why every kernel computes each output element entirely inside one task, in an
 // order that does not depend on the task (see Matmul.swift): results do not depend on threads.
+//
+// A forward pass is dozens of short jobs back to back. Waking a sleeping thread costs tens of
+// microseconds here (more than a small matmul), so between jobs the workers — and the caller
+// waiting for them — spin briefly on atomics before falling back to a condition variable.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -12,22 +16,27 @@ import Synchronization
 
 /// A persistent pool of worker threads for data-parallel kernels.
 public final class ThreadPool: @unchecked Sendable {
-    // @unchecked: `body` and `taskCount` are written only by the submitting thread while every
-    // worker is parked (between jobs), under `mutex`; workers read them after observing the new
-    // `generation` under the same mutex. The counters are atomics.
+    // @unchecked: `body` and `taskCount` are written by the submitting thread before it publishes
+    // a new `generation` (release) and read by workers after they observe it (acquire); they are
+    // not touched again until every worker has checked out (`unfinished` reaches 0, acquire).
+    // `sleepers` and `callerSleeping` are guarded by `mutex`; the rest are atomics.
     public let threadCount: Int
     private var body: ((Int, Int) -> Void)?
     private var taskCount = 0
-    private var generation = 0
-    private var shuttingDown = false
+    private let generation = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
     private let nextTask = Atomic<Int>(0)
-    private let unfinishedWorkers = Atomic<Int>(0)
+    private let unfinished = Atomic<Int>(0)
+    private var sleepers = 0
+    private var callerSleeping = false
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var threads: [pthread_t] = []
     /// Serialises `run` calls from different threads: one job at a time.
     private let submission = Mutex(())
+    /// Atomic polls before a waiting thread goes to sleep (about 50 µs).
+    private static let spinLimit = 20_000
 
     /// Cores available to this process.
     public static var processorCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
@@ -53,8 +62,8 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Stops and joins the workers. The pool must not be running a job.
     public func shutdown() {
+        stopping.store(true, ordering: .releasing)
         pthread_mutex_lock(mutex)
-        shuttingDown = true
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
         for thread in threads { pthread_join(thread, nil) }
@@ -81,21 +90,27 @@ public final class ThreadPool: @unchecked Sendable {
             return
         }
         submission.withLock { _ in
-            pthread_mutex_lock(mutex)
             self.body = body
             taskCount = tasks
             nextTask.store(0, ordering: .relaxed)
-            unfinishedWorkers.store(threadCount - 1, ordering: .relaxed)
-            generation &+= 1
-            pthread_cond_broadcast(wake)
+            unfinished.store(threadCount - 1, ordering: .relaxed)
+            generation.add(1, ordering: .releasing)
+            pthread_mutex_lock(mutex)
+            if sleepers > 0 { pthread_cond_broadcast(wake) }
             pthread_mutex_unlock(mutex)
 
             drain(body, tasks: tasks, worker: 0)
 
-            pthread_mutex_lock(mutex)
-            while unfinishedWorkers.load(ordering: .acquiring) > 0 { pthread_cond_wait(done, mutex) }
+            var spins = 0
+            while unfinished.load(ordering: .acquiring) > 0 && spins < Self.spinLimit { spins += 1 }
+            if unfinished.load(ordering: .acquiring) > 0 {
+                pthread_mutex_lock(mutex)
+                callerSleeping = true
+                while unfinished.load(ordering: .acquiring) > 0 { pthread_cond_wait(done, mutex) }
+                callerSleeping = false
+                pthread_mutex_unlock(mutex)
+            }
             self.body = nil
-            pthread_mutex_unlock(mutex)
         }
     }
 
@@ -123,23 +138,36 @@ public final class ThreadPool: @unchecked Sendable {
     private func workerLoop(_ worker: Int) {
         var seen = 0
         while true {
-            pthread_mutex_lock(mutex)
-            while generation == seen && !shuttingDown { pthread_cond_wait(wake, mutex) }
-            if shuttingDown {
+            var spins = 0
+            while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .acquiring) {
+                if spins < Self.spinLimit {
+                    spins += 1
+                    continue
+                }
+                pthread_mutex_lock(mutex)
+                sleepers += 1
+                while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .acquiring) {
+                    pthread_cond_wait(wake, mutex)
+                }
+                sleepers -= 1
                 pthread_mutex_unlock(mutex)
-                return
             }
-            seen = generation
-            let body = self.body!
-            let tasks = taskCount
-            pthread_mutex_unlock(mutex)
-
-            drain(body, tasks: tasks, worker: worker)
-
-            pthread_mutex_lock(mutex)
-            if unfinishedWorkers.subtract(1, ordering: .releasing).newValue == 0 { pthread_cond_signal(done) }
-            pthread_mutex_unlock(mutex)
+            if stopping.load(ordering: .acquiring) { return }
+            seen = generation.load(ordering: .acquiring)
+            runJob(worker)
+            if unfinished.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                pthread_mutex_lock(mutex)
+                if callerSleeping { pthread_cond_signal(done) }
+                pthread_mutex_unlock(mutex)
+            }
         }
+    }
+
+    /// Kept out of line so the worker's copy of `body` is released before it checks out.
+    @inline(never)
+    private func runJob(_ worker: Int) {
+        guard let body else { return }
+        drain(body, tasks: taskCount, worker: worker)
     }
 }
 

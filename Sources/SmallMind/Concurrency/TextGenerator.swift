@@ -1,7 +1,7 @@
 // The one seam every caller of "generate this prompt" goes through — the sample's scenarios, the
 // benchmark, `smallmind batch`, the inference queue. Strategies plug in behind it: `locked` (the
-// C# sample's one-at-a-time), `parallel` (independent contexts on shared weights); a batching
-// engine joins as another conformance without touching the callers.
+// C# sample's one-at-a-time), `parallel` (independent contexts on shared weights) and `batched`
+// (the continuous-batching `Engine`: one forward pass per step for every sequence in flight).
 
 /// Something that turns a prompt and parameters into a completion.
 ///
@@ -19,15 +19,19 @@ public enum GenerationStrategy: String, Sendable, CaseIterable, CustomStringConv
     case locked
     /// Each in-flight generation borrows its own context from a `ModelPool` over the shared weights.
     case parallel
+    /// Every in-flight generation rides in the `Engine`'s batch: each step reads every weight once
+    /// for all of them, and the kernels use every core.
+    case batched
 
     /// What the tools use when no strategy is named.
-    public static let `default`: GenerationStrategy = .parallel
+    public static let `default`: GenerationStrategy = .batched
 
     /// A generator of this strategy for up to `concurrency` simultaneous callers.
     public func makeGenerator(model: Model, concurrency: Int) -> any TextGenerator {
         switch self {
         case .locked: return LockedGenerator(model: model)
         case .parallel: return ParallelGenerator(model: model, concurrency: concurrency)
+        case .batched: return BatchedGenerator(model: model, maxBatch: concurrency)
         }
     }
 
@@ -59,6 +63,29 @@ public struct ParallelGenerator: TextGenerator {
 
     public func generate(_ prompt: String, _ parameters: GenerationParameters) async throws -> Completion {
         try await pool.generate(prompt, parameters)
+    }
+}
+
+/// Generations batched together by an `Engine`.
+public struct BatchedGenerator: TextGenerator {
+    public let engine: Engine
+
+    public init(engine: Engine) { self.engine = engine }
+
+    /// An engine holding up to `maxBatch` sequences at once, using every core.
+    public init(model: Model, maxBatch: Int) {
+        do {
+            engine = try Engine(model: model, options: EngineOptions(maxBatch: min(max(1, maxBatch), 4096)))
+        } catch {
+            // Only maxBatch could be out of range, and it was clamped above.
+            preconditionFailure("default engine options rejected: \(error)")
+        }
+    }
+
+    public func generate(_ prompt: String, _ parameters: GenerationParameters) async throws -> Completion {
+        let completion = try await engine.generate(prompt, parameters)
+        if completion.finishReason == .cancelled { throw CancellationError() }
+        return completion
     }
 }
 

@@ -228,7 +228,8 @@ final class Scheduler: @unchecked Sendable {
             queueSeconds: (sequence.admitted - sequence.request.submitted).seconds,
             promptSeconds: (first - sequence.admitted).seconds,
             generationSeconds: (now - first).seconds)
-        let completion = sequence.state.completion(prompt: sequence.request.prompt, timings: timings)
+        var completion = sequence.state.completion(prompt: sequence.request.prompt, timings: timings)
+        completion.threadID = ThreadIdentity.current  // the scheduler thread computed every step
         freeSlots.append(sequence.slot)
         shared.withLock { s in
             s.inFlight -= 1

@@ -96,9 +96,9 @@ extension ModelWeights {
             linear(pool, ws.normed, layer.feedForwardIn, layer.feedForwardInBias, into: ws.hidden, tokens: n)
             if let up = layer.feedForwardUp {
                 linear(pool, ws.normed, up, nil, into: ws.hiddenUp, tokens: n)
-                Activation.swiglu(gate: ws.hidden, up: ws.hiddenUp, count: n * h)
+                VectorMath.swiglu(gate: ws.hidden, up: ws.hiddenUp, count: n * h)
             } else {
-                Activation.gelu(ws.hidden, count: n * h)
+                VectorMath.gelu(ws.hidden, count: n * h)
             }
             linear(pool, ws.hidden, layer.feedForwardOut, layer.feedForwardOutBias, into: ws.projected, tokens: n)
             addResidual(x, ws.projected, count: n * d)
@@ -149,9 +149,9 @@ extension ModelWeights {
         }
     }
 
-    /// Below this many multiply-adds a job is cheaper on one thread than handed to the pool
-    /// (waking workers costs a few microseconds). Where work runs never changes its result.
-    static let parallelThreshold = 1 << 16
+    /// Below this many multiply-adds (a few microseconds of work) a job is cheaper on one thread
+    /// than handed to the pool. Where work runs never changes its result.
+    static let parallelThreshold = 1 << 18
 
     /// Runs `tasks` independent tasks on the pool when there is enough `work`, else inline.
     private func parallel(_ pool: ThreadPool?, tasks: Int, work: Int, _ body: @escaping (Int, Int) -> Void) {
