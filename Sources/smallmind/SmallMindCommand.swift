@@ -9,5 +9,5 @@ struct SmallMindCommand: AsyncParsableCommand {
             Without --model, commands use the built-in demo model (a seeded, untrained GPT-2-style \
             network: its text is gibberish, but it is fast and always the same).
             """,
-        subcommands: [Generate.self])
+        subcommands: [Generate.self, Info.self])
 }
