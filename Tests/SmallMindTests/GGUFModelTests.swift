@@ -120,3 +120,14 @@ struct GGUFModelTests {
         for (a, b) in zip(actual, reference) { #expect(abs(a - b) <= 1e-4 * max(1, abs(b))) }
     }
 }
+
+extension GGUFModelTests {
+    @Test func repeatedKeysAndTensorNamesAreErrors() throws {
+        var keys = TinyGGUF.llama()
+        keys.metadata.append(("llama.block_count", .u32(2)))
+        #expect(try loadingError(keys).contains("appears twice"))
+        var tensors = TinyGGUF.llama()
+        tensors.tensors.append(tensors.tensors[1])
+        #expect(try loadingError(tensors).contains("blk.0.attn_norm.weight"))
+    }
+}
