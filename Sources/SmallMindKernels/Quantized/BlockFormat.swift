@@ -164,8 +164,7 @@ enum BlockMatmul {
         _ batch: Int, _ columns: Int, _ ldy: Int, _ rows: Range<Int>
     ) {
         var o = rows.lowerBound
-        // Four weight rows at a time: four independent accumulator chains even at batch 1 (one
-        // chain would be bound by FMA latency), and each decoded group serves two activation rows.
+        // Four weight rows at a time, each decoded group serving two activation rows.
         while o + 4 <= rows.upperBound {
             let wo = w + o * rowBytes
             var b = 0
@@ -174,14 +173,11 @@ enum BlockMatmul {
                 b += 2
             }
             if b < batch {
-                if D.factorsGroupScale {
-                    // One row after another: the matrix is read as one sequential stream, which
-                    // the hardware prefetcher follows; four short interleaved streams (tile4x1)
-                    // ran at a quarter of the bandwidth. Same per-element arithmetic.
-                    for r in 0..<4 { y[b * ldy + o + r] = dot(D.self, wo + r * rowBytes, x + b * columns, columns) }
-                } else {
-                    tile4x1(D.self, wo, rowBytes, x + b * columns, columns, y + b * ldy + o)
-                }
+                // A single activation row walks the weight rows one after another, so the matrix
+                // is read as one sequential stream the hardware prefetcher follows. Four short
+                // interleaved row streams (a 4×1 tile) measured 2× slower at batch 1 (m110 F16
+                // 44 → 75 tok/s, Q8_0 38 → 96), although they break the FMA chain.
+                for r in 0..<4 { y[b * ldy + o + r] = dot(D.self, wo + r * rowBytes, x + b * columns, columns) }
             }
             o += 4
         }
@@ -241,37 +237,6 @@ enum BlockMatmul {
             for g in 0..<(columns >> 5) { accumulate(&acc, D.group(row, g), xr + g &* 128) }
         }
         return finish(D.self, acc, row, x, columns)
-    }
-
-    @inline(__always)
-    static func tile4x1<D: BlockDecoder>(
-        _: D.Type, _ w: UnsafeRawPointer, _ rowBytes: Int, _ x: UnsafePointer<Float>, _ columns: Int,
-        _ y: UnsafeMutablePointer<Float>
-    ) {
-        let w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        let xr = UnsafeRawPointer(x)
-        if D.factorsGroupScale {
-            for g in 0..<(columns >> 5) {
-                let xg = xr + g &* 128
-                accumulate(&a0, D.unscaledGroup(w0, g), xg)
-                accumulate(&a1, D.unscaledGroup(w1, g), xg)
-                accumulate(&a2, D.unscaledGroup(w2, g), xg)
-                accumulate(&a3, D.unscaledGroup(w3, g), xg)
-            }
-        } else {
-            for g in 0..<(columns >> 5) {
-                let xg = xr + g &* 128
-                accumulate(&a0, D.group(w0, g), xg)
-                accumulate(&a1, D.group(w1, g), xg)
-                accumulate(&a2, D.group(w2, g), xg)
-                accumulate(&a3, D.group(w3, g), xg)
-            }
-        }
-        y[0] = finish(D.self, a0, w0, x, columns)
-        y[1] = finish(D.self, a1, w1, x, columns)
-        y[2] = finish(D.self, a2, w2, x, columns)
-        y[3] = finish(D.self, a3, w3, x, columns)
     }
 
     @inline(__always)
