@@ -36,3 +36,36 @@ public struct CommandFailure: Error, CustomStringConvertible {
         return copy
     }
 }
+
+extension Format {
+    /// 1234567 → "1.23 M".
+    public static func count(_ n: Int) -> String {
+        switch n {
+        case ..<10_000: return "\(n)"
+        case ..<1_000_000: return String(format: "%.1f K", Double(n) / 1e3)
+        case ..<1_000_000_000: return String(format: "%.2f M", Double(n) / 1e6)
+        default: return String(format: "%.2f G", Double(n) / 1e9)
+        }
+    }
+
+    /// Bytes in binary units: "117.2 MiB".
+    public static func bytes(_ n: Int) -> String {
+        let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(n), unit = 0
+        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+        return unit == 0 ? "\(n) bytes" : String(format: "%.1f %@", value, units[unit])
+    }
+
+    /// A number without a trailing ".0" when it is whole.
+    public static func number(_ x: Double) -> String {
+        x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x)
+    }
+}
+
+/// Two-column "label: value" tables.
+public enum Table {
+    public static func render(_ rows: [(String, String)]) -> String {
+        let width = rows.map(\.0.count).max() ?? 0
+        return rows.map { $0.0 + ":" + String(repeating: " ", count: width - $0.0.count + 2) + $0.1 }.joined(separator: "\n") + "\n"
+    }
+}

@@ -80,26 +80,35 @@ public enum Activation {
 
 /// Rotary position embedding.
 public enum RoPE {
-    /// Rotates adjacent pairs (v[2i], v[2i+1]) of each head by pos·θ^(−2i/d), the layout llama2.c
-    /// and GGUF use for Q and K. `vector` holds `count` values made of heads of `headSize`; only the
-    /// first `rotaryDimensions` values of each head rotate (all of them for llama).
+    /// Which two dimensions of a head rotate together.
+    public enum Pairing: String, Sendable {
+        /// (v[2i], v[2i+1]): llama2.c, and GGUF `llama` (llama.cpp's rope mode 0).
+        case adjacent
+        /// (v[i], v[i + r/2]) for a rotated span of r: GPT-NeoX style (llama.cpp's mode 2; Qwen 2).
+        case halves
+    }
+
+    /// Rotates each pair of dimension indices (i, i') of each head by pos·θ^(−2j/r), j the pair's
+    /// index and r the rotated span, the layout `pairing` names. `vector` holds `count` values made
+    /// of heads of `headSize`; only the first `rotaryDimensions` values of each head rotate (all of
+    /// them by default).
     public static func apply(
         _ vector: UnsafeMutablePointer<Float>, count: Int, headSize: Int, position: Int,
-        base: Float, rotaryDimensions: Int? = nil
+        base: Float, rotaryDimensions: Int? = nil, pairing: Pairing = .adjacent
     ) {
         let rotated = rotaryDimensions ?? headSize
-        var i = 0
-        while i < count {
-            let headDim = i % headSize
-            if headDim < rotated {
-                let frequency = 1 / powf(base, Float(headDim) / Float(rotated))
+        var head = 0
+        while head < count {
+            for pair in 0..<rotated / 2 {
+                let frequency = 1 / powf(base, Float(2 * pair) / Float(rotated))
                 let angle = Float(position) * frequency
                 let c = cosf(angle), s = sinf(angle)
-                let v0 = vector[i], v1 = vector[i + 1]
+                let (i, j) = pairing == .adjacent ? (head + 2 * pair, head + 2 * pair + 1) : (head + pair, head + pair + rotated / 2)
+                let v0 = vector[i], v1 = vector[j]
                 vector[i] = v0 * c - v1 * s
-                vector[i + 1] = v0 * s + v1 * c
+                vector[j] = v0 * s + v1 * c
             }
-            i += 2
+            head += headSize
         }
     }
 }

@@ -8,10 +8,10 @@ struct Generate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Continue a prompt: prompt + continuation to stdout, statistics to stderr.")
 
-    @Option(help: "A llama2.c checkpoint (.bin). Default: the built-in demo model.")
+    @Option(help: "A GGUF model or a llama2.c checkpoint (recognised by content). Default: the built-in demo model.")
     var model: String?
 
-    @Option(help: "The llama2.c tokenizer.bin that goes with --model.")
+    @Option(help: "The llama2.c tokenizer.bin for a llama2.c --model (GGUF files carry their own).")
     var tokenizer: String?
 
     @Option(help: "The text to continue. Llama models accept an empty prompt (start of a story).")

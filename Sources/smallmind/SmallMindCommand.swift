@@ -10,7 +10,7 @@ struct SmallMindCommand: AsyncParsableCommand {
             Without --model, commands use the built-in demo model (a seeded, untrained GPT-2-style \
             network: its text is gibberish, but it is fast and always the same).
             """,
-        subcommands: [Generate.self, Batch.self, Tokenize.self, Bench.self, BenchMatmul.self])
+        subcommands: [Generate.self, Batch.self, Bench.self, Info.self, Tokenize.self, BenchMatmul.self])
 
     static func main() async {
         await CommandMain.run(Self.self)

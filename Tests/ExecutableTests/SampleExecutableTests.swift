@@ -57,7 +57,9 @@ struct SampleExecutableTests {
         #expect(out.status == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])
         let results = try #require(object["results"] as? [[String: Any]])
-        #expect(results.count == 6)
+        let strategies = Set(results.compactMap { $0["strategy"] as? String })
+        #expect(strategies == ["locked", "parallel", "batched"])
+        #expect(results.count == 3 * strategies.count)  // the three levels for each strategy
         #expect(results.allSatisfy { $0["identical"] as? Bool == true })
     }
 

@@ -149,9 +149,14 @@ public final class GGUFFile: Sendable {
         var metadata: [String: GGUFValue] = [:]
         var keys: [String] = []
         for i in 0..<metadataCount {
+            let at = reader.offset
             let key = try reader.ggufString("metadata key #\(i)")
             let type = try reader.uint32("type of \(key)")
-            metadata[key] = try reader.ggufValue(type: type, field: key, depth: 0)
+            // A repeated key would make the file mean whichever copy a reader keeps (llama.cpp
+            // rejects it too).
+            guard metadata.updateValue(try reader.ggufValue(type: type, field: key, depth: 0), forKey: key) == nil else {
+                throw .invalidField(file: path, field: key, value: "repeated", reason: "a metadata key appears twice (again at offset \(at))")
+            }
             keys.append(key)
         }
         self.metadata = metadata
@@ -164,6 +169,7 @@ public final class GGUFFile: Sendable {
         self.alignment = alignment
 
         var infos: [(name: String, dims: [Int], type: GGMLType, offset: Int, at: Int)] = []
+        var names = Set<String>()
         for i in 0..<tensorCount {
             let at = reader.offset
             let name = try reader.ggufString("tensor #\(i) name")
@@ -186,6 +192,9 @@ public final class GGUFFile: Sendable {
             let offset = try reader.uint64("\(name) offset")
             guard offset <= UInt64(mapping.count) else {
                 throw .invalidField(file: path, field: "\(name) offset", value: String(offset), reason: "beyond the end of the file (\(mapping.count) bytes)")
+            }
+            guard names.insert(name).inserted else {
+                throw .invalidField(file: path, field: "tensor \(name)", value: "repeated", reason: "a tensor name appears twice (again at offset \(at))")
             }
             infos.append((name, dims, type, Int(offset), at))
         }

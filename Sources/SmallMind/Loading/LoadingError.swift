@@ -20,4 +20,14 @@ public enum LoadingError: Error, Equatable, CustomStringConvertible {
             return "\(file): unsupported \(what)"
         }
     }
+
+    /// The description without the leading file name (for errors that wrap another).
+    public var reason: String {
+        let full = description
+        switch self {
+        case let .cannotOpen(file, _), let .truncated(file, _, _, _, _), let .sizeMismatch(file, _, _, _),
+             let .invalidField(file, _, _, _), let .unsupported(file, _):
+            return full.hasPrefix(file + ": ") ? String(full.dropFirst(file.count + 2)) : full
+        }
+    }
 }

@@ -62,10 +62,13 @@ extension ModelWeights {
             linear(pool, ws.normed, layer.value, layer.valueBias, into: ws.value, tokens: n)
 
             // Rotary positions (llama), then append k and v to each token's slot in the cache.
+            // GGUF models may rotate only part of each head, and pair dimensions NeoX-style (halves).
             for (i, t) in batch.enumerated() {
                 if c.architecture == .llama {
-                    RoPE.apply(ws.query + i * d, count: d, headSize: hs, position: t.position, base: c.ropeBase)
-                    RoPE.apply(ws.key + i * kvd, count: kvd, headSize: hs, position: t.position, base: c.ropeBase)
+                    RoPE.apply(ws.query + i * d, count: d, headSize: hs, position: t.position, base: c.ropeBase,
+                               rotaryDimensions: c.rotaryDimensions, pairing: c.rotaryPairing)
+                    RoPE.apply(ws.key + i * kvd, count: kvd, headSize: hs, position: t.position, base: c.ropeBase,
+                               rotaryDimensions: c.rotaryDimensions, pairing: c.rotaryPairing)
                 }
                 let at = cache.offset(layer: l, slot: t.slot, position: t.position)
                 (cache.keys + at).update(from: ws.key + i * kvd, count: kvd)

@@ -24,15 +24,36 @@ public final class Model: Sendable {
         try! Model(weights: DemoModel.weights(), tokenizer: CharacterTokenizer(), name: "demo")
     }
 
-    /// Loads a llama2.c checkpoint at `path` with its `tokenizer.bin`.
+    /// Loads the model at `path`, recognising the format by content: a GGUF file (magic "GGUF",
+    /// tokenizer embedded; `tokenizerPath`, if given, overrides it with a llama2.c tokenizer.bin) or
+    /// a llama2.c checkpoint (no magic: recognised by a header whose implied size is the file's;
+    /// needs `tokenizerPath`).
     public static func load(path: String, tokenizerPath: String?) throws -> Model {
-        let weights = try Llama2cCheckpoint.load(path: path)
-        guard let tokenizerPath else {
-            throw LoadingError.invalidField(
-                file: path, field: "tokenizer", value: "none",
-                reason: "a llama2.c checkpoint has no vocabulary; pass its tokenizer.bin (--tokenizer)")
+        let weights: ModelWeights
+        let tokenizer: any Tokenizer
+        if GGUFFile.isGGUF(path: path) {
+            let file = try GGUFFile(path: path)
+            weights = try GGUFModel.weights(from: file)
+            if let tokenizerPath {
+                tokenizer = try SentencePieceTokenizer.load(llama2cPath: tokenizerPath, vocabularySize: weights.configuration.vocabularySize)
+            } else {
+                tokenizer = try GGUFModel.interimTokenizer(from: file)
+            }
+        } else {
+            do {
+                weights = try Llama2cCheckpoint.load(path: path)
+            } catch {
+                if case .cannotOpen = error { throw error }
+                throw LoadingError.unsupported(
+                    file: path, what: "model format: not GGUF (no 'GGUF' magic) and not a llama2.c checkpoint (\(error.reason))")
+            }
+            guard let tokenizerPath else {
+                throw LoadingError.invalidField(
+                    file: path, field: "tokenizer", value: "none",
+                    reason: "a llama2.c checkpoint has no vocabulary; pass its tokenizer.bin (--tokenizer)")
+            }
+            tokenizer = try SentencePieceTokenizer.load(llama2cPath: tokenizerPath, vocabularySize: weights.configuration.vocabularySize)
         }
-        let tokenizer = try SentencePieceTokenizer.load(llama2cPath: tokenizerPath, vocabularySize: weights.configuration.vocabularySize)
         return try Model(weights: weights, tokenizer: tokenizer, name: path)
     }
 

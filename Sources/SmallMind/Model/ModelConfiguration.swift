@@ -1,3 +1,5 @@
+import SmallMindKernels
+
 /// The shape of a decoder-only transformer, read from a checkpoint header or GGUF metadata.
 public struct ModelConfiguration: Sendable, Equatable, CustomStringConvertible {
     /// The block layouts this runtime computes. Both run through the one forward pass; the
@@ -24,11 +26,17 @@ public struct ModelConfiguration: Sendable, Equatable, CustomStringConvertible {
     public var normEpsilon: Float
     /// RoPE θ base (llama only).
     public var ropeBase: Float
+    /// How many leading dimensions of each head rotate (GGUF `rope.dimension_count`); nil = all.
+    public var rotaryDimensions: Int?
+    /// Which dimensions rotate together (GGUF llama: adjacent pairs; Qwen 2 and other NeoX-style
+    /// models: the two halves of the rotated span).
+    public var rotaryPairing: RoPE.Pairing
 
     public init(
         architecture: Architecture, embeddingSize: Int, hiddenSize: Int, layerCount: Int,
         headCount: Int, keyValueHeadCount: Int, vocabularySize: Int, contextLength: Int,
-        normEpsilon: Float = 1e-5, ropeBase: Float = 10000
+        normEpsilon: Float = 1e-5, ropeBase: Float = 10000, rotaryDimensions: Int? = nil,
+        rotaryPairing: RoPE.Pairing = .adjacent
     ) {
         self.architecture = architecture
         self.embeddingSize = embeddingSize
@@ -40,6 +48,8 @@ public struct ModelConfiguration: Sendable, Equatable, CustomStringConvertible {
         self.contextLength = contextLength
         self.normEpsilon = normEpsilon
         self.ropeBase = ropeBase
+        self.rotaryDimensions = rotaryDimensions
+        self.rotaryPairing = rotaryPairing
     }
 
     public var headSize: Int { embeddingSize / headCount }
@@ -65,5 +75,9 @@ public struct ModelConfiguration: Sendable, Equatable, CustomStringConvertible {
         try require(keyValueHeadCount > 0 && headCount % keyValueHeadCount == 0, "n_kv_heads", keyValueHeadCount, "must be positive and divide n_heads \(headCount)")
         try require(vocabularySize > 0 && vocabularySize <= limit, "vocab_size", vocabularySize, "must be in 1...\(limit)")
         try require(contextLength > 0 && contextLength <= limit, "seq_len", contextLength, "must be in 1...\(limit)")
+        if let rotaryDimensions {
+            try require(rotaryDimensions > 0 && rotaryDimensions <= headSize && rotaryDimensions % 2 == 0,
+                "rope.dimension_count", rotaryDimensions, "must be even and in 1...\(headSize) (the head size)")
+        }
     }
 }

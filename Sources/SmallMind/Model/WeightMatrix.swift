@@ -1,17 +1,35 @@
-// A weight matrix as it lies in memory — float32 today; quantized block formats keep the same
-// interface (multiply, row lookup), so the forward pass never cares how a matrix is stored.
+// A weight matrix as it lies in memory — float32, half precision or one of ggml's block
+// quantizations — behind one interface (multiply, row lookup), so the forward pass never cares how
+// a matrix is stored. Encoded matrices stay encoded: the kernels decode blocks in registers.
 import SmallMindKernels
 
 /// How a matrix's elements are stored.
 public enum WeightFormat: String, Sendable, CaseIterable {
-    case f32
+    case f32, f16, bf16, q8_0, q4_0, q4_K, q6_K
 
-    /// Bytes taken by one row of `columns` elements.
-    public func rowBytes(columns: Int) -> Int {
+    /// The kernels' description of an encoded format (nil for plain float32).
+    var blockFormat: BlockFormat? {
         switch self {
-        case .f32: return columns * 4
+        case .f32: return nil
+        case .f16: return .f16
+        case .bf16: return .bf16
+        case .q8_0: return .q8_0
+        case .q4_0: return .q4_0
+        case .q4_K: return .q4_K
+        case .q6_K: return .q6_K
         }
     }
+
+    /// Elements per block: rows must hold a whole number of blocks.
+    public var blockElements: Int { blockFormat?.blockElements ?? 1 }
+
+    /// Bytes taken by one row of `columns` elements (`columns` a multiple of `blockElements`).
+    public func rowBytes(columns: Int) -> Int {
+        blockFormat?.rowBytes(columns: columns) ?? columns * 4
+    }
+
+    /// The name GGUF and llama.cpp use (F32, Q8_0, Q4_K, …).
+    public var displayName: String { rawValue.uppercased() }
 }
 
 /// A read-only (rows, columns) row-major matrix living in memory owned by `ModelWeights`.
@@ -22,8 +40,13 @@ public struct WeightMatrix: @unchecked Sendable {
     public let rows: Int
     public let columns: Int
     public let format: WeightFormat
+    /// When set, each activation row is rounded as llama.cpp rounds it for this weight type
+    /// before the product (see `ActivationRounding`): a parity mode for comparing with llama.cpp,
+    /// off by default. It costs a scratch allocation per multiply.
+    public private(set) var activationRounding: ActivationRounding?
 
     public init(data: UnsafeRawPointer, rows: Int, columns: Int, format: WeightFormat) {
+        precondition(columns % format.blockElements == 0, "\(format) rows must be whole blocks of \(format.blockElements)")
         self.data = data
         self.rows = rows
         self.columns = columns
@@ -40,28 +63,51 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// The matrix of rows `range` (no copy): how a fused QKV weight is viewed as Q, K and V.
     public func rows(_ range: Range<Int>) -> WeightMatrix {
-        WeightMatrix(data: data + range.lowerBound * rowBytes, rows: range.count, columns: columns, format: format)
+        var view = WeightMatrix(data: data + range.lowerBound * rowBytes, rows: range.count, columns: columns, format: format)
+        view.activationRounding = activationRounding
+        return view
     }
 
-    /// Writes row `index` as `columns` floats into `out` (embedding lookup).
+    /// This matrix multiplying activations rounded the way llama.cpp rounds them for its type
+    /// (no change for float32 weights, which llama.cpp multiplies in float32).
+    public func roundingActivationsLikeLlamaCpp() -> WeightMatrix {
+        var copy = self
+        copy.activationRounding = format.blockFormat.map(ActivationRounding.init(llamaCppFor:))
+        return copy
+    }
+
+    /// Writes row `index` as `columns` floats into `out` (embedding lookup), decoding if encoded.
     public func copyRow(_ index: Int, into out: UnsafeMutablePointer<Float>) {
-        switch format {
-        case .f32:
-            out.update(from: (data + index * rowBytes).assumingMemoryBound(to: Float.self), count: columns)
+        precondition(index >= 0 && index < rows, "row \(index) outside 0..<\(rows)")
+        let row = data + index * rowBytes
+        if let block = format.blockFormat {
+            block.dequantize(row: row, columns: columns, into: out)
+        } else {
+            out.update(from: row.assumingMemoryBound(to: Float.self), count: columns)
         }
     }
 
     /// y[b, o] = Σₖ x[b, k] · W[o, k] for o in `outputRows` (all rows by default): x is (batch,
-    /// columns), y is (batch, rows). Every element is reduced in an order fixed by the format,
-    /// independent of the batch and of the row range (see SmallMindKernels/Matmul.swift).
+    /// columns), y is (batch, rows). Every element is reduced in the same order whatever the batch
+    /// and the row range — `Matmul.dot`'s order over the (decoded) row; see SmallMindKernels.
     public func multiply(
         _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, outputRows: Range<Int>? = nil
     ) {
-        switch format {
-        case .f32:
+        let range = outputRows ?? 0..<rows
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "output rows \(range) outside 0..<\(rows)")
+        if let rounding = activationRounding {
+            let rounded = UnsafeMutablePointer<Float>.allocate(capacity: batch * columns)
+            defer { rounded.deallocate() }
+            for b in 0..<batch { rounding.round(x + b * columns, count: columns, into: rounded + b * columns) }
+            var plain = self
+            plain.activationRounding = nil
+            plain.multiply(rounded, into: y, batch: batch, outputRows: range)
+        } else if let block = format.blockFormat {
+            block.multiply(x: x, w: data, rowBytes: rowBytes, y: y, batch: batch, columns: columns, yStride: rows, rows: range)
+        } else {
             Matmul.simd(
                 x: x, w: data.assumingMemoryBound(to: Float.self), y: y, batch: batch, inDim: columns, outDim: rows,
-                rows: outputRows ?? 0..<rows)
+                rows: range)
         }
     }
 

@@ -1,0 +1,250 @@
+// GGUF models: the container (GGUFFile) read as a transformer. The architecture row
+// (GGUFArchitecture) says which tensors and options to expect; every tensor's shape and type is
+// checked against the configuration before a pointer to it is formed, so a file that parses but
+// does not describe a coherent model is an error naming the tensor, never a wrong read.
+//
+// Weights are used in place from the memory mapping, in their stored encoding (F32, F16, BF16,
+// Q8_0, Q4_0, Q4_K, Q6_K): nothing is converted or copied at load time.
+import SmallMindKernels
+
+/// Loader for GGUF models.
+public enum GGUFModel {
+    /// The tensor types this runtime computes with, by GGML type.
+    static let formats: [GGMLType: WeightFormat] = [
+        .f32: .f32, .f16: .f16, .bf16: .bf16, .q8_0: .q8_0, .q4_0: .q4_0, .q4_K: .q4_K, .q6_K: .q6_K,
+    ]
+
+    /// Supported tensor types, for error messages.
+    static var supportedTypes: String { "F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K" }
+
+    /// Loads the GGUF model at `path`, memory-mapped. `roundingActivationsLikeLlamaCpp` turns on
+    /// the parity mode of `WeightMatrix.activationRounding` for every encoded matrix.
+    public static func load(path: String, roundingActivationsLikeLlamaCpp: Bool = false) throws(LoadingError) -> ModelWeights {
+        try weights(from: GGUFFile(path: path), roundingActivationsLikeLlamaCpp: roundingActivationsLikeLlamaCpp)
+    }
+
+    /// The architecture row `file` declares.
+    public static func architecture(of file: GGUFFile) throws(LoadingError) -> GGUFArchitecture {
+        guard let name = file.metadata["general.architecture"]?.stringValue else {
+            throw .invalidField(file: file.path, field: "general.architecture", value: "absent", reason: "a GGUF model must name its architecture")
+        }
+        guard let architecture = GGUFArchitecture.named(name) else {
+            throw .unsupported(
+                file: file.path,
+                what: "architecture '\(name)' (supported: \(GGUFArchitecture.supported.map(\.name).joined(separator: ", ")))")
+        }
+        return architecture
+    }
+
+    /// The model's shape from the architecture's metadata keys; the vocabulary size is the number
+    /// of rows of `token_embd.weight`.
+    public static func configuration(of file: GGUFFile) throws(LoadingError) -> ModelConfiguration {
+        let a = try architecture(of: file)
+        func value(_ key: String) -> (key: String, value: GGUFValue?) {
+            let full = "\(a.name).\(key)"
+            return (full, file.metadata[full])
+        }
+        func int(_ key: String, default fallback: Int? = nil) throws(LoadingError) -> Int {
+            let (full, found) = value(key)
+            guard let found else {
+                if let fallback { return fallback }
+                throw .invalidField(file: file.path, field: full, value: "absent", reason: "required by the \(a.name) architecture")
+            }
+            guard let v = found.intValue, v > 0, v <= 1 << 30 else {
+                throw .invalidField(file: file.path, field: full, value: "\(found)", reason: "must be a positive integer")
+            }
+            return v
+        }
+        func float(_ key: String, default fallback: Float) throws(LoadingError) -> Float {
+            let (full, found) = value(key)
+            guard let found else { return fallback }
+            guard let v = found.floatValue, v.isFinite, v > 0 else {
+                throw .invalidField(file: file.path, field: full, value: "\(found)", reason: "must be a positive number")
+            }
+            return Float(v)
+        }
+
+        guard let embedding = file.tensor(named: "token_embd.weight") else {
+            throw .invalidField(file: file.path, field: "tensor token_embd.weight", value: "absent", reason: "every model needs its token embeddings")
+        }
+        guard embedding.dimensions.count == 2 else {
+            throw .invalidField(
+                file: file.path, field: "tensor token_embd.weight shape", value: "\(embedding.dimensions)",
+                reason: "expected 2 dimensions [embedding, vocabulary] (at offset \(embedding.fileOffset))")
+        }
+        let heads = try int("attention.head_count")
+        var configuration = ModelConfiguration(
+            architecture: a.family, embeddingSize: try int("embedding_length"), hiddenSize: try int("feed_forward_length"),
+            layerCount: try int("block_count"), headCount: heads, keyValueHeadCount: try int("attention.head_count_kv", default: heads),
+            vocabularySize: embedding.dimensions[1], contextLength: try int("context_length"),
+            normEpsilon: try float(a.normEpsilonKey, default: 1e-5))
+        if a.family == .llama {
+            configuration.ropeBase = try float("rope.freq_base", default: 10000)
+            let rotary = try int("rope.dimension_count", default: configuration.headSize)
+            configuration.rotaryDimensions = rotary == configuration.headSize ? nil : rotary
+            configuration.rotaryPairing = a.rotaryPairing
+            if let scaling = value("rope.scaling.type").value?.stringValue, scaling != "none" {
+                throw .unsupported(file: file.path, what: "RoPE scaling '\(scaling)' (\(a.name).rope.scaling.type; supported: none)")
+            }
+        }
+        // Heads whose width is not embedding / heads (attention.key_length) need a different
+        // projection layout than this runtime's.
+        for key in ["attention.key_length", "attention.value_length"] {
+            if let width = value(key).value, width.intValue != configuration.headSize {
+                throw .unsupported(
+                    file: file.path,
+                    what: "\(a.name).\(key) = \(width) (this runtime needs heads of embedding / head_count = \(configuration.headSize))")
+            }
+        }
+        try configuration.validate(source: file.path)
+        return configuration
+    }
+
+    /// Builds `ModelWeights` over the tensors of `file`.
+    public static func weights(from file: GGUFFile, roundingActivationsLikeLlamaCpp: Bool = false) throws(LoadingError) -> ModelWeights {
+        let a = try architecture(of: file)
+        let c = try configuration(of: file)
+        var t = try TensorTable(file)
+        t.roundsActivations = roundingActivationsLikeLlamaCpp
+        let d = c.embeddingSize, kvd = c.keyValueSize, h = c.hiddenSize, V = c.vocabularySize
+        let normBiases = a.biases.contains(.norms)
+
+        let tokenEmbedding = try t.matrix("token_embd.weight", rows: V, columns: d)
+        let positionEmbedding = try t.matrix("position_embd.weight", rows: c.contextLength, columns: d, if: a.learnedPositions)
+        var layers: [LayerWeights] = []
+        for l in 0..<c.layerCount {
+            let p = "blk.\(l)."
+            let query: WeightMatrix, key: WeightMatrix, value: WeightMatrix
+            var queryBias: WeightVector?, keyBias: WeightVector?, valueBias: WeightVector?
+            if a.fusedQueryKeyValue {
+                let qkv = try t.matrix(p + "attn_qkv.weight", rows: d + 2 * kvd, columns: d)
+                (query, key, value) = (qkv.rows(0..<d), qkv.rows(d..<d + kvd), qkv.rows(d + kvd..<d + 2 * kvd))
+                if a.biases.contains(.queryKeyValue) {
+                    let bias = try t.vector(p + "attn_qkv.bias", count: d + 2 * kvd)
+                    (queryBias, keyBias, valueBias) = (bias.slice(0..<d), bias.slice(d..<d + kvd), bias.slice(d + kvd..<d + 2 * kvd))
+                }
+            } else {
+                query = try t.matrix(p + "attn_q.weight", rows: d, columns: d)
+                key = try t.matrix(p + "attn_k.weight", rows: kvd, columns: d)
+                value = try t.matrix(p + "attn_v.weight", rows: kvd, columns: d)
+                if a.biases.contains(.queryKeyValue) {
+                    queryBias = try t.vector(p + "attn_q.bias", count: d)
+                    keyBias = try t.vector(p + "attn_k.bias", count: kvd)
+                    valueBias = try t.vector(p + "attn_v.bias", count: kvd)
+                }
+            }
+            let feedForwardBiases = a.biases.contains(.feedForward), gated = a.gatedFeedForward
+            let attentionNorm = try t.vector(p + "attn_norm.weight", count: d)
+            let attentionNormBias = try t.vector(p + "attn_norm.bias", count: d, if: normBiases)
+            let output = try t.matrix(p + "attn_output.weight", rows: d, columns: d)
+            let outputBias = try t.vector(p + "attn_output.bias", count: d, if: a.biases.contains(.attentionOutput))
+            let feedForwardNorm = try t.vector(p + "ffn_norm.weight", count: d)
+            let feedForwardNormBias = try t.vector(p + "ffn_norm.bias", count: d, if: normBiases)
+            // Gated (SwiGLU): in = gate, up = up. Plain MLP: in = up.
+            let feedForwardIn = try t.matrix(p + (gated ? "ffn_gate.weight" : "ffn_up.weight"), rows: h, columns: d)
+            let feedForwardInBias = try t.vector(p + "ffn_up.bias", count: h, if: feedForwardBiases)
+            let feedForwardUp = try t.matrix(p + "ffn_up.weight", rows: h, columns: d, if: gated)
+            let feedForwardOut = try t.matrix(p + "ffn_down.weight", rows: d, columns: h)
+            let feedForwardOutBias = try t.vector(p + "ffn_down.bias", count: d, if: feedForwardBiases)
+            layers.append(LayerWeights(
+                attentionNorm: attentionNorm, attentionNormBias: attentionNormBias,
+                query: query, key: key, value: value, queryBias: queryBias, keyBias: keyBias, valueBias: valueBias,
+                output: output, outputBias: outputBias,
+                feedForwardNorm: feedForwardNorm, feedForwardNormBias: feedForwardNormBias,
+                feedForwardIn: feedForwardIn, feedForwardInBias: feedForwardInBias, feedForwardUp: feedForwardUp,
+                feedForwardOut: feedForwardOut, feedForwardOutBias: feedForwardOutBias))
+        }
+        let finalNorm = try t.vector("output_norm.weight", count: d)
+        let finalNormBias = try t.vector("output_norm.bias", count: d, if: normBiases)
+        // No output.weight: the classifier is the token embedding (tied), as llama.cpp does.
+        let classifier = try t.optionalMatrix("output.weight", rows: V, columns: d) ?? tokenEmbedding
+        try t.requireAllUsed(architecture: a.name)
+        return ModelWeights(
+            configuration: c, tokenEmbedding: tokenEmbedding, positionEmbedding: positionEmbedding, layers: layers,
+            finalNorm: finalNorm, finalNormBias: finalNormBias, classifier: classifier, storage: [file.mapping])
+    }
+}
+
+/// The file's tensors by name, handed out after their shape and type are checked; remembers which
+/// were taken so that a tensor the architecture does not explain is an error, not silently ignored.
+struct TensorTable {
+    let file: GGUFFile
+    private var byName: [String: GGUFTensorInfo] = [:]
+    private var used: Set<String> = []
+    /// Hand out matrices in llama.cpp's activation-rounding parity mode.
+    var roundsActivations = false
+
+    init(_ file: GGUFFile) throws(LoadingError) {
+        self.file = file
+        for tensor in file.tensors {
+            guard byName.updateValue(tensor, forKey: tensor.name) == nil else {
+                throw .invalidField(file: file.path, field: "tensor \(tensor.name)", value: "duplicate", reason: "a tensor name appears twice")
+            }
+        }
+    }
+
+    private mutating func take(_ name: String, optional: Bool = false) throws(LoadingError) -> GGUFTensorInfo? {
+        guard let info = byName[name] else {
+            if optional { return nil }
+            throw .invalidField(file: file.path, field: "tensor \(name)", value: "absent", reason: "required by the model's architecture")
+        }
+        used.insert(name)
+        return info
+    }
+
+    /// A (rows, columns) matrix: GGUF dimensions [columns, rows] in any supported type; nil when
+    /// the file has no tensor `name`.
+    mutating func optionalMatrix(_ name: String, rows: Int, columns: Int) throws(LoadingError) -> WeightMatrix? {
+        guard let info = try take(name, optional: true) else { return nil }
+        guard info.dimensions == [columns, rows] else {
+            throw .invalidField(
+                file: file.path, field: "tensor \(name) shape", value: "\(info.dimensions)",
+                reason: "expected [\(columns), \(rows)] (columns, rows; innermost first) at offset \(info.fileOffset)")
+        }
+        guard let format = GGUFModel.formats[info.type] else {
+            throw .unsupported(file: file.path, what: "tensor type \(info.type.name) of \(name) (supported: \(GGUFModel.supportedTypes))")
+        }
+        guard format != .f32 || info.fileOffset % 4 == 0 else {
+            throw .invalidField(file: file.path, field: "tensor \(name) offset", value: String(info.fileOffset), reason: "F32 data must be 4-byte aligned")
+        }
+        let matrix = WeightMatrix(data: file.data(of: info), rows: rows, columns: columns, format: format)
+        return roundsActivations ? matrix.roundingActivationsLikeLlamaCpp() : matrix
+    }
+
+    /// A required matrix.
+    mutating func matrix(_ name: String, rows: Int, columns: Int) throws(LoadingError) -> WeightMatrix {
+        _ = try take(name)
+        return try optionalMatrix(name, rows: rows, columns: columns)!
+    }
+
+    /// A matrix the architecture has when `present` (and must then be in the file).
+    mutating func matrix(_ name: String, rows: Int, columns: Int, if present: Bool) throws(LoadingError) -> WeightMatrix? {
+        present ? try matrix(name, rows: rows, columns: columns) : nil
+    }
+
+    /// A vector the architecture has when `present`.
+    mutating func vector(_ name: String, count: Int, if present: Bool) throws(LoadingError) -> WeightVector? {
+        present ? try vector(name, count: count) : nil
+    }
+
+    /// A float32 vector (norm weights, biases; llama.cpp always stores these as F32).
+    mutating func vector(_ name: String, count: Int) throws(LoadingError) -> WeightVector {
+        let info = try take(name)!
+        guard info.dimensions == [count] else {
+            throw .invalidField(
+                file: file.path, field: "tensor \(name) shape", value: "\(info.dimensions)", reason: "expected [\(count)] at offset \(info.fileOffset)")
+        }
+        guard info.type == .f32, info.fileOffset % 4 == 0 else {
+            throw .unsupported(file: file.path, what: "tensor type \(info.type.name) of \(name) at offset \(info.fileOffset) (vectors must be 4-byte-aligned F32)")
+        }
+        return WeightVector(file.data(of: info).assumingMemoryBound(to: Float.self), count: count)
+    }
+
+    func requireAllUsed(architecture: String) throws(LoadingError) {
+        if let extra = file.tensors.first(where: { !used.contains($0.name) }) {
+            throw .unsupported(
+                file: file.path,
+                what: "tensor \(extra.name) (the \(architecture) architecture as this runtime runs it has no such tensor; ignoring it could give wrong results)")
+        }
+    }
+}

@@ -1,0 +1,318 @@
+// Weight formats that stay encoded in memory — half precision and ggml's block quantizations — and
+// the one matmul that serves them all: y = x · Wᵀ with W read in its stored encoding.
+//
+// How the fast path works: a row is consumed in groups of 32 elements. Each group is decoded
+// (dequantized) straight into four SIMD8<Float> registers and multiplied into the accumulators of
+// every activation row of the tile, so a weight byte is read and decoded once per tile of up to two
+// activation rows, and never written back to memory as floats.
+//
+// Canonical order (batch invariance): the accumulator of y[b, o] is one SIMD8<Float>; lane j sums
+// x[k]·w[k] for k ≡ j (mod 8), k ascending, with fused multiply-adds; then `Matmul.reduceLanes`,
+// then a scalar tail. That is exactly `Matmul.dot` applied to the dequantized row — which is the
+// test: fast kernel == dequantize + `Matmul.dot`, bit for bit, for any batch, tile or row range.
+// Exception, Q8_0 and Q4_0 (`factorsGroupScale`): per group, p = Σ x·q over the group's four
+// SIMD8 (a multiply then three FMAs, in element order), then acc = fma(p, scale, acc). That is
+// still one fixed order per element — tested against the naive twin within tolerance and for
+// batch/range invariance bit for bit — and it is what makes batch-1 decoding fast: only one FMA
+// per group is loop-carried, so groups overlap instead of waiting on a chain of four.
+// The decoded values themselves are bit-identical to each format's scalar reference dequantizer
+// (written after ggml's `dequantize_row_*`), so the chain of equalities reaches the file format.
+
+/// A weight encoding as the fast kernels see it: how to decode groups of 32 elements of a row.
+/// Conforming types are caseless enums; every member is a static function on raw row bytes.
+protocol BlockDecoder {
+    /// Elements per block (1 for the half formats, whose rows need not be multiples of 32).
+    static var blockElements: Int { get }
+    /// Bytes per block.
+    static var blockBytes: Int { get }
+    /// Elements 32g ..< 32g + 32 of the row starting at `row`.
+    static func group(_ row: UnsafeRawPointer, _ g: Int) -> DecodedGroup
+    /// Elements k ..< k + 8 (k a multiple of 8). Used only past the last whole group, which only
+    /// the half formats have.
+    static func eight(_ row: UnsafeRawPointer, _ k: Int) -> SIMD8<Float>
+    /// Element k. Used only for the scalar tail of half-format rows.
+    static func element(_ row: UnsafeRawPointer, _ k: Int) -> Float
+    /// The scalar reference dequantizer, written after ggml's `dequantize_row_*`.
+    static func dequantizeReference(_ row: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>)
+    /// Whether each 32-element group is (integer values) × (one scale), so the kernel can sum
+    /// x·q over the group first and multiply by the scale once (Q8_0, Q4_0): 4 fewer multiplies
+    /// per group, and no loop-carried FMA chain of 4 (see `BlockMatmul`).
+    static var factorsGroupScale: Bool { get }
+    /// Group g's values before scaling, and its scale (formats with `factorsGroupScale`).
+    static func unscaledGroup(_ row: UnsafeRawPointer, _ g: Int) -> (values: DecodedGroup, scale: Float)
+}
+
+extension BlockDecoder {
+    static var factorsGroupScale: Bool { false }
+
+    static func unscaledGroup(_ row: UnsafeRawPointer, _ g: Int) -> (values: DecodedGroup, scale: Float) {
+        preconditionFailure("this format has no single scale per 32-element group")
+    }
+
+    static func eight(_ row: UnsafeRawPointer, _ k: Int) -> SIMD8<Float> {
+        preconditionFailure("rows of this format are whole 32-element groups")
+    }
+
+    static func element(_ row: UnsafeRawPointer, _ k: Int) -> Float {
+        preconditionFailure("rows of this format are whole 32-element groups")
+    }
+}
+
+/// 32 decoded weights, in element order: v0 = elements 0..<8, v1 = 8..<16, …
+struct DecodedGroup {
+    var v0: SIMD8<Float>
+    var v1: SIMD8<Float>
+    var v2: SIMD8<Float>
+    var v3: SIMD8<Float>
+}
+
+/// The encodings a weight matrix may use besides plain float32, as GGUF stores them.
+public enum BlockFormat: String, Sendable, CaseIterable {
+    /// IEEE half precision, one per element.
+    case f16
+    /// bfloat16 (the top half of a float32), one per element.
+    case bf16
+    /// Blocks of 32: f16 scale + 32 int8.
+    case q8_0
+    /// Blocks of 32: f16 scale + 32 4-bit values (offset 8).
+    case q4_0
+    /// Super-blocks of 256: f16 scale and min, eight 6-bit sub-scales and sub-mins, 4-bit values.
+    case q4_K
+    /// Super-blocks of 256: 6-bit values (4 low bits + 2 high bits), sixteen int8 sub-scales, f16 scale.
+    case q6_K
+
+    /// Elements per block.
+    public var blockElements: Int { decoder.blockElements }
+    /// Bytes per block.
+    public var blockBytes: Int { decoder.blockBytes }
+
+    /// Bytes taken by a row of `columns` elements (`columns` a multiple of `blockElements`).
+    public func rowBytes(columns: Int) -> Int { columns / blockElements * blockBytes }
+
+    var decoder: any BlockDecoder.Type {
+        switch self {
+        case .f16: return F16Decoder.self
+        case .bf16: return BF16Decoder.self
+        case .q8_0: return Q8_0Decoder.self
+        case .q4_0: return Q4_0Decoder.self
+        case .q4_K: return Q4KDecoder.self
+        case .q6_K: return Q6KDecoder.self
+        }
+    }
+
+    // The public entry points switch once and call a specialisation of the generic kernel, so the
+    // hot loops are compiled here, with this module's CPU flags, for each format separately.
+
+    /// y[b, o] = Σₖ x[b, k] · W[o, k] for o in `rows`, reading W (rows of `rowBytes` bytes,
+    /// `columns` elements each) in this encoding. x is (batch, columns); y has row stride `yStride`.
+    /// Each element is reduced in the canonical order described at the top of this file.
+    public func multiply(
+        x: UnsafePointer<Float>, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
+        batch: Int, columns: Int, yStride: Int, rows: Range<Int>
+    ) {
+        switch self {
+        case .f16: BlockMatmul.multiply(F16Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .bf16: BlockMatmul.multiply(BF16Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q8_0: BlockMatmul.multiply(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_0: BlockMatmul.multiply(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_K: BlockMatmul.multiply(Q4KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q6_K: BlockMatmul.multiply(Q6KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        }
+    }
+
+    /// Decodes one row of `columns` elements into `out` with the fast decoder (embedding lookup).
+    /// Bit-identical to `dequantizeReference`.
+    public func dequantize(row: UnsafeRawPointer, columns: Int, into out: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .f16: BlockMatmul.decodeRow(F16Decoder.self, row, columns, out)
+        case .bf16: BlockMatmul.decodeRow(BF16Decoder.self, row, columns, out)
+        case .q8_0: BlockMatmul.decodeRow(Q8_0Decoder.self, row, columns, out)
+        case .q4_0: BlockMatmul.decodeRow(Q4_0Decoder.self, row, columns, out)
+        case .q4_K: BlockMatmul.decodeRow(Q4KDecoder.self, row, columns, out)
+        case .q6_K: BlockMatmul.decodeRow(Q6KDecoder.self, row, columns, out)
+        }
+    }
+
+    /// The scalar reference dequantizer of one row (ggml's `dequantize_row_*`, transcribed).
+    public func dequantizeReference(row: UnsafeRawPointer, columns: Int, into out: UnsafeMutablePointer<Float>) {
+        decoder.dequantizeReference(row, count: columns, into: out)
+    }
+
+    /// The naive twin of `multiply`: dequantize each row with the reference dequantizer, then a
+    /// sequential scalar dot product. Slow and obviously right.
+    public func multiplyNaive(
+        x: UnsafePointer<Float>, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
+        batch: Int, columns: Int, yStride: Int, rows: Range<Int>
+    ) {
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: columns)
+        defer { row.deallocate() }
+        for o in rows {
+            dequantizeReference(row: w + o * rowBytes, columns: columns, into: row)
+            for b in 0..<batch {
+                var sum: Float = 0
+                for k in 0..<columns { sum += x[b * columns + k] * row[k] }
+                y[b * yStride + o] = sum
+            }
+        }
+    }
+}
+
+/// The generic fast kernel, specialised per decoder by the `BlockFormat` entry points.
+enum BlockMatmul {
+    static func multiply<D: BlockDecoder>(
+        _: D.Type, _ x: UnsafePointer<Float>, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
+        _ batch: Int, _ columns: Int, _ ldy: Int, _ rows: Range<Int>
+    ) {
+        var o = rows.lowerBound
+        // Four weight rows at a time, each decoded group serving two activation rows.
+        while o + 4 <= rows.upperBound {
+            let wo = w + o * rowBytes
+            var b = 0
+            while b + 2 <= batch {
+                tile4x2(D.self, wo, rowBytes, x + b * columns, columns, y + b * ldy + o, ldy)
+                b += 2
+            }
+            if b < batch {
+                // A single activation row walks the weight rows one after another, so the matrix
+                // is read as one sequential stream the hardware prefetcher follows. Four short
+                // interleaved row streams (a 4×1 tile) measured 2× slower at batch 1 (m110 F16
+                // 44 → 75 tok/s, Q8_0 38 → 96), although they break the FMA chain.
+                for r in 0..<4 { y[b * ldy + o + r] = dot(D.self, wo + r * rowBytes, x + b * columns, columns) }
+            }
+            o += 4
+        }
+        while o < rows.upperBound {
+            for b in 0..<batch { y[b * ldy + o] = dot(D.self, w + o * rowBytes, x + b * columns, columns) }
+            o += 1
+        }
+    }
+
+    /// acc += x[0..<32] ⊙ group, as four FMAs in element order.
+    @inline(__always)
+    static func accumulate(_ acc: inout SIMD8<Float>, _ w: DecodedGroup, _ x: UnsafeRawPointer) {
+        acc = acc.addingProduct(x.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), w.v0)
+        acc = acc.addingProduct(x.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), w.v1)
+        acc = acc.addingProduct(x.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), w.v2)
+        acc = acc.addingProduct(x.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), w.v3)
+    }
+
+    /// acc += scale · (x[0..<32] ⊙ values), the factored form.
+    @inline(__always)
+    static func accumulate(_ acc: inout SIMD8<Float>, _ w: (values: DecodedGroup, scale: Float), _ x: UnsafeRawPointer) {
+        var p = x.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self) * w.values.v0
+        p = p.addingProduct(x.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), w.values.v1)
+        p = p.addingProduct(x.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), w.values.v2)
+        p = p.addingProduct(x.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), w.values.v3)
+        acc = acc.addingProduct(p, SIMD8(repeating: w.scale))
+    }
+
+    /// Everything after the whole groups — 8-element steps, the lane reduction, the scalar tail —
+    /// in `Matmul.dot`'s order. Only half-format rows have elements past the last whole group.
+    @inline(__always)
+    static func finish<D: BlockDecoder>(
+        _: D.Type, _ acc: SIMD8<Float>, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int
+    ) -> Float {
+        var acc = acc
+        let kMain = columns & ~7
+        var k = columns & ~31
+        while k < kMain {
+            acc = acc.addingProduct(UnsafeRawPointer(x + k).loadUnaligned(as: SIMD8<Float>.self), D.eight(row, k))
+            k &+= 8
+        }
+        var tail: Float = 0
+        while k < columns {
+            tail = tail.addingProduct(x[k], D.element(row, k))
+            k &+= 1
+        }
+        return Matmul.reduceLanes(acc) + tail
+    }
+
+    @inline(__always)
+    static func dot<D: BlockDecoder>(_: D.Type, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+        var acc = SIMD8<Float>()
+        let xr = UnsafeRawPointer(x)
+        if D.factorsGroupScale {
+            for g in 0..<(columns >> 5) { accumulate(&acc, D.unscaledGroup(row, g), xr + g &* 128) }
+        } else {
+            for g in 0..<(columns >> 5) { accumulate(&acc, D.group(row, g), xr + g &* 128) }
+        }
+        return finish(D.self, acc, row, x, columns)
+    }
+
+    @inline(__always)
+    static func tile4x2<D: BlockDecoder>(
+        _: D.Type, _ w: UnsafeRawPointer, _ rowBytes: Int, _ x: UnsafePointer<Float>, _ columns: Int,
+        _ y: UnsafeMutablePointer<Float>, _ ldy: Int
+    ) {
+        let w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes
+        var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a02 = SIMD8<Float>(), a03 = SIMD8<Float>()
+        var a10 = SIMD8<Float>(), a11 = SIMD8<Float>(), a12 = SIMD8<Float>(), a13 = SIMD8<Float>()
+        let x0 = UnsafeRawPointer(x), x1 = UnsafeRawPointer(x + columns)
+        if D.factorsGroupScale {
+            for g in 0..<(columns >> 5) {
+                let offset = g &* 128
+                let d0 = D.unscaledGroup(w0, g)
+                accumulate(&a00, d0, x0 + offset); accumulate(&a10, d0, x1 + offset)
+                let d1 = D.unscaledGroup(w1, g)
+                accumulate(&a01, d1, x0 + offset); accumulate(&a11, d1, x1 + offset)
+                let d2 = D.unscaledGroup(w2, g)
+                accumulate(&a02, d2, x0 + offset); accumulate(&a12, d2, x1 + offset)
+                let d3 = D.unscaledGroup(w3, g)
+                accumulate(&a03, d3, x0 + offset); accumulate(&a13, d3, x1 + offset)
+            }
+        } else {
+        for g in 0..<(columns >> 5) {
+            let offset = g &* 128
+            let d0 = D.group(w0, g)
+            accumulate(&a00, d0, x0 + offset); accumulate(&a10, d0, x1 + offset)
+            let d1 = D.group(w1, g)
+            accumulate(&a01, d1, x0 + offset); accumulate(&a11, d1, x1 + offset)
+            let d2 = D.group(w2, g)
+            accumulate(&a02, d2, x0 + offset); accumulate(&a12, d2, x1 + offset)
+            let d3 = D.group(w3, g)
+            accumulate(&a03, d3, x0 + offset); accumulate(&a13, d3, x1 + offset)
+        }
+        }
+        let xs1 = x + columns
+        y[0] = finish(D.self, a00, w0, x, columns)
+        y[1] = finish(D.self, a01, w1, x, columns)
+        y[2] = finish(D.self, a02, w2, x, columns)
+        y[3] = finish(D.self, a03, w3, x, columns)
+        y[ldy] = finish(D.self, a10, w0, xs1, columns)
+        y[ldy + 1] = finish(D.self, a11, w1, xs1, columns)
+        y[ldy + 2] = finish(D.self, a12, w2, xs1, columns)
+        y[ldy + 3] = finish(D.self, a13, w3, xs1, columns)
+    }
+
+    static func decodeRow<D: BlockDecoder>(_: D.Type, _ row: UnsafeRawPointer, _ columns: Int, _ out: UnsafeMutablePointer<Float>) {
+        let o = UnsafeMutableRawPointer(out)
+        for g in 0..<(columns >> 5) {
+            let d = D.group(row, g)
+            o.storeBytes(of: d.v0, toByteOffset: g * 128, as: SIMD8<Float>.self)
+            o.storeBytes(of: d.v1, toByteOffset: g * 128 + 32, as: SIMD8<Float>.self)
+            o.storeBytes(of: d.v2, toByteOffset: g * 128 + 64, as: SIMD8<Float>.self)
+            o.storeBytes(of: d.v3, toByteOffset: g * 128 + 96, as: SIMD8<Float>.self)
+        }
+        var k = columns & ~31
+        while k + 8 <= columns {
+            o.storeBytes(of: D.eight(row, k), toByteOffset: k * 4, as: SIMD8<Float>.self)
+            k += 8
+        }
+        while k < columns {
+            out[k] = D.element(row, k)
+            k += 1
+        }
+    }
+}
+
+/// Reads a little-endian IEEE half at `offset` as a Float (exact).
+@inline(__always)
+func loadHalf(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+    Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+}
+
+/// Widens eight bytes (unsigned) to floats, exactly.
+@inline(__always)
+func floats(_ v: SIMD8<UInt8>) -> SIMD8<Float> {
+    SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: v))
+}

@@ -1,0 +1,71 @@
+// Q6_K: super-blocks of 256 elements, 210 bytes (ggml's block_q6_K):
+//
+//   offset 0    u8   ql[128]     low 4 bits of each value
+//   offset 128  u8   qh[64]      high 2 bits of each value
+//   offset 192  i8   scales[16]  one scale per 16 elements
+//   offset 208  f16  d
+//
+// The super-block is two halves of 128 (n = 0, 1: ql += 64n, qh += 32n, scales += 8n); within a
+// half, for l in 0..<32 and quarter t in 0..<4 the element 32t + l is
+//   q = ((ql[l + 32·(t&1)] >> 4·(t>>1)) & 0xF) | ((qh[l] >> 2t) & 3) << 4        (0...63)
+//   value = (d · scales[2t + l/16]) · (q − 32)
+// (ggml's dequantize_row_q6_K writes the four quarters in one loop over l.) A 32-element decode
+// group is one quarter of one half.
+
+/// 6-bit super-blocks with int8 sub-scales.
+enum Q6KDecoder: BlockDecoder {
+    static var blockElements: Int { 256 }
+    static var blockBytes: Int { 210 }
+
+    @inline(__always)
+    static func group(_ row: UnsafeRawPointer, _ g: Int) -> DecodedGroup {
+        let block = row + (g &>> 3) &* 210
+        let n = (g &>> 2) & 1, t = g & 3
+        let d = loadHalf(block, 208)
+        let scales = 192 &+ 8 &* n &+ 2 &* t
+        let d0 = d * Float(block.load(fromByteOffset: scales, as: Int8.self))
+        let d1 = d * Float(block.load(fromByteOffset: scales &+ 1, as: Int8.self))
+        let ql = block.loadUnaligned(fromByteOffset: 64 &* n &+ 32 &* (t & 1), as: SIMD32<UInt8>.self)
+        let qh = block.loadUnaligned(fromByteOffset: 128 &+ 32 &* n, as: SIMD32<UInt8>.self)
+        let low = (ql &>> UInt8(4 &* (t &>> 1))) & 0x0F
+        let high = ((qh &>> UInt8(2 &* t)) & 3) &<< 4
+        let q = low | high
+        @inline(__always) func eight(_ v: SIMD8<UInt8>, _ scale: Float) -> SIMD8<Float> {
+            SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: v) &- 32) * scale
+        }
+        return DecodedGroup(
+            v0: eight(q.lowHalf.lowHalf, d0), v1: eight(q.lowHalf.highHalf, d0),
+            v2: eight(q.highHalf.lowHalf, d1), v3: eight(q.highHalf.highHalf, d1))
+    }
+
+    /// dequantize_row_q6_K.
+    static func dequantizeReference(_ row: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>) {
+        var y = out
+        for i in 0..<count / 256 {
+            let block = row + i * 210
+            let d = Float(Float16(bitPattern: block.loadUnaligned(fromByteOffset: 208, as: UInt16.self)))
+            var ql = block, qh = block + 128, sc = block + 192
+            for _ in stride(from: 0, to: 256, by: 128) {
+                for l in 0..<32 {
+                    let i = l / 16
+                    let qlA = ql.load(fromByteOffset: l, as: UInt8.self)
+                    let qlB = ql.load(fromByteOffset: l + 32, as: UInt8.self)
+                    let h = qh.load(fromByteOffset: l, as: UInt8.self)
+                    let q1 = Int8(Int(qlA & 0xF) | Int((h >> 0) & 3) << 4) - 32
+                    let q2 = Int8(Int(qlB & 0xF) | Int((h >> 2) & 3) << 4) - 32
+                    let q3 = Int8(Int(qlA >> 4) | Int((h >> 4) & 3) << 4) - 32
+                    let q4 = Int8(Int(qlB >> 4) | Int((h >> 6) & 3) << 4) - 32
+                    func s(_ k: Int) -> Float { Float(sc.load(fromByteOffset: k, as: Int8.self)) }
+                    y[l] = d * s(i) * Float(q1)
+                    y[l + 32] = d * s(i + 2) * Float(q2)
+                    y[l + 64] = d * s(i + 4) * Float(q3)
+                    y[l + 96] = d * s(i + 6) * Float(q4)
+                }
+                y += 128
+                ql += 64
+                qh += 32
+                sc += 8
+            }
+        }
+    }
+}

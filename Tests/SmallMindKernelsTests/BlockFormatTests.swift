@@ -1,0 +1,162 @@
+import Testing
+@testable import SmallMindKernels
+
+/// Random but well-formed encoded rows: random payload bytes, with every scale field overwritten by
+/// a finite half of a sensible magnitude (random bytes there would make infinities and NaNs).
+private struct EncodedMatrix {
+    let format: BlockFormat
+    let rows: Int
+    let columns: Int
+    var bytes: [UInt8]
+
+    var rowBytes: Int { format.rowBytes(columns: columns) }
+
+    init(_ format: BlockFormat, rows: Int, columns: Int, seed: UInt64) {
+        self.format = format
+        self.rows = rows
+        self.columns = columns
+        var random = XorShift(seed: seed)
+        bytes = (0..<(rows * format.rowBytes(columns: columns))).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+        func half(_ value: Float) -> [UInt8] {
+            let bits = Float16(value).bitPattern
+            return [UInt8(bits & 0xFF), UInt8(bits >> 8)]
+        }
+        let blockCount = bytes.count / format.blockBytes
+        for block in 0..<blockCount {
+            let at = block * format.blockBytes
+            func put(_ offset: Int, _ value: Float) { bytes.replaceSubrange(at + offset..<at + offset + 2, with: half(value)) }
+            let scale = random.unit() * 0.05 + 0.001
+            switch format {
+            case .f16, .bf16:
+                let value = random.unit() * 2 - 1
+                if format == .f16 {
+                    put(0, value)
+                } else {
+                    let bits = UInt16(value.bitPattern >> 16)
+                    bytes[at] = UInt8(bits & 0xFF); bytes[at + 1] = UInt8(bits >> 8)
+                }
+            case .q8_0, .q4_0: put(0, scale)
+            case .q4_K: put(0, scale); put(2, random.unit() * 0.05)
+            case .q6_K: put(208, scale)
+            }
+        }
+    }
+
+    func reference() -> [Float] {
+        var out = [Float](repeating: .nan, count: rows * columns)
+        bytes.withUnsafeBytes { raw in
+            for r in 0..<rows { format.dequantizeReference(row: raw.baseAddress! + r * rowBytes, columns: columns, into: &out[r * columns]) }
+        }
+        return out
+    }
+
+    func multiply(_ x: [Float], batch: Int, rows range: Range<Int>? = nil, into y: inout [Float]) {
+        bytes.withUnsafeBytes { raw in
+            format.multiply(x: x, w: raw.baseAddress!, rowBytes: rowBytes, y: &y, batch: batch, columns: columns, yStride: rows, rows: range ?? 0..<rows)
+        }
+    }
+}
+
+private struct XorShift {
+    var state: UInt64
+    init(seed: UInt64) { state = seed | 1 }
+    mutating func next() -> UInt64 {
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return state
+    }
+    mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 24) }
+}
+
+private func activations(_ count: Int, seed: UInt64) -> [Float] {
+    var random = XorShift(seed: seed)
+    return (0..<count).map { _ in random.unit() * 2 - 1 }
+}
+
+struct BlockFormatTests {
+    /// Row lengths per format: whole blocks for the quantized ones; for the halves also lengths
+    /// that end in a partial 32-group, a partial 8-chunk and a scalar tail (172 = 5·32 + 8 + 4).
+    static let cases: [(BlockFormat, Int)] = [
+        (.f16, 172), (.f16, 37), (.f16, 64), (.bf16, 172), (.bf16, 24),
+        (.q8_0, 32), (.q8_0, 96), (.q4_0, 64), (.q4_0, 160), (.q4_K, 256), (.q4_K, 512), (.q6_K, 256), (.q6_K, 768),
+    ]
+
+    @Test(arguments: 0..<cases.count)
+    func fastDecoderEqualsReferenceDequantizer(index: Int) {
+        let (format, columns) = Self.cases[index]
+        let m = EncodedMatrix(format, rows: 3, columns: columns, seed: 11 + UInt64(index))
+        let reference = m.reference()
+        #expect(reference.allSatisfy { $0.isFinite })
+        var fast = [Float](repeating: .nan, count: m.rows * columns)
+        m.bytes.withUnsafeBytes { raw in
+            for r in 0..<m.rows { format.dequantize(row: raw.baseAddress! + r * m.rowBytes, columns: columns, into: &fast[r * columns]) }
+        }
+        #expect(fast.map(\.bitPattern) == reference.map(\.bitPattern))
+    }
+
+    /// The fused kernel reduces in `Matmul.dot`'s order over the dequantized row: equal bit for bit
+    /// (formats that factor the group scale out, Q8_0 and Q4_0, use their own fixed order instead).
+    @Test(arguments: 0..<cases.count)
+    func fusedKernelEqualsDequantizeThenDot(index: Int) {
+        let (format, columns) = Self.cases[index]
+        guard !format.decoder.factorsGroupScale else { return }
+        let rows = 9, batch = 5
+        let m = EncodedMatrix(format, rows: rows, columns: columns, seed: 100 + UInt64(index))
+        let w = m.reference()
+        let x = activations(batch * columns, seed: 7)
+        var y = [Float](repeating: .nan, count: batch * rows)
+        m.multiply(x, batch: batch, into: &y)
+        for b in 0..<batch {
+            for o in 0..<rows {
+                let expected = x.withUnsafeBufferPointer { xs in
+                    w.withUnsafeBufferPointer { ws in Matmul.dot(xs.baseAddress! + b * columns, ws.baseAddress! + o * columns, count: columns) }
+                }
+                #expect(y[b * rows + o].bitPattern == expected.bitPattern, "\(format) b=\(b) o=\(o)")
+            }
+        }
+    }
+
+    /// Against the naive twin (reference dequantizer + sequential scalar sum): the orders differ,
+    /// so they agree within float rounding of the sum, bounded by 1e-5 · Σ|x·w| (n·ε·Σ|terms| is
+    /// the worst case, 3e-5 for n = 512; a typical error is √n·ε ≈ 1e-6 relative).
+    @Test(arguments: 0..<cases.count)
+    func fusedKernelAgreesWithNaiveTwin(index: Int) {
+        let (format, columns) = Self.cases[index]
+        let rows = 10, batch = 3
+        let m = EncodedMatrix(format, rows: rows, columns: columns, seed: 200 + UInt64(index))
+        let w = m.reference()
+        let x = activations(batch * columns, seed: 8)
+        var fast = [Float](repeating: .nan, count: batch * rows), naive = fast
+        m.multiply(x, batch: batch, into: &fast)
+        m.bytes.withUnsafeBytes { raw in
+            format.multiplyNaive(x: x, w: raw.baseAddress!, rowBytes: m.rowBytes, y: &naive, batch: batch, columns: columns, yStride: rows, rows: 0..<rows)
+        }
+        for b in 0..<batch {
+            for o in 0..<rows {
+                var magnitude: Float = 0
+                for k in 0..<columns { magnitude += abs(x[b * columns + k] * w[o * columns + k]) }
+                let i = b * rows + o
+                #expect(abs(fast[i] - naive[i]) <= 1e-5 * magnitude + 1e-7, "\(format) b=\(b) o=\(o): \(fast[i]) vs \(naive[i])")
+            }
+        }
+    }
+
+    /// Batch invariance: a row of x gives the same bits alone (batch 1) as inside a batch of 7, and
+    /// splitting the output rows into ranges (as a thread pool will) changes nothing.
+    @Test(arguments: 0..<cases.count)
+    func resultsIgnoreBatchAndRowRange(index: Int) {
+        let (format, columns) = Self.cases[index]
+        let rows = 11, batch = 7
+        let m = EncodedMatrix(format, rows: rows, columns: columns, seed: 300 + UInt64(index))
+        let x = activations(batch * columns, seed: 9)
+        var together = [Float](repeating: .nan, count: batch * rows)
+        m.multiply(x, batch: batch, into: &together)
+        for b in 0..<batch {
+            var alone = [Float](repeating: .nan, count: rows)
+            m.multiply(Array(x[b * columns..<(b + 1) * columns]), batch: 1, into: &alone)
+            #expect(alone.map(\.bitPattern) == together[b * rows..<(b + 1) * rows].map(\.bitPattern), "\(format) row \(b)")
+        }
+        var split = [Float](repeating: .nan, count: batch * rows)
+        for range in [0..<1, 1..<6, 6..<7, 7..<11] { m.multiply(x, batch: batch, rows: range, into: &split) }
+        #expect(split.map(\.bitPattern) == together.map(\.bitPattern))
+    }
+}

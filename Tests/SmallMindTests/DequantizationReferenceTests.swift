@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+@testable import SmallMind
+
+/// Our decoding of whole tensors of the shared GGUF files against gguf-py's
+/// `gguf.quants.dequantize` (gguf 0.19.0, the reference implementation that ships with llama.cpp):
+/// the sum, the sum of squares and element 777 of each tensor, computed there in float64.
+@Suite(.enabled(if: SharedFiles.available, SharedFiles.skipReason))
+struct DequantizationReferenceTests {
+    static let reference: [(file: String, tensor: String, sum: Double, sumOfSquares: Double, element777: Double)] = [
+        ("kq-f16.gguf", "blk.0.attn_q.weight", -18.552725076675415, 1029.4592196315398, 0.031158447265625),
+        ("kq-q8_0.gguf", "blk.0.attn_q.weight", -18.332054138183594, 1029.530185075566, 0.030895233154296875),
+        ("kq-q8_0.gguf", "token_embd.weight", 32.338890075683594, 130822.09709964233, -1.2943267822265625),
+        ("kq-q4_0.gguf", "blk.1.ffn_down.weight", 22.515159606933594, 1027.518522610364, 0.0218505859375),
+        ("kq-q4_k_m.gguf", "blk.0.attn_q.weight", -19.920722484588623, 1029.4600067564418, 0.03787994384765625),
+        ("kq-q4_k_m.gguf", "blk.1.ffn_gate.weight", -32.240074634552, 3076.3451272064276, -0.13506317138671875),
+        ("kq-q6_k.gguf", "blk.0.attn_q.weight", -18.719919621944427, 1029.803152847617, 0.03423810005187988),
+        ("kq-q4_k_m.gguf", "token_embd.weight", 29.352991104125977, 130862.1746347418, -1.3076934814453125),
+        ("stories260K-q8_0.gguf", "blk.0.ffn_down.weight", 2.4116655588150024, 169.93073613813417, -0.07757568359375),
+    ]
+
+    @Test(arguments: 0..<reference.count)
+    func decodedTensorMatchesGGUFPy(index: Int) throws {
+        let expected = Self.reference[index]
+        let file = try GGUFFile(path: SharedFiles.model(expected.file))
+        let info = try #require(file.tensor(named: expected.tensor))
+        let format = try #require(GGUFModel.formats[info.type]?.blockFormat, "\(info.type.name) is not an encoded format")
+        let (columns, rows) = (info.dimensions[0], info.dimensions[1])
+        let rowBytes = format.rowBytes(columns: columns)
+        var values = [Float](repeating: .nan, count: rows * columns)
+        for r in 0..<rows { format.dequantize(row: file.data(of: info) + r * rowBytes, columns: columns, into: &values[r * columns]) }
+        let sum = values.reduce(0.0) { $0 + Double($1) }
+        let sumOfSquares = values.reduce(0.0) { $0 + Double($1) * Double($1) }
+        #expect(abs(sum - expected.sum) <= 1e-6 * sumOfSquares.squareRoot() * 10, "\(expected.file) \(expected.tensor) sum \(sum)")
+        #expect(abs(sumOfSquares - expected.sumOfSquares) <= 1e-6 * expected.sumOfSquares, "\(expected.file) \(expected.tensor) Σx² \(sumOfSquares)")
+        #expect(abs(Double(values[777]) - expected.element777) <= 1e-6 * max(1, abs(expected.element777)))
+    }
+}
