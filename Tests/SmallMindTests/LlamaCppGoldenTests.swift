@@ -215,9 +215,8 @@ struct LlamaCppGoldenTests {
         }
     }
 
-    /// Prompt tokenization through the model's own (embedded) vocabulary. The GPT-2 byte-level BPE
-    /// case belongs to the GGUF tokenizer work and is skipped until it lands.
-    @Test(arguments: ["stories260K.gguf", "stories260K-q8_0.gguf", "tiny-gqa.gguf", "kq.gguf", "kq-q4_k_m.gguf"])
+    /// Prompt tokenization through the model's own (embedded) vocabulary, as `Model.load` builds it.
+    @Test(arguments: ["stories260K.gguf", "stories260K-q8_0.gguf", "tiny-gqa.gguf", "kq.gguf", "kq-q4_k_m.gguf", "gpt2-tiny-f16.gguf"])
     func promptTokensEqualLlamaCpps(model: String) throws {
         let golden = try Self.goldenCase(model)
         let loaded = try Model.load(path: SharedFiles.model(model), tokenizerPath: nil)

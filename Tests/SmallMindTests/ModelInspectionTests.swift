@@ -36,9 +36,10 @@ struct ModelInspectionTests {
         #expect(model.configuration.vocabularySize == 512)
     }
 
-    @Test func gpt2GGUFNeedsTheComingTokenizer() throws {
-        // The weights load; the byte-level BPE vocabulary is the GGUF tokenizer work's.
-        #expect(try GGUFModel.load(path: SharedFiles.model("gpt2-tiny-f16.gguf")).configuration.architecture == .gpt2)
-        #expect(throws: LoadingError.self) { try Model.load(path: SharedFiles.model("gpt2-tiny-f16.gguf"), tokenizerPath: nil) }
+    @Test func gpt2GGUFLoadsWithItsByteLevelVocabulary() throws {
+        let model = try Model.load(path: SharedFiles.model("gpt2-tiny-f16.gguf"), tokenizerPath: nil)
+        #expect(model.configuration.architecture == .gpt2)
+        #expect(model.tokenizer.vocabularySize == 50257)
+        #expect(model.tokenizer.decode(try model.tokenizer.encode("Hello world", addBOS: false)) == "Hello world")
     }
 }

@@ -37,7 +37,7 @@ public final class Model: Sendable {
             if let tokenizerPath {
                 tokenizer = try SentencePieceTokenizer.load(llama2cPath: tokenizerPath, vocabularySize: weights.configuration.vocabularySize)
             } else {
-                tokenizer = try GGUFModel.interimTokenizer(from: file)
+                tokenizer = try GGUFTokenizer.load(from: file)
             }
         } else {
             do {
