@@ -29,10 +29,88 @@ public struct BatchToken: Sendable, Equatable {
 extension ModelWeights {
     /// Runs `batch` through the model, appending each token's keys and values to `cache`.
     /// Returns the logits of the tokens with `wantsLogits`, in batch order: (that count, V).
-    /// The buffer lives in `workspace` and is valid until its next forward pass. With a `pool`, the
-    /// matmuls split over weight rows and attention over (token, head); the result is the same.
+    /// The buffer lives in `workspace` and is valid until its next forward pass (keep the workspace
+    /// alive while reading it). With a `pool` the work is spread over its threads — how depends on
+    /// the model's size (see `sequenceGroups`) — and the result is the same, bit for bit.
     public func forward(
         _ batch: [BatchToken], cache: KVCache, workspace ws: Workspace, pool: ThreadPool? = nil
+    ) -> UnsafeBufferPointer<Float> {
+        if let pool, let groups = sequenceGroups(batch, workers: pool.threadCount) {
+            return forwardBySequence(batch, groups: groups, cache: cache, workspace: ws, pool: pool)
+        }
+        return forwardLayers(batch, cache: cache, workspace: ws, pool: pool)
+    }
+
+    /// Weights up to this size stay in the caches between steps; for such models, splitting each
+    /// matmul over threads costs more in synchronisation than it saves (the demo model's matmuls
+    /// take a few microseconds), so whole sequences go to different threads instead.
+    static let cacheResidentWeightBytes = 8 << 20
+
+    /// For a cache-resident model and a batch of several sequences: the batch's token indices in
+    /// `workers` groups, whole sequences per group, balanced by token count. nil when the batch
+    /// should instead be computed layer by layer with each matmul split over the pool (large models,
+    /// whose weights are streamed from memory once per step for all sequences).
+    func sequenceGroups(_ batch: [BatchToken], workers: Int) -> [[Int]]? {
+        guard workers > 1, batch.count > 1, weightBytes <= Self.cacheResidentWeightBytes else { return nil }
+        var tokensOfSlot: [Int: [Int]] = [:]
+        for (i, t) in batch.enumerated() { tokensOfSlot[t.slot, default: []].append(i) }
+        guard tokensOfSlot.count > 1 else { return nil }
+        var groups = [[Int]](repeating: [], count: min(workers, tokensOfSlot.count))
+        // Largest sequences first, each to the group with the fewest tokens so far.
+        let bySize = tokensOfSlot.sorted { ($1.value.count, $0.key) < ($0.value.count, $1.key) }
+        for (_, tokens) in bySize {
+            let lightest = groups.indices.min { groups[$0].count < groups[$1].count }!
+            groups[lightest] += tokens
+        }
+        return groups
+    }
+
+    /// Each group of whole sequences through all layers on its own thread and workspace (sequences
+    /// never read each other's KV slots), then the logits gathered back into batch order.
+    private func forwardBySequence(
+        _ batch: [BatchToken], groups: [[Int]], cache: KVCache, workspace ws: Workspace, pool: ThreadPool
+    ) -> UnsafeBufferPointer<Float> {
+        let V = configuration.vocabularySize
+        let logitCount = batch.reduce(0) { $0 + ($1.wantsLogits ? 1 : 0) }
+        ws.reserve(tokens: 1, logitTokens: logitCount)
+        let shards = ws.shards(groups.count)
+        let subBatches = groups.map { $0.map { batch[$0] } }
+        let outputs = UnsafeMutableBufferPointer<UnsafeBufferPointer<Float>>.allocate(capacity: groups.count)
+        defer { outputs.deallocate() }
+        pool.run(tasks: groups.count) { g, _ in
+            outputs[g] = self.forwardLayers(subBatches[g], cache: cache, workspace: shards[g], pool: nil)
+        }
+        // Logit rows come back per group in group order; put them where the batch order wants them.
+        var rowOfToken = [Int](repeating: -1, count: batch.count)
+        var row = 0
+        for (i, t) in batch.enumerated() where t.wantsLogits {
+            rowOfToken[i] = row
+            row += 1
+        }
+        for (g, group) in groups.enumerated() {
+            var groupRow = 0
+            for i in group where batch[i].wantsLogits {
+                (ws.logits + rowOfToken[i] * V).update(from: outputs[g].baseAddress! + groupRow * V, count: V)
+                groupRow += 1
+            }
+        }
+        return withExtendedLifetime(shards) { UnsafeBufferPointer(start: ws.logits, count: logitCount * V) }
+    }
+
+    /// Bytes of all weight matrices (what one forward pass reads).
+    var weightBytes: Int {
+        var total = tokenEmbedding.byteCount + (classifier.sharesStorage(with: tokenEmbedding) ? 0 : classifier.byteCount)
+        for l in layers {
+            total += l.query.byteCount + l.key.byteCount + l.value.byteCount + l.output.byteCount
+            total += l.feedForwardIn.byteCount + l.feedForwardOut.byteCount + (l.feedForwardUp?.byteCount ?? 0)
+        }
+        return total
+    }
+
+    /// The whole batch layer by layer, each matmul split over the pool's threads by weight rows and
+    /// attention by (token, head).
+    private func forwardLayers(
+        _ batch: [BatchToken], cache: KVCache, workspace ws: Workspace, pool: ThreadPool?
     ) -> UnsafeBufferPointer<Float> {
         let c = configuration
         let n = batch.count, d = c.embeddingSize, kvd = c.keyValueSize, hs = c.headSize, h = c.hiddenSize

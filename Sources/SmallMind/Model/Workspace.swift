@@ -27,6 +27,15 @@ public final class Workspace {
         reserve(tokens: capacity, logitTokens: 1)
     }
 
+    /// Workspaces for groups of sequences computed on separate threads (small models).
+    private var shardStore: [Workspace] = []
+
+    /// `count` independent workspaces, created on first use and kept.
+    func shards(_ count: Int) -> [Workspace] {
+        while shardStore.count < count { shardStore.append(Workspace(configuration: configuration, capacity: capacity)) }
+        return Array(shardStore.prefix(count))
+    }
+
     deinit {
         for buffer in [residual, normed, query, key, value, projected, hidden, hiddenUp, scores, logitRows, logits] {
             buffer.deallocate()
