@@ -64,12 +64,19 @@ public struct SampleApp: Sendable {
 
     /// Asks what the scenario needs, then runs it where Ctrl-C can cancel it.
     func run(scenario: Int, model: Model) async -> Outcome {
+        if let maxTokens = options.maxTokens {
+            let room = Self.tokenRoom(model: model, prompts: scenario == 1 ? SamplePrompts.basic : SamplePrompts.batch)
+            if maxTokens > room {
+                console.writeError("error: --max-tokens \(maxTokens) does not fit: the model's context is \(model.configuration.contextLength) tokens and the longest prompt of scenario \(scenario) leaves room for \(room)\n")
+                return .failed
+            }
+        }
         let work: @Sendable () async -> Outcome
         switch scenario {
         case 1:
             work = { await basicConcurrentGeneration(model: model) }
         case 2:
-            guard let settings = batchSettings() else { return .endOfInput }
+            guard let settings = batchSettings(model: model) else { return .endOfInput }
             work = { await batchProcessing(model: model, maxTokens: settings.maxTokens, concurrency: settings.concurrency) }
         default:
             work = { await performanceBenchmark(model: model) }
@@ -86,12 +93,14 @@ public struct SampleApp: Sendable {
     }
 
     /// Scenario 2's questions, unless the command line answered them. Nil at end of input.
-    func batchSettings() -> (maxTokens: Int, concurrency: Int)? {
+    func batchSettings(model: Model) -> (maxTokens: Int, concurrency: Int)? {
         // A script that named a scenario is not asked anything.
         let ask = options.scenario == nil
         var maxTokens = options.maxTokens ?? 25, concurrency = options.concurrency ?? 3
         if ask && options.maxTokens == nil {
-            guard let answer = Ask.integer("Enter max tokens per generation", default: 25, range: 1...10_000, on: console) else { return nil }
+            // Every prompt plus its tokens must fit the model's context (64 for the demo model).
+            let room = Self.tokenRoom(model: model, prompts: SamplePrompts.batch)
+            guard let answer = Ask.integer("Enter max tokens per generation", default: min(25, room), range: 1...max(1, room), on: console) else { return nil }
             maxTokens = answer
         }
         if ask && options.concurrency == nil {
@@ -99,6 +108,12 @@ public struct SampleApp: Sendable {
             concurrency = answer
         }
         return (maxTokens, concurrency)
+    }
+
+    /// The most tokens every one of `prompts` can generate within the model's context.
+    static func tokenRoom(model: Model, prompts: [String]) -> Int {
+        let longest = prompts.compactMap { try? model.tokenize($0).count }.max() ?? 0
+        return model.configuration.contextLength - longest
     }
 
     /// Text for people: results go to standard output, except in JSON mode where standard output
