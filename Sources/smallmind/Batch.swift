@@ -25,35 +25,16 @@ struct Batch: AsyncParsableCommand {
     @Option(help: "Input layout: auto, text or jsonl.")
     var format: String = "auto"
 
-    @Option(help: "A llama2.c checkpoint (.bin). Default: the built-in demo model.")
-    var model: String?
-
-    @Option(help: "The llama2.c tokenizer.bin that goes with --model.")
-    var tokenizer: String?
+    @OptionGroup var modelOptions: ModelOptions
 
     @Option(help: "Generations at once (the default is the core count).")
     var concurrency: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "How generations share the model: locked or parallel.")
+    @Option(help: "How generations share the model: batched (one engine batch), parallel (a context each) or locked (one at a time).")
     var strategy: String = GenerationStrategy.default.rawValue
 
-    @Option(name: .customLong("max-tokens"), help: "Most tokens per item (unless the item says).")
-    var maxTokens: Int = 128
-
-    @Option(help: "Sampling temperature; 0 = greedy (unless the item says).")
-    var temperature: Float = 1.0
-
-    @Option(name: .customLong("top-k"), help: "Sample among the k most likely tokens; 0 = off (unless the item says).")
-    var topK: Int = 0
-
-    @Option(name: .customLong("top-p"), help: "Nucleus sampling threshold in (0, 1]; 1 = off (unless the item says).")
-    var topP: Float = 0.9
-
-    @Option(help: "Base seed: item i uses seed + i unless it has its own.")
-    var seed: UInt64 = 0
-
-    @Option(help: "Stop before this string (repeatable; unless the item says).")
-    var stop: [String] = []
+    /// The defaults for every item; a JSON Lines item may set its own (item i's seed is seed + i).
+    @OptionGroup var sampling: SamplingOptions
 
     @Flag(help: "No progress bar.")
     var quiet = false
@@ -64,13 +45,9 @@ struct Batch: AsyncParsableCommand {
         guard GenerationStrategy(rawValue: strategy) != nil else {
             throw ValidationError("--strategy must be \(GenerationStrategy.allCases.map(\.rawValue).joined(separator: " or ")), not '\(strategy)'")
         }
-        if tokenizer != nil && model == nil { throw ValidationError("--tokenizer goes with --model") }
-        do { try defaults.validate() } catch { throw ValidationError("\(error)") }
     }
 
-    private var defaults: GenerationParameters {
-        GenerationParameters(maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, seed: seed, stop: stop)
-    }
+    private var defaults: GenerationParameters { sampling.parameters }
 
     func run() async throws {
         let items = try BatchInput.load(path: input, format: BatchInputFormat(rawValue: format)!, defaults: defaults)
@@ -94,7 +71,7 @@ struct Batch: AsyncParsableCommand {
     /// Runs the items not done yet with a progress bar and Ctrl-C handling; reports on stderr.
     private func runPending(_ items: [BatchItem], skipping done: Set<Int>, sink: any BatchRecordSink) async throws -> BatchSummary {
         let loaded: Model
-        do { loaded = try ModelLocator.load(model: model, tokenizer: tokenizer) } catch { throw CommandFailure(error) }
+        loaded = try modelOptions.load()
         let pending = items.count - done.count
         let bar = quiet ? nil : ProgressBar(total: pending, isTerminal: isatty(STDERR_FILENO) == 1) { StandardStreams.error($0) }
         let interrupts = InterruptHandler { Foundation.exit(130) }

@@ -13,11 +13,7 @@ struct Bench: AsyncParsableCommand {
             warm-up, then the median of --repetitions runs. Build with -c release for real figures.
             """)
 
-    @Option(help: "Model file (llama2.c checkpoint or GGUF). Default: the built-in demo model.")
-    var model: String?
-
-    @Option(help: "The llama2.c tokenizer.bin that goes with --model.")
-    var tokenizer: String?
+    @OptionGroup var modelOptions: ModelOptions
 
     @Option(help: "Comma-separated batch sizes.")
     var batch: String = "1,2,4,8,16,32"
@@ -43,7 +39,7 @@ struct Bench: AsyncParsableCommand {
             guard promptTokens >= 1, genTokens >= 1 else { throw CommandFailure(message: "--prompt-tokens and --gen-tokens must be 1 or more") }
             guard repetitions >= 1 else { throw CommandFailure(message: "--repetitions must be 1 or more") }
             guard (1...256).contains(threads) else { throw CommandFailure(message: "--threads must be in 1...256") }
-            let loaded = try ModelLocator.load(model: model, tokenizer: tokenizer)
+            let loaded = try modelOptions.load()
             guard promptTokens + genTokens <= loaded.configuration.contextLength else {
                 throw CommandFailure(message: "--prompt-tokens + --gen-tokens (\(promptTokens + genTokens)) exceed the model's context of \(loaded.configuration.contextLength)")
             }

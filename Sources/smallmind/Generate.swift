@@ -8,32 +8,12 @@ struct Generate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Continue a prompt: prompt + continuation to stdout, statistics to stderr.")
 
-    @Option(help: "A GGUF model or a llama2.c checkpoint (recognised by content). Default: the built-in demo model.")
-    var model: String?
-
-    @Option(help: "The llama2.c tokenizer.bin for a llama2.c --model (GGUF files carry their own).")
-    var tokenizer: String?
+    @OptionGroup var modelOptions: ModelOptions
 
     @Option(help: "The text to continue. Llama models accept an empty prompt (start of a story).")
     var prompt: String = ""
 
-    @Option(name: .customLong("max-tokens"), help: "Most tokens to generate.")
-    var maxTokens: Int = 128
-
-    @Option(help: "Sampling temperature; 0 = greedy (always the most likely token).")
-    var temperature: Float = 1.0
-
-    @Option(name: .customLong("top-k"), help: "Sample among the k most likely tokens; 0 = off.")
-    var topK: Int = 0
-
-    @Option(name: .customLong("top-p"), help: "Nucleus sampling threshold in (0, 1]; 1 = off.")
-    var topP: Float = 0.9
-
-    @Option(help: "Random seed: the same seed gives the same text.")
-    var seed: UInt64 = 0
-
-    @Option(help: "Stop before this string (repeatable).")
-    var stop: [String] = []
+    @OptionGroup var sampling: SamplingOptions
 
     @Flag(help: "Print tokens as they are produced.")
     var stream = false
@@ -42,12 +22,11 @@ struct Generate: AsyncParsableCommand {
     var threads: Int = ThreadPool.processorCount
 
     func run() async throws {
-        let parameters = GenerationParameters(
-            maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, seed: seed, stop: stop)
+        let parameters = sampling.parameters
         do {
             try parameters.validate()
             guard (1...256).contains(threads) else { throw CommandFailure(message: "--threads must be in 1...256, got \(threads)") }
-            let loaded = try ModelLocator.load(model: model, tokenizer: tokenizer)
+            let loaded = try modelOptions.load()
             let context = GenerationContext(model: loaded, pool: threads > 1 ? ThreadPool(threads: threads) : nil)
             var streamedPrompt = false
             let completion = try context.generate(prompt, parameters: parameters) { event in
