@@ -159,7 +159,7 @@ final class Scheduler: @unchecked Sendable {
                 s.waitingCount -= 1
                 s.inFlight += 1
             }
-            var sequence = ActiveSequence(
+            let sequence = ActiveSequence(
                 request: request, slot: slot,
                 state: SequenceState(promptTokens: request.promptTokens, parameters: request.parameters, tokenizer: model.tokenizer),
                 admitted: now)
