@@ -30,6 +30,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Kernel threads (default: all cores).")
     var threads: Int = ThreadPool.processorCount
 
+    @Option(name: .customLong("kv-cache-type"), help: "How the KV cache stores keys and values: f32 or f16 (half the memory).")
+    var kvCacheType: String = "f32"
+
     @Flag(help: "Print JSON (one object per batch size) instead of the table.")
     var json = false
 
@@ -39,16 +42,21 @@ struct Bench: AsyncParsableCommand {
             guard promptTokens >= 1, genTokens >= 1 else { throw CommandFailure(message: "--prompt-tokens and --gen-tokens must be 1 or more") }
             guard repetitions >= 1 else { throw CommandFailure(message: "--repetitions must be 1 or more") }
             guard (1...256).contains(threads) else { throw CommandFailure(message: "--threads must be in 1...256") }
+            guard let cacheType = KVCache.ElementType(rawValue: kvCacheType) else {
+                throw CommandFailure(message: "--kv-cache-type must be f32 or f16, got '\(kvCacheType)'")
+            }
             let loaded = try modelOptions.load()
             guard promptTokens + genTokens <= loaded.configuration.contextLength else {
                 throw CommandFailure(message: "--prompt-tokens + --gen-tokens (\(promptTokens + genTokens)) exceed the model's context of \(loaded.configuration.contextLength)")
             }
             let pool = ThreadPool(threads: threads)
-            StandardStreams.error("model: \(loaded.name) — \(loaded.configuration)\nthreads: \(threads), repetitions: \(repetitions) (+1 warm-up)\n")
+            StandardStreams.error("model: \(loaded.name) — \(loaded.configuration)\nthreads: \(threads), repetitions: \(repetitions) (+1 warm-up), KV cache: \(cacheType.rawValue)\n")
             var rows: [BatchedBenchmarkResult] = []
             if !json { StandardStreams.out(BatchedBenchmark.table([])) }
             for b in sizes {
-                let row = BatchedBenchmark.run(model: loaded, batch: b, promptTokens: promptTokens, generatedTokens: genTokens, pool: pool, repetitions: repetitions)
+                let row = BatchedBenchmark.run(
+                    model: loaded, batch: b, promptTokens: promptTokens, generatedTokens: genTokens, pool: pool, repetitions: repetitions,
+                    kvCacheType: cacheType)
                 rows.append(row)
                 if !json { StandardStreams.out(BatchedBenchmark.table([row]).split(separator: "\n").dropFirst(2).joined() + "\n") }
             }

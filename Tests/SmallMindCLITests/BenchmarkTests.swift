@@ -1,5 +1,6 @@
 import Testing
 import SmallMind
+import SmallMindKernels
 @testable import SmallMindCLI
 
 /// A generator whose tokens depend on how many run at once — a broken runtime — to show that the
@@ -58,5 +59,16 @@ struct BenchmarkTests {
         let text = BenchmarkReport.table([row])
         #expect(text.hasPrefix("Strategy | Concurrency | Time (ms) | Throughput (items/s) | Tokens/s | Speedup | Identical\n"))
         #expect(text.contains("parallel |           2 |      50.0 |                400.0 |     8000 |   1.90x | yes"))
+    }
+}
+
+struct BatchedBenchmarkTests {
+    @Test(arguments: KVCache.ElementType.allCases)
+    func sweepRunsWithEitherCacheType(kvCacheType: KVCache.ElementType) {
+        let row = BatchedBenchmark.run(
+            model: Model.demo(), batch: 2, promptTokens: 4, generatedTokens: 3, pool: ThreadPool(threads: 1), repetitions: 1,
+            kvCacheType: kvCacheType)
+        #expect(row.b == 2 && row.pp == 4 && row.tg == 3)
+        #expect(row.s_pp > 0 && row.s_tg > 0 && row.t >= row.t_pp)
     }
 }

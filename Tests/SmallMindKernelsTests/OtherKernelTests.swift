@@ -73,4 +73,50 @@ struct AttentionTests {
         Attention.headNaive(query: q, keys: k, values: v, rowStride: stride, headSize: headSize, lastPosition: lastPosition, scores: &scores, out: &naive)
         for i in 0..<headSize { #expect(abs(fast[i] - naive[i]) < 1e-5, "element \(i)") }
     }
+
+    /// Keys and values as an f16 cache holds them: rounded, and widened back for the float32 kernel.
+    static func halfCache(_ values: [Float]) -> (halves: [Float16], widened: [Float]) {
+        let halves = values.map { Float16($0) }
+        return (halves, halves.map { Float($0) })
+    }
+
+    @Test(arguments: [(16, 0), (16, 6), (16, 40), (12, 9), (48, 33), (5, 3)])
+    func halfCacheHeadEqualsFloatHeadOnTheWidenedCacheBitForBit(headSize: Int, lastPosition: Int) {
+        // The f16 kernel only widens what it loads: same order, same result as the float32 kernel
+        // over the widened values, including head sizes with a scalar tail (12, 5).
+        let stride = headSize * 3
+        let q = randomFloats(headSize, seed: 20)
+        let k = Self.halfCache(randomFloats((lastPosition + 1) * stride, seed: 21))
+        let v = Self.halfCache(randomFloats((lastPosition + 1) * stride, seed: 22))
+        var scores = [Float](repeating: 0, count: lastPosition + 1)
+        var half = [Float](repeating: .nan, count: headSize), float = half
+        Attention.head(query: q, keys: k.halves, values: v.halves, rowStride: stride, headSize: headSize, lastPosition: lastPosition, scores: &scores, out: &half)
+        Attention.head(query: q, keys: k.widened, values: v.widened, rowStride: stride, headSize: headSize, lastPosition: lastPosition, scores: &scores, out: &float)
+        #expect(half == float)
+    }
+
+    @Test(arguments: [0, 1, 6, 40])
+    func halfCacheHeadAgreesWithNaive(lastPosition: Int) {
+        let headSize = 16, stride = 48
+        let q = randomFloats(headSize, seed: 23)
+        let k = Self.halfCache(randomFloats((lastPosition + 1) * stride, seed: 24)).halves
+        let v = Self.halfCache(randomFloats((lastPosition + 1) * stride, seed: 25)).halves
+        var scores = [Float](repeating: 0, count: lastPosition + 1)
+        var fast = [Float](repeating: 0, count: headSize), naive = fast
+        Attention.head(query: q, keys: k, values: v, rowStride: stride, headSize: headSize, lastPosition: lastPosition, scores: &scores, out: &fast)
+        Attention.headNaive(query: q, keys: k, values: v, rowStride: stride, headSize: headSize, lastPosition: lastPosition, scores: &scores, out: &naive)
+        // Same inputs, different summation order and exp: float32 rounding only.
+        for i in 0..<headSize { #expect(abs(fast[i] - naive[i]) < 1e-5, "element \(i)") }
+    }
+
+    @Test func halfRoundingIsNearestEvenLikeScalarConversion() {
+        // The vector conversion (vcvtps2ph) and the scalar one agree, ties and extremes included:
+        // 1 + 2⁻¹¹ is a tie (rounds to 1), 1 + 3·2⁻¹¹ too (rounds up to even), 70000 overflows.
+        var values = randomFloats(61, seed: 26).map { $0 * 300 }
+        values += [1 + 0x1p-11, 1 + 3 * 0x1p-11, 70000, -70000, 0x1p-25, -0.0, 65504, 6e-8]
+        var halves = [Float16](repeating: 0, count: values.count)
+        Half.round(values, count: values.count, into: &halves)
+        #expect(halves.map(\.bitPattern) == values.map { Float16($0).bitPattern })
+        #expect(halves[61] == 1 && halves[62] == Float16(1 + 4 * 0x1p-11) && halves[63] == .infinity)
+    }
 }

@@ -10,12 +10,13 @@ struct BatchInvarianceTests {
     }
 
     /// Logits of every position of `tokens`, fed in chunks of `chunk` into slot `slot`, with the
-    /// other slots' tokens (`companions`) in the same passes.
+    /// other slots' tokens (`companions`) in the same passes, keys and values stored as `elementType`.
     static func logits(
-        _ model: Model, tokens: [Int], chunk: Int, threads: Int, companions: Int, slot: Int
+        _ model: Model, tokens: [Int], chunk: Int, threads: Int, companions: Int, slot: Int,
+        elementType: KVCache.ElementType = .f32
     ) -> [[Float]] {
         let c = model.configuration
-        let cache = KVCache(configuration: c, slots: companions + 1)
+        let cache = KVCache(configuration: c, slots: companions + 1, elementType: elementType)
         let workspace = Workspace(configuration: c)
         let pool = ThreadPool(threads: threads)
         var result: [[Float]] = []
@@ -55,6 +56,51 @@ struct BatchInvarianceTests {
             let other = Self.logits(model, tokens: tokens, chunk: chunk, threads: threads, companions: companions, slot: slot)
             #expect(other == alone, "chunk \(chunk), threads \(threads), companions \(companions), slot \(slot)")
         }
+    }
+
+    /// The same with an f16 cache: each key and value is rounded once when stored, then attention
+    /// runs in float32 in the same fixed order, so a token's attention output — and its logits —
+    /// are bit-identical in prefill or decode, alone or among 31 others, on 1 or 2 threads.
+    @Test(arguments: [0, 1])
+    func halfPrecisionCacheLogitsAreBitIdenticalAloneAmong31OthersOnAnyThreadsAndChunks(modelIndex: Int) throws {
+        let model = try Self.models()[modelIndex]
+        let tokens = (0..<20).map { ($0 * 7 + 1) % model.configuration.vocabularySize }
+        let alone = Self.logits(model, tokens: tokens, chunk: 1, threads: 1, companions: 0, slot: 0, elementType: .f16)
+        for (chunk, threads, companions, slot) in [(20, 1, 0, 0), (1, 2, 31, 5), (3, 2, 31, 31), (7, 1, 31, 0), (20, 2, 8, 4)] {
+            let other = Self.logits(model, tokens: tokens, chunk: chunk, threads: threads, companions: companions, slot: slot, elementType: .f16)
+            #expect(other == alone, "chunk \(chunk), threads \(threads), companions \(companions), slot \(slot)")
+        }
+        // The cache really is f16 (the logits move), and only by its rounding.
+        let exact = Self.logits(model, tokens: tokens, chunk: 20, threads: 1, companions: 0, slot: 0)
+        #expect(exact != alone)
+        let largest = zip(exact.joined(), alone.joined()).map { abs($0 - $1) }.max()!
+        #expect(largest < 0.05, "f16 keys and values moved a logit by \(largest)")
+    }
+}
+
+struct KVCacheTests {
+    @Test func halfPrecisionHalvesTheBytes() {
+        let c = Model.demo().configuration
+        let full = KVCache(configuration: c, slots: 3, contextLength: 10)
+        let half = KVCache(configuration: c, slots: 3, contextLength: 10, elementType: .f16)
+        #expect(full.byteCount == 2 * half.byteCount)
+        #expect(half.byteCount == 2 * c.layerCount * 3 * 10 * c.keyValueSize * 2)
+        #expect(KVCache.bytesPerSlot(configuration: c, contextLength: 10, elementType: .f16) * 3 == half.byteCount)
+        #expect(full.arithmetic == .standard && half.arithmetic == .standard)
+        let llamaCpp = KVCache.llamaCppCompatible(configuration: c, contextLength: 10)
+        #expect(llamaCpp.elementType == .f16 && llamaCpp.arithmetic == .llamaCpp)
+    }
+
+    @Test func storedHalvesAreTheRoundedValues() throws {
+        let c = Model.demo().configuration
+        let cache = KVCache(configuration: c, slots: 2, contextLength: 4, elementType: .f16)
+        let key = (0..<c.keyValueSize).map { Float($0) * 0.001 + 1 / 3 }, value = key.map { -$0 * 7 }
+        cache.store(key: key, value: value, layer: 1, slot: 1, position: 2)
+        let at = cache.offset(layer: 1, slot: 1, position: 2)
+        let keys = UnsafeBufferPointer(start: cache.keys.assumingMemoryBound(to: Float16.self) + at, count: c.keyValueSize)
+        let values = UnsafeBufferPointer(start: cache.values.assumingMemoryBound(to: Float16.self) + at, count: c.keyValueSize)
+        #expect(Array(keys) == key.map { Float16($0) })
+        #expect(Array(values) == value.map { Float16($0) })
     }
 }
 
@@ -142,6 +188,23 @@ struct EngineTests {
         let perSlot = KVCache.bytesPerSlot(configuration: model.configuration, contextLength: 64)
         let engine = try Engine(model: model, options: EngineOptions(maxBatch: 16, kvCacheBytes: 3 * perSlot + 5, threads: 1))
         #expect(engine.slotCount == 3)
+        // The same bytes hold twice the slots in f16.
+        let half = try Engine(model: model, options: EngineOptions(maxBatch: 16, kvCacheBytes: 3 * perSlot + 5, threads: 1, kvCacheType: .f16))
+        #expect(half.slotCount == 6)
+        #expect(throws: EngineError.self) {
+            try Engine(model: model, options: EngineOptions(kvCacheBytes: perSlot / 2 - 1, kvCacheType: .f16))
+        }
+    }
+
+    @Test func halfPrecisionCacheGivesTheSameTokensAtAnyBatchAndThreads() async throws {
+        let model = Model.demo()
+        let order = Array(0..<16)
+        let sequential = try Engine(model: model, options: EngineOptions(maxBatch: 1, threads: 1, kvCacheType: .f16))
+        let reference = try await Self.runAll(sequential, order: order)
+        let batched = try Engine(model: model, options: EngineOptions(maxBatch: 16, prefillChunk: 3, threads: 2, kvCacheType: .f16))
+        let results = try await Self.runAll(batched, order: order.reversed())
+        for i in order { #expect(results[i]?.tokens == reference[i]?.tokens, "request \(i)") }
+        #expect(batched.statistics.averageBatchSize > 1)
     }
 
     @Test func fullQueueIsAClearErrorNotAHang() async throws {

@@ -35,6 +35,10 @@ struct LlamaCppGolden: Decodable {
 /// such a byte token (<0x80>…<0xFF>) other than llama.cpp's next listed one, and feeding it makes
 /// our next distribution closer to llama.cpp's listed one, it is taken as a hidden token. Its own
 /// step has no golden probabilities and is not compared.
+///
+/// With `ForwardArithmetic.llamaCpp` the comparison uses the token-by-token logits — the prompt in
+/// one batch, then one token per pass, as llama.cpp's server computed them — because that mode,
+/// like llama.cpp, is not batch-invariant: there is no separate batched pass to compare.
 struct GoldenComparison {
     /// Largest |ours − llama.cpp| over the log-probabilities of llama.cpp's top-5 tokens, all steps.
     var maxLogProbError = 0.0
@@ -47,13 +51,18 @@ struct GoldenComparison {
     /// Whether the logits of the one batched pass equal those of token-by-token decoding, bit for bit.
     var prefillEqualsDecode = true
 
-    init(weights: ModelWeights, golden: LlamaCppGolden.Case, byteTokens: Set<Int>) {
+    init(weights: ModelWeights, golden: LlamaCppGolden.Case, byteTokens: Set<Int>, arithmetic: ForwardArithmetic = .standard) {
         let c = weights.configuration
         let V = c.vocabularySize
         let capacity = min(c.contextLength, golden.prompt_tokens.count + 4 * golden.steps.count + 1)
 
         // 1. Token by token (decode path), rebuilding the sequence llama.cpp saw.
-        let cache = KVCache(configuration: c, contextLength: capacity)
+        func makeCache() -> KVCache {
+            arithmetic == .llamaCpp
+                ? .llamaCppCompatible(configuration: c, contextLength: capacity)
+                : KVCache(configuration: c, contextLength: capacity)
+        }
+        let cache = makeCache()
         let workspace = Workspace(configuration: c, capacity: golden.prompt_tokens.count)
         func run(_ tokens: [Int], from position: Int) -> [Float] {
             let batch = tokens.enumerated().map { BatchToken(token: $1, position: position + $0, wantsLogits: $0 == tokens.count - 1) }
@@ -95,16 +104,21 @@ struct GoldenComparison {
             current = run([step.token], from: sequence.count - 1)
         }
 
-        // 2. The same sequence as one batch (prefill path) with logits where llama.cpp has steps.
-        let positions = Set(compared.map(\.position))
-        let fed = Array(sequence.prefix(compared.last!.position + 1))
-        let batch = fed.enumerated().map { BatchToken(token: $1, position: $0, wantsLogits: positions.contains($0)) }
-        let batchCache = KVCache(configuration: c, contextLength: capacity)
-        let batchWorkspace = Workspace(configuration: c, capacity: fed.count)
-        let all = withExtendedLifetime(batchWorkspace) { Array(weights.forward(batch, cache: batchCache, workspace: batchWorkspace)) }
+        // 2. The same sequence as one batch (prefill path) with logits where llama.cpp has steps —
+        // in this runtime's arithmetic, which must give the token-by-token logits bit for bit.
+        var rows = compared.map(\.logits)
+        if arithmetic == .standard {
+            let positions = Set(compared.map(\.position))
+            let fed = Array(sequence.prefix(compared.last!.position + 1))
+            let batch = fed.enumerated().map { BatchToken(token: $1, position: $0, wantsLogits: positions.contains($0)) }
+            let batchCache = makeCache()
+            let batchWorkspace = Workspace(configuration: c, capacity: fed.count)
+            let all = withExtendedLifetime(batchWorkspace) { Array(weights.forward(batch, cache: batchCache, workspace: batchWorkspace)) }
+            rows = compared.indices.map { Array(all[$0 * V..<($0 + 1) * V]) }
+        }
 
         for (s, step) in golden.steps.prefix(compared.count).enumerated() {
-            let row = Array(all[s * V..<(s + 1) * V])
+            let row = rows[s]
             if row != compared[s].logits { prefillEqualsDecode = false }
             let lp = Self.logSoftmax(row)
             for entry in step.top { maxLogProbError = max(maxLogProbError, abs(lp[Int(entry[0])] - entry[1])) }
@@ -115,11 +129,22 @@ struct GoldenComparison {
         }
     }
 
+    /// Natural-log probabilities as llama.cpp's server computes the ones in the golden file
+    /// (get_token_probabilities): logits sorted from the largest, p = expf(logit − max) summed in
+    /// float in that order, p / sum, then logf. Its float sum over a 50257-token vocabulary differs
+    /// from an exact one by ~1e-4 (gpt2-tiny-f16), which is why it is reproduced. (Some server
+    /// versions sort only the top entries and sum the rest in std::partial_sort's leftover order;
+    /// that is not reproduced — see `llamaCppArithmeticTolerance`.)
     static func logSoftmax(_ logits: [Float]) -> [Double] {
-        let row = logits.map(Double.init)
-        let maximum = row.max()!
-        let logSum = log(row.reduce(0) { $0 + exp($1 - maximum) }) + maximum
-        return row.map { $0 - logSum }
+        let order = logits.indices.sorted { logits[$0] > logits[$1] }
+        let maximum = logits[order[0]]
+        var p = [Float](repeating: 0, count: logits.count)
+        var sum: Float = 0
+        for i in order {
+            p[i] = expf(logits[i] - maximum)
+            sum += p[i]
+        }
+        return p.map { Double(logf($0 / sum)) }
     }
 
     static func argmax(_ row: [Float]) -> Int { row.indices.max { row[$0] < row[$1] }! }
@@ -140,21 +165,42 @@ struct GoldenComparison {
 
 @Suite(.enabled(if: SharedFiles.available, SharedFiles.skipReason))
 struct LlamaCppGoldenTests {
-    /// Bounds on |Δ log-probability| of llama.cpp's top-5 tokens, F32 and F16 weights, with the
-    /// observed maximum beside each. The issue asked for 1e-3; that is not reachable against this
-    /// golden file without copying llama.cpp's reduced-precision internals: its default KV cache is
-    /// F16 and its CPU attention accumulates in F16, and for F16 weights it rounds the activations
-    /// to F16 as well. Emulating the F16 cache and F16 attention accumulation (an experiment, not
-    /// kept) halved stories260K's error (0.0126 → 0.0068). Everything of ours that can be checked
-    /// exactly is: the GGUF path equals the llama2.c path bit for bit (`llama2cAndGGUF…` below),
-    /// tokens are identical, and the decoded weights equal gguf-py's. The random-weight models
-    /// (kq, tiny-gqa: embeddings of scale 1, logits of ±50) amplify any perturbation ~10×.
+    /// Bounds on |Δ log-probability| of llama.cpp's top-5 tokens, F32 and F16 weights, in this
+    /// runtime's own arithmetic (`.standard`: float32 throughout), with the observed maximum beside
+    /// each. The gap is llama.cpp's rounding, not ours: its default CPU path keeps keys and values
+    /// in f16, rounds the query and accumulates attention in f16 (flash attention), rounds
+    /// activations to f16 before f16 weights and passes GELU through an f16 table — and
+    /// `.llamaCpp` arithmetic, which does the same, matches the golden file to ≤ 1.1e-4, mostly to
+    /// its printed precision (`…InLlamaCppArithmetic` below). Everything of ours that can be checked exactly is: the
+    /// GGUF path equals the llama2.c path bit for bit (`llama2cAndGGUF…` below), tokens are
+    /// identical, and the decoded weights equal gguf-py's. The random-weight models (kq, tiny-gqa:
+    /// embeddings of scale 1, logits of ±50) amplify any perturbation ~10×.
     static let unquantizedTolerance: [String: Double] = [
         "stories260K.gguf": 0.02,      // observed 0.0126
         "gpt2-tiny-f16.gguf": 0.015,   // observed 0.0085
         "tiny-gqa.gguf": 0.15,         // observed 0.105
         "kq.gguf": 0.15,               // observed 0.089
         "kq-f16.gguf": 0.2,            // observed 0.135
+    ]
+
+    /// The same comparisons with `ForwardArithmetic.llamaCpp` (llama.cpp's CPU arithmetic
+    /// reproduced: see SmallMindKernels/LlamaCpp), observed maxima beside each. The golden file
+    /// prints log-probabilities to 5 decimals (±5e-6), so 5e-6 is agreement to its precision. The
+    /// bounds add 2e-5 (four units of that last digit) for libm differences between machines (the
+    /// emulation calls expf, sinf, cosf, tanhf and powf as ggml does; these figures are glibc's).
+    /// What remains: tiny-gqa and kq, ~1e-5 — llama.cpp runs the last block's feed-forward only
+    /// on the rows that need logits, so in the prompt pass those products have one row and sum in
+    /// ggml_vec_dot's order, which the emulation does not special-case (doing so gave 5e-6);
+    /// gpt2-tiny-f16, 1.06e-4 at step 0 only, the same shift on all five log-probabilities: the
+    /// server's float sum of 50257 probabilities on that flat step (top-1 p = 0.12) differs from
+    /// `GoldenComparison.logSoftmax`'s — plausibly summed in std::partial_sort's leftover order,
+    /// which is not reproduced; the later, peaked steps agree to 5e-6.
+    static let llamaCppArithmeticTolerance: [String: Double] = [
+        "stories260K.gguf": 2.5e-5,     // observed 5e-6
+        "gpt2-tiny-f16.gguf": 1.3e-4,   // observed 1.06e-4
+        "tiny-gqa.gguf": 3.5e-5,        // observed 1.1e-5
+        "kq.gguf": 3.5e-5,              // observed 1.2e-5
+        "kq-f16.gguf": 2.5e-5,          // observed 5e-6
     ]
 
     /// Quantized weights, teacher-forced. llama.cpp also quantizes the activations (Q8_0 for
@@ -178,10 +224,11 @@ struct LlamaCppGoldenTests {
         try #require(try LlamaCppGolden.load().cases.first { $0.model == model }, "no golden case for \(model)")
     }
 
-    static func compare(_ model: String) throws -> GoldenComparison {
+    static func compare(_ model: String, arithmetic: ForwardArithmetic = .standard) throws -> GoldenComparison {
         let path = SharedFiles.model(model)
         let result = GoldenComparison(
-            weights: try GGUFModel.load(path: path), golden: try goldenCase(model), byteTokens: try GoldenComparison.highByteTokens(of: path))
+            weights: try GGUFModel.load(path: path), golden: try goldenCase(model), byteTokens: try GoldenComparison.highByteTokens(of: path),
+            arithmetic: arithmetic)
         #expect(result.prefillEqualsDecode, "\(model): batched prefill and token-by-token decode disagree")
         return result
     }
@@ -196,6 +243,16 @@ struct LlamaCppGoldenTests {
         let allowed: [String: [Int]] = ["kq.gguf": [17]]
         #expect(result.argmaxDisagreements.filter { !(allowed[model] ?? []).contains($0) }.isEmpty,
                 "\(model): greedy token differs at steps \(result.argmaxDisagreements)")
+    }
+
+    /// llama.cpp's arithmetic: log-probabilities to the golden file's precision, and the greedy
+    /// token equal at every step (kq's near tie at step 17 included).
+    @Test(arguments: llamaCppArithmeticTolerance.keys.sorted())
+    func unquantizedModelsMatchInLlamaCppArithmetic(model: String) throws {
+        let result = try Self.compare(model, arithmetic: .llamaCpp)
+        let tolerance = Self.llamaCppArithmeticTolerance[model]!
+        #expect(result.maxLogProbError <= tolerance, "\(model): max |Δ log p| \(result.maxLogProbError) > \(tolerance)")
+        #expect(result.argmaxDisagreements.isEmpty, "\(model): greedy token differs at steps \(result.argmaxDisagreements)")
     }
 
     @Test(arguments: quantizedTolerance.keys.sorted())

@@ -19,10 +19,15 @@ public struct EngineOptions: Sendable, Equatable {
     public var queueLimit: Int
     /// Threads for the kernels (the scheduler's own thread included). Default: all cores.
     public var threads: Int
+    /// How the KV cache stores keys and values. `.f16` halves its memory — twice the slots in the
+    /// same `kvCacheBytes` — and rounds each key and value once (relative error ≤ 2⁻¹¹); attention
+    /// still computes in float32 and stays batch-invariant. Default `.f32` (exact).
+    public var kvCacheType: KVCache.ElementType
 
     public init(
         maxBatch: Int = 16, contextLength: Int? = nil, kvCacheBytes: Int? = nil, prefillChunk: Int = 256,
-        maxStepTokens: Int = 512, queueLimit: Int = 1024, threads: Int = ThreadPool.processorCount
+        maxStepTokens: Int = 512, queueLimit: Int = 1024, threads: Int = ThreadPool.processorCount,
+        kvCacheType: KVCache.ElementType = .f32
     ) {
         self.maxBatch = maxBatch
         self.contextLength = contextLength
@@ -31,6 +36,7 @@ public struct EngineOptions: Sendable, Equatable {
         self.maxStepTokens = maxStepTokens
         self.queueLimit = queueLimit
         self.threads = threads
+        self.kvCacheType = kvCacheType
     }
 
     func validate(for configuration: ModelConfiguration) throws(EngineError) {
@@ -46,7 +52,8 @@ public struct EngineOptions: Sendable, Equatable {
         guard queueLimit >= 0 else { throw fail("queueLimit", queueLimit, "must be 0 or more") }
         guard threads >= 1 && threads <= 256 else { throw fail("threads", threads, "must be in 1...256") }
         if let kvCacheBytes {
-            let perSlot = KVCache.bytesPerSlot(configuration: configuration, contextLength: contextLength ?? configuration.contextLength)
+            let perSlot = KVCache.bytesPerSlot(
+                configuration: configuration, contextLength: contextLength ?? configuration.contextLength, elementType: kvCacheType)
             guard kvCacheBytes >= perSlot else {
                 throw fail("kvCacheBytes", kvCacheBytes, "one sequence's KV cache needs \(perSlot) bytes")
             }
@@ -56,7 +63,8 @@ public struct EngineOptions: Sendable, Equatable {
     /// KV slots to allocate: `maxBatch`, fewer if the byte budget says so.
     func slotCount(for configuration: ModelConfiguration) -> Int {
         guard let kvCacheBytes else { return maxBatch }
-        let perSlot = KVCache.bytesPerSlot(configuration: configuration, contextLength: contextLength ?? configuration.contextLength)
+        let perSlot = KVCache.bytesPerSlot(
+            configuration: configuration, contextLength: contextLength ?? configuration.contextLength, elementType: kvCacheType)
         return max(1, min(maxBatch, kvCacheBytes / perSlot))
     }
 }

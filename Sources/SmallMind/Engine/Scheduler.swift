@@ -45,7 +45,7 @@ final class Scheduler: @unchecked Sendable {
         slotCount = options.slotCount(for: configuration)
         contextLength = options.contextLength ?? configuration.contextLength
         pool = ThreadPool(threads: options.threads)
-        cache = KVCache(configuration: configuration, slots: slotCount, contextLength: contextLength)
+        cache = KVCache(configuration: configuration, slots: slotCount, contextLength: contextLength, elementType: options.kvCacheType)
         workspace = Workspace(configuration: configuration, capacity: min(options.maxStepTokens, slotCount + options.prefillChunk))
         freeSlots = Array((0..<slotCount).reversed())
         pthread_mutex_init(wakeLock, nil)

@@ -6,6 +6,10 @@
 // many tokens of one slot; decode is one token per slot. Every kernel below reduces each output
 // element in an order that ignores the batch (see SmallMindKernels), so a token's logits are the
 // same whichever batch it rides in.
+//
+// The cache also says whose arithmetic to follow (`cache.arithmetic`): this runtime's, or, as a
+// parity mode for tests, llama.cpp's — then the helpers at the bottom (normalize, linear,
+// activate, rotate) and attention route to the ggml emulations in SmallMindKernels/LlamaCpp.
 import SmallMindKernels
 
 /// One token of a forward batch.
@@ -132,56 +136,67 @@ extension ModelWeights {
             }
         }
 
+        let arithmetic = cache.arithmetic   // this runtime's, or llama.cpp's (see the top of the file)
         for (l, layer) in layers.enumerated() {
             // Attention: normalise, project to q (n, d), k and v (n, kvd).
-            normalize(x, layer.attentionNorm, layer.attentionNormBias, into: ws.normed, tokens: n)
-            linear(pool, ws.normed, layer.query, layer.queryBias, into: ws.query, tokens: n)
-            linear(pool, ws.normed, layer.key, layer.keyBias, into: ws.key, tokens: n)
-            linear(pool, ws.normed, layer.value, layer.valueBias, into: ws.value, tokens: n)
+            normalize(x, layer.attentionNorm, layer.attentionNormBias, into: ws.normed, tokens: n, arithmetic)
+            linear(pool, ws.normed, layer.query, layer.queryBias, into: ws.query, tokens: n, arithmetic)
+            linear(pool, ws.normed, layer.key, layer.keyBias, into: ws.key, tokens: n, arithmetic)
+            linear(pool, ws.normed, layer.value, layer.valueBias, into: ws.value, tokens: n, arithmetic)
 
             // Rotary positions (llama), then append k and v to each token's slot in the cache.
             // GGUF models may rotate only part of each head, and pair dimensions NeoX-style (halves).
             for (i, t) in batch.enumerated() {
                 if c.architecture == .llama {
-                    RoPE.apply(ws.query + i * d, count: d, headSize: hs, position: t.position, base: c.ropeBase,
-                               rotaryDimensions: c.rotaryDimensions, pairing: c.rotaryPairing)
-                    RoPE.apply(ws.key + i * kvd, count: kvd, headSize: hs, position: t.position, base: c.ropeBase,
-                               rotaryDimensions: c.rotaryDimensions, pairing: c.rotaryPairing)
+                    rotate(ws.query + i * d, count: d, position: t.position, arithmetic)
+                    rotate(ws.key + i * kvd, count: kvd, position: t.position, arithmetic)
                 }
-                let at = cache.offset(layer: l, slot: t.slot, position: t.position)
-                (cache.keys + at).update(from: ws.key + i * kvd, count: kvd)
-                (cache.values + at).update(from: ws.value + i * kvd, count: kvd)
+                // An f16 cache rounds k and v here, once (see KVCache.ElementType).
+                cache.store(key: ws.key + i * kvd, value: ws.value + i * kvd, layer: l, slot: t.slot, position: t.position)
             }
 
             // Causal attention of every token over its own sequence, 0...position; heads that share
             // a KV head (grouped-query attention) read the same cache slice. Output into `normed`.
+            // The kernel follows the cache: float32 or f16 elements (the same arithmetic), or
+            // llama.cpp's flash attention over f16.
             let headsPerKeyValueHead = c.headCount / c.keyValueHeadCount
             let (keys, values, normed, query, scores) = (cache.keys, cache.values, ws.normed, ws.query, ws.scores)
+            let elementType = cache.elementType
             let scoresStride = cache.contextLength
             let positions = batch.map { ($0.position, cache.offset(layer: l, slot: $0.slot)) }
             parallel(pool, tasks: n * c.headCount, work: n * c.headCount * (batch.last?.position ?? 0) * hs) { task, worker in
                 let (i, head) = task.quotientAndRemainder(dividingBy: c.headCount)
                 let (position, base) = positions[i]
-                let kvOffset = (head / headsPerKeyValueHead) * hs
-                Attention.head(
-                    query: query + i * d + head * hs,
-                    keys: keys + base + kvOffset, values: values + base + kvOffset,
-                    rowStride: kvd, headSize: hs, lastPosition: position,
-                    scores: scores + worker * scoresStride, out: normed + i * d + head * hs)
+                let at = base + (head / headsPerKeyValueHead) * hs   // this head's slice at position 0
+                let (q, out, s) = (query + i * d + head * hs, normed + i * d + head * hs, scores + worker * scoresStride)
+                switch (elementType, arithmetic) {
+                case (.f32, _):
+                    Attention.head(
+                        query: q, keys: keys.assumingMemoryBound(to: Float.self) + at, values: values.assumingMemoryBound(to: Float.self) + at,
+                        rowStride: kvd, headSize: hs, lastPosition: position, scores: s, out: out)
+                case (.f16, .standard):
+                    Attention.head(
+                        query: q, keys: keys.assumingMemoryBound(to: Float16.self) + at, values: values.assumingMemoryBound(to: Float16.self) + at,
+                        rowStride: kvd, headSize: hs, lastPosition: position, scores: s, out: out)
+                case (.f16, .llamaCpp):
+                    GGML.flashAttention(
+                        query: q, keys: keys.assumingMemoryBound(to: Float16.self) + at, values: values.assumingMemoryBound(to: Float16.self) + at,
+                        rowStride: kvd, headSize: hs, lastPosition: position, out: out)
+                }
             }
-            linear(pool, ws.normed, layer.output, layer.outputBias, into: ws.projected, tokens: n)
+            linear(pool, ws.normed, layer.output, layer.outputBias, into: ws.projected, tokens: n, arithmetic)
             addResidual(x, ws.projected, count: n * d)
 
             // Feed-forward: SwiGLU (llama) or GELU MLP (gpt2), (n, d) → (n, h) → (n, d).
-            normalize(x, layer.feedForwardNorm, layer.feedForwardNormBias, into: ws.normed, tokens: n)
-            linear(pool, ws.normed, layer.feedForwardIn, layer.feedForwardInBias, into: ws.hidden, tokens: n)
+            normalize(x, layer.feedForwardNorm, layer.feedForwardNormBias, into: ws.normed, tokens: n, arithmetic)
+            linear(pool, ws.normed, layer.feedForwardIn, layer.feedForwardInBias, into: ws.hidden, tokens: n, arithmetic)
             if let up = layer.feedForwardUp {
-                linear(pool, ws.normed, up, nil, into: ws.hiddenUp, tokens: n)
-                VectorMath.swiglu(gate: ws.hidden, up: ws.hiddenUp, count: n * h)
+                linear(pool, ws.normed, up, nil, into: ws.hiddenUp, tokens: n, arithmetic)
+                swiglu(gate: ws.hidden, up: ws.hiddenUp, count: n * h, arithmetic)
             } else {
-                VectorMath.gelu(ws.hidden, count: n * h)
+                gelu(ws.hidden, count: n * h, arithmetic)
             }
-            linear(pool, ws.hidden, layer.feedForwardOut, layer.feedForwardOutBias, into: ws.projected, tokens: n)
+            linear(pool, ws.hidden, layer.feedForwardOut, layer.feedForwardOutBias, into: ws.projected, tokens: n, arithmetic)
             addResidual(x, ws.projected, count: n * d)
         }
 
@@ -191,33 +206,68 @@ extension ModelWeights {
             (ws.logitRows + row * d).update(from: x + i * d, count: d)
             row += 1
         }
-        normalize(ws.logitRows, finalNorm, finalNormBias, into: ws.logitRows, tokens: logitCount)
-        linear(pool, ws.logitRows, classifier, nil, into: ws.logits, tokens: logitCount)
+        normalize(ws.logitRows, finalNorm, finalNormBias, into: ws.logitRows, tokens: logitCount, arithmetic)
+        linear(pool, ws.logitRows, classifier, nil, into: ws.logits, tokens: logitCount, arithmetic)
         return UnsafeBufferPointer(start: ws.logits, count: logitCount * c.vocabularySize)
     }
 
     /// RMSNorm (llama) or LayerNorm (gpt2) of each of `tokens` rows.
     private func normalize(
         _ x: UnsafeMutablePointer<Float>, _ weight: WeightVector, _ bias: WeightVector?,
-        into out: UnsafeMutablePointer<Float>, tokens: Int
+        into out: UnsafeMutablePointer<Float>, tokens: Int, _ arithmetic: ForwardArithmetic
     ) {
         let d = configuration.embeddingSize, eps = configuration.normEpsilon
         for i in 0..<tokens {
-            switch configuration.architecture {
-            case .llama:
+            switch (configuration.architecture, arithmetic) {
+            case (.llama, .standard):
                 Normalization.rms(x + i * d, weight: weight.pointer, out: out + i * d, count: d, epsilon: eps)
-            case .gpt2:
+            case (.gpt2, .standard):
                 Normalization.layer(x + i * d, weight: weight.pointer, bias: bias?.pointer, out: out + i * d, count: d, epsilon: eps)
+            case (.llama, .llamaCpp):
+                GGML.rmsNorm(x + i * d, weight: weight.pointer, out: out + i * d, count: d, epsilon: eps)
+            case (.gpt2, .llamaCpp):
+                GGML.layerNorm(x + i * d, weight: weight.pointer, bias: bias?.pointer, out: out + i * d, count: d, epsilon: eps)
             }
+        }
+    }
+
+    /// Rotary positions of one token's q (or k): `count` values, heads of `headSize`.
+    private func rotate(_ v: UnsafeMutablePointer<Float>, count: Int, position: Int, _ arithmetic: ForwardArithmetic) {
+        let c = configuration
+        switch arithmetic {
+        case .standard:
+            RoPE.apply(v, count: count, headSize: c.headSize, position: position, base: c.ropeBase,
+                       rotaryDimensions: c.rotaryDimensions, pairing: c.rotaryPairing)
+        case .llamaCpp:
+            GGML.rope(v, count: count, headSize: c.headSize, position: position, base: c.ropeBase,
+                      rotaryDimensions: c.rotaryDimensions, halves: c.rotaryPairing == .halves)
+        }
+    }
+
+    /// gate = silu(gate) · up in place (llama's feed-forward).
+    private func swiglu(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int, _ arithmetic: ForwardArithmetic) {
+        switch arithmetic {
+        case .standard: VectorMath.swiglu(gate: gate, up: up, count: count)
+        case .llamaCpp: GGML.swiglu(gate: gate, up: up, count: count)
+        }
+    }
+
+    /// GELU in place (gpt2's feed-forward); llama.cpp's goes through an f16 table.
+    private func gelu(_ x: UnsafeMutablePointer<Float>, count: Int, _ arithmetic: ForwardArithmetic) {
+        switch arithmetic {
+        case .standard: VectorMath.gelu(x, count: count)
+        case .llamaCpp: GGML.gelu(x, count: count)
         }
     }
 
     /// y = x · Wᵀ (+ bias) for `tokens` rows, split over weight rows when a pool is given.
     private func linear(
         _ pool: ThreadPool?, _ x: UnsafeMutablePointer<Float>, _ w: WeightMatrix, _ bias: WeightVector?,
-        into y: UnsafeMutablePointer<Float>, tokens: Int
+        into y: UnsafeMutablePointer<Float>, tokens: Int, _ arithmetic: ForwardArithmetic
     ) {
         guard tokens > 0 else { return }
+        // llama.cpp's product rounds the activations as llama.cpp does and sums in its order.
+        let w = arithmetic == .llamaCpp ? w.followingLlamaCpp() : w
         if let pool, pool.threadCount > 1, tokens * w.rows * w.columns >= Self.parallelThreshold {
             pool.run(splitting: w.rows, alignment: 4) { rows, _ in
                 w.multiply(x, into: y, batch: tokens, outputRows: rows)

@@ -1,26 +1,71 @@
+import SmallMindKernels
+
 /// Keys and values of every position a sequence has seen, for each layer, in fixed slots.
 ///
-/// Layout: keys and values are each (layer, slot, position, kvDim). A single generation uses one
-/// slot; a batching engine uses one slot per active sequence. Allocated once, up front: the decode
-/// path never allocates. A cache belongs to one generation context and is never shared.
+/// Layout: keys and values are each (layer, slot, position, kvDim) of `elementType`. A single
+/// generation uses one slot; a batching engine uses one slot per active sequence. Allocated once,
+/// up front: the decode path never allocates. A cache belongs to one generation context and is
+/// never shared.
+///
+/// Half precision (`.f16`) halves the cache's memory — twice the sequences, or twice the context,
+/// in the same bytes — at the price of rounding each key and value to 11 significant bits when it
+/// is stored (relative error ≤ 2⁻¹¹). Attention still computes in float32 unless the cache asks
+/// for llama.cpp's arithmetic (`arithmetic`).
 public final class KVCache {
+    /// How keys and values are stored.
+    public enum ElementType: String, Sendable, CaseIterable {
+        /// float32: exact; the default.
+        case f32
+        /// IEEE half precision: half the memory (llama.cpp's default cache type).
+        case f16
+
+        /// Bytes per stored element.
+        public var byteSize: Int { self == .f32 ? 4 : 2 }
+    }
+
     public let layerCount: Int
     public let slotCount: Int
     public let contextLength: Int
     public let keyValueSize: Int
-    let keys: UnsafeMutablePointer<Float>
-    let values: UnsafeMutablePointer<Float>
+    public let elementType: ElementType
+    /// Whose arithmetic the forward passes that fill and read this cache follow.
+    public let arithmetic: ForwardArithmetic
+    /// (layer, slot, position, kvDim) elements of `elementType`.
+    let keys: UnsafeMutableRawPointer
+    let values: UnsafeMutableRawPointer
 
-    public init(configuration: ModelConfiguration, slots: Int = 1, contextLength: Int? = nil) {
+    /// A cache of `slots` sequences of up to `contextLength` positions (at most the model's), keys
+    /// and values stored as `elementType`, filled and read with `arithmetic` (`.llamaCpp` needs
+    /// an `.f16` cache, as llama.cpp's default).
+    public init(
+        configuration: ModelConfiguration, slots: Int = 1, contextLength: Int? = nil, elementType: ElementType = .f32,
+        arithmetic: ForwardArithmetic = .standard
+    ) {
+        precondition(arithmetic != .llamaCpp || elementType == .f16, "llama.cpp's arithmetic needs an f16 cache")
         layerCount = configuration.layerCount
         slotCount = slots
         self.contextLength = min(contextLength ?? configuration.contextLength, configuration.contextLength)
         keyValueSize = configuration.keyValueSize
+        self.elementType = elementType
+        self.arithmetic = arithmetic
         let count = layerCount * slotCount * self.contextLength * keyValueSize
-        keys = .allocate(capacity: count)
-        values = .allocate(capacity: count)
-        keys.initialize(repeating: 0, count: count)
-        values.initialize(repeating: 0, count: count)
+        keys = .allocate(byteCount: count * elementType.byteSize, alignment: 64)
+        values = .allocate(byteCount: count * elementType.byteSize, alignment: 64)
+        // Bound to the element type once, here; `store` and the attention kernels read it as such.
+        switch elementType {
+        case .f32:
+            keys.initializeMemory(as: Float.self, repeating: 0, count: count)
+            values.initializeMemory(as: Float.self, repeating: 0, count: count)
+        case .f16:
+            keys.initializeMemory(as: Float16.self, repeating: 0, count: count)
+            values.initializeMemory(as: Float16.self, repeating: 0, count: count)
+        }
+    }
+
+    /// A cache whose forward passes reproduce llama.cpp's CPU arithmetic (`ForwardArithmetic.llamaCpp`):
+    /// f16 keys and values, llama.cpp's roundings and summation orders. A parity mode for tests.
+    public static func llamaCppCompatible(configuration: ModelConfiguration, slots: Int = 1, contextLength: Int? = nil) -> KVCache {
+        KVCache(configuration: configuration, slots: slots, contextLength: contextLength, elementType: .f16, arithmetic: .llamaCpp)
     }
 
     deinit {
@@ -29,15 +74,30 @@ public final class KVCache {
     }
 
     /// Bytes one slot of `contextLength` positions takes (keys and values, all layers).
-    public static func bytesPerSlot(configuration c: ModelConfiguration, contextLength: Int) -> Int {
-        2 * c.layerCount * contextLength * c.keyValueSize * MemoryLayout<Float>.size
+    public static func bytesPerSlot(configuration c: ModelConfiguration, contextLength: Int, elementType: ElementType = .f32) -> Int {
+        2 * c.layerCount * contextLength * c.keyValueSize * elementType.byteSize
     }
 
     /// Bytes held by this cache.
-    public var byteCount: Int { 2 * layerCount * slotCount * contextLength * keyValueSize * MemoryLayout<Float>.size }
+    public var byteCount: Int { 2 * layerCount * slotCount * contextLength * keyValueSize * elementType.byteSize }
 
+    /// Index, in elements, of (layer, slot, position, 0).
     @inline(__always)
     func offset(layer: Int, slot: Int, position: Int = 0) -> Int {
         ((layer * slotCount + slot) * contextLength + position) * keyValueSize
+    }
+
+    /// Stores one position's keys and values (kvDim floats each), rounding them to half precision
+    /// in an `.f16` cache (round to nearest even, as ggml's fp32→fp16).
+    func store(key: UnsafePointer<Float>, value: UnsafePointer<Float>, layer: Int, slot: Int, position: Int) {
+        let at = offset(layer: layer, slot: slot, position: position)
+        switch elementType {
+        case .f32:
+            (keys.assumingMemoryBound(to: Float.self) + at).update(from: key, count: keyValueSize)
+            (values.assumingMemoryBound(to: Float.self) + at).update(from: value, count: keyValueSize)
+        case .f16:
+            Half.round(key, count: keyValueSize, into: keys.assumingMemoryBound(to: Float16.self) + at)
+            Half.round(value, count: keyValueSize, into: values.assumingMemoryBound(to: Float16.self) + at)
+        }
     }
 }

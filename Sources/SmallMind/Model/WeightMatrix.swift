@@ -44,6 +44,9 @@ public struct WeightMatrix: @unchecked Sendable {
     /// before the product (see `ActivationRounding`): a parity mode for comparing with llama.cpp,
     /// off by default. It costs a scratch allocation per multiply.
     public private(set) var activationRounding: ActivationRounding?
+    /// When set, float32 and f16 products sum in the order llama.cpp's CPU backend uses for the
+    /// product's shape (see `followingLlamaCpp()`).
+    public private(set) var followsLlamaCppOrder = false
 
     public init(data: UnsafeRawPointer, rows: Int, columns: Int, format: WeightFormat) {
         precondition(columns % format.blockElements == 0, "\(format) rows must be whole blocks of \(format.blockElements)")
@@ -65,6 +68,7 @@ public struct WeightMatrix: @unchecked Sendable {
     public func rows(_ range: Range<Int>) -> WeightMatrix {
         var view = WeightMatrix(data: data + range.lowerBound * rowBytes, rows: range.count, columns: columns, format: format)
         view.activationRounding = activationRounding
+        view.followsLlamaCppOrder = followsLlamaCppOrder
         return view
     }
 
@@ -73,6 +77,17 @@ public struct WeightMatrix: @unchecked Sendable {
     public func roundingActivationsLikeLlamaCpp() -> WeightMatrix {
         var copy = self
         copy.activationRounding = format.blockFormat.map(ActivationRounding.init(llamaCppFor:))
+        return copy
+    }
+
+    /// This matrix multiplying as llama.cpp's CPU backend does (`ForwardArithmetic.llamaCpp`):
+    /// activations rounded to the weight type's vec_dot_type, and — for float32 and f16 weights —
+    /// the sums in ggml's order for the product's shape: tinyBLAS's (this runtime's canonical
+    /// order) for two or more activation rows, ggml_vec_dot's for one (`GGML.usesTinyBLAS`).
+    /// Quantized weights keep this runtime's order: ggml's integer dot products are not reproduced.
+    public func followingLlamaCpp() -> WeightMatrix {
+        var copy = roundingActivationsLikeLlamaCpp()
+        copy.followsLlamaCppOrder = true
         return copy
     }
 
@@ -102,6 +117,9 @@ public struct WeightMatrix: @unchecked Sendable {
             var plain = self
             plain.activationRounding = nil
             plain.multiply(rounded, into: y, batch: batch, outputRows: range)
+        } else if followsLlamaCppOrder, format == .f32 || format == .f16,
+                  !GGML.usesTinyBLAS(batch: batch, rows: rows, columns: columns) {
+            GGML.multiplyByRows(x: x, w: data, half: format == .f16, y: y, batch: batch, columns: columns, yStride: rows, rows: range)
         } else if let block = format.blockFormat {
             block.multiply(x: x, w: data, rowBytes: rowBytes, y: y, batch: batch, columns: columns, yStride: rows, rows: range)
         } else {

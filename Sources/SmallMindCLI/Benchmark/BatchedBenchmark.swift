@@ -25,12 +25,14 @@ public struct BatchedBenchmarkResult: Codable, Sendable, Equatable {
 public enum BatchedBenchmark {
     /// Runs one configuration `repetitions` times after one warm-up and keeps the median of each timing.
     public static func run(
-        model: Model, batch: Int, promptTokens: Int, generatedTokens: Int, pool: ThreadPool, repetitions: Int
+        model: Model, batch: Int, promptTokens: Int, generatedTokens: Int, pool: ThreadPool, repetitions: Int,
+        kvCacheType: KVCache.ElementType = .f32
     ) -> BatchedBenchmarkResult {
         var prefill: [Double] = []
         var generation: [Double] = []
         for repetition in 0...repetitions {
-            let (p, g) = once(model: model, batch: batch, promptTokens: promptTokens, generatedTokens: generatedTokens, pool: pool)
+            let (p, g) = once(
+                model: model, batch: batch, promptTokens: promptTokens, generatedTokens: generatedTokens, pool: pool, kvCacheType: kvCacheType)
             if repetition > 0 {  // the first run warms caches and page-ins
                 prefill.append(p)
                 generation.append(g)
@@ -45,9 +47,11 @@ public enum BatchedBenchmark {
             t: tpp + ttg, s: tpp + ttg > 0 ? (ppTokens + tgTokens) / (tpp + ttg) : 0)
     }
 
-    static func once(model: Model, batch: Int, promptTokens: Int, generatedTokens: Int, pool: ThreadPool) -> (Double, Double) {
+    static func once(
+        model: Model, batch: Int, promptTokens: Int, generatedTokens: Int, pool: ThreadPool, kvCacheType: KVCache.ElementType
+    ) -> (Double, Double) {
         let c = model.configuration
-        let cache = KVCache(configuration: c, slots: batch, contextLength: promptTokens + generatedTokens)
+        let cache = KVCache(configuration: c, slots: batch, contextLength: promptTokens + generatedTokens, elementType: kvCacheType)
         let workspace = Workspace(configuration: c, capacity: batch * promptTokens)
         let clock = ContinuousClock()
         // Distinct, deterministic prompts: the bench measures speed, the tokens only need to be valid.

@@ -61,3 +61,28 @@ enum BF16Decoder: BlockDecoder {
         }
     }
 }
+
+/// Conversions between float32 activations and half-precision storage (the f16 KV cache).
+public enum Half {
+    /// out[i] = Float16(x[i]) for i < count: round to nearest, ties to even — ggml's fp32→fp16
+    /// (F16C's vcvtps2ph with rounding mode 0), so a stored key is the one llama.cpp stores.
+    public static func round(_ x: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float16>) {
+        let source = UnsafeRawPointer(x), target = UnsafeMutableRawPointer(out)
+        var i = 0
+        while i + 8 <= count {
+            let v = source.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+            target.storeBytes(of: SIMD8<Float16>(v), toByteOffset: i &* 2, as: SIMD8<Float16>.self)
+            i &+= 8
+        }
+        while i < count {
+            out[i] = Float16(x[i])
+            i &+= 1
+        }
+    }
+
+    /// Eight half-precision values at `p + k`, widened (one vcvtph2ps with F16C; exact).
+    @inline(__always)
+    static func eight(_ p: UnsafePointer<Float16>, _ k: Int) -> SIMD8<Float> {
+        SIMD8<Float>(UnsafeRawPointer(p).loadUnaligned(fromByteOffset: k &* 2, as: SIMD8<Float16>.self))
+    }
+}

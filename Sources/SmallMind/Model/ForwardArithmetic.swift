@@ -1,0 +1,20 @@
+import SmallMindKernels
+
+/// Whose arithmetic a forward pass follows. It belongs to the KV cache (`KVCache.arithmetic`):
+/// the keys and values a cache holds were computed, and are read, one way.
+public enum ForwardArithmetic: String, Sendable, CaseIterable {
+    /// This runtime's: float32 throughout (keys and values rounded only if the cache stores them
+    /// in f16), every element reduced in one fixed order — batch-invariant. The default.
+    case standard
+
+    /// llama.cpp's CPU backend, reproduced operation by operation — a parity mode for comparing
+    /// with llama.cpp's outputs (see SmallMindKernels/LlamaCpp). Needs an f16 cache. It rounds what
+    /// llama.cpp rounds — keys, values, queries and the attention accumulator to f16 (its flash
+    /// attention), activations before f16/bf16/quantized weights to the weights' vec_dot_type, GELU
+    /// through an f16 table — and sums as llama.cpp sums, which for float32 and f16 weights
+    /// depends on how many tokens share a matrix product (`GGML.usesTinyBLAS`). So unlike
+    /// `.standard` it is not batch-invariant: a token's logits in a prefill batch and alone differ
+    /// slightly, as they do in llama.cpp. Quantized weights get llama.cpp's activation rounding but
+    /// this runtime's summation order. Slower than `.standard`; meant for tests.
+    case llamaCpp
+}
