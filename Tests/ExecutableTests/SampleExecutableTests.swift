@@ -9,7 +9,7 @@ struct SampleExecutableTests {
     @Test func scenarioOneShowsFourResultsAndExits() async throws {
         let out = try await run(sample, stdin: "1\n0\n")
         #expect(out.status == 0)
-        #expect(out.stdout.occurrences(of: "worker thread ") == 4)
+        #expect(out.stdout.occurrences(of: " thread ") == 4)
         for prompt in ["The future of AI", "Once upon a time", "In the year 2050", "The quick brown fox"] {
             #expect(out.stdout.contains("] \(prompt)\n"))
         }

@@ -34,7 +34,7 @@ struct SampleAppTests {
         #expect(await app.run() == 0)
         let out = console.output
         for (i, prompt) in SamplePrompts.basic.enumerated() { #expect(out.contains("[\(i + 1)] \(prompt)\n")) }
-        #expect(out.occurrences(of: "worker thread ") == 4)
+        #expect(out.occurrences(of: " thread ") == 4)
         #expect(out.contains("Total time: "))
     }
 
@@ -142,7 +142,7 @@ struct SampleRealModelTests {
         }
         #expect(await app.run() == 0)
         #expect(console.output.contains("Vocabulary: 512"))
-        #expect(console.output.occurrences(of: "worker thread ") == 4)
+        #expect(console.output.occurrences(of: " thread ") == 4)
         #expect(console.output.contains("Once upon a time"))
     }
 }

@@ -26,8 +26,10 @@ extension SampleApp {
             switch result {
             case .success(let completion):
                 busy += completion.timings.totalSeconds
-                let worker = completion.threadID.map { "thread \($0)" } ?? "unknown"
-                say("    worker \(worker), \(Format.seconds(completion.timings.totalSeconds)), \(completion.completionTokenCount) tokens\n")
+                let thread = completion.threadID.map { "thread \($0)" } ?? "thread unknown"
+                // The engine computes every sequence on its own thread, all of them in each step.
+                let worker = strategy == .batched ? "batched on engine \(thread)" : "worker \(thread)"
+                say("    \(worker), \(Format.seconds(completion.timings.totalSeconds)), \(completion.completionTokenCount) tokens\n")
                 say("    \(Self.oneLine(completion.text))\n")
             case .failure(let error):
                 say(result.isCancellation ? "    cancelled\n" : "    error: \(error)\n")
