@@ -1,72 +1,66 @@
 // Causal self-attention for one query head of one token over a sequence's cached keys and values.
 //
 // The keys/values of a sequence are laid out (position, kvDim) with the head's slice at
-// `headOffset`. Each score uses `Matmul.dot` (fixed order), the softmax is sequential, and the
+// `headOffset`. Each score is `Matmul.dot`'s order (fixed), the softmax is sequential, and the
 // weighted sum of values runs over positions in order — so a token's attention output is the same
 // whether it is computed during prefill (with its batch-mates) or alone during decode.
 //
-// Caches in half precision (f16) are read by an overload that widens each key and value to float32
-// in registers (exact) and otherwise does what the float32 kernel does, in the same order: its
-// result equals the float32 kernel's on the widened cache, bit for bit. (llama.cpp's arithmetic
-// over an f16 cache, which rounds more, is `GGML.flashAttention`.)
+// The cache holds float32 or half-precision (f16) elements. One generic kernel serves both: an f16
+// key or value is widened to float32 in registers (exactly), so the f16 result equals the float32
+// kernel's on the widened cache, bit for bit. (llama.cpp's arithmetic over an f16 cache, which
+// rounds more, is `GGML.flashAttention`.)
 import Foundation
+
+/// An element type a KV cache may store: read eight at a time as floats, exactly.
+public protocol CacheElement {
+    /// Elements k..<k+8 as floats.
+    static func eight(_ p: UnsafePointer<Self>, _ k: Int) -> SIMD8<Float>
+    /// This element as a float.
+    var float: Float { get }
+}
+
+extension Float: CacheElement {
+    @inline(__always)
+    public static func eight(_ p: UnsafePointer<Float>, _ k: Int) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(fromByteOffset: k &* 4, as: SIMD8<Float>.self)
+    }
+    @inline(__always) public var float: Float { self }
+}
+
+extension Float16: CacheElement {
+    @inline(__always)
+    public static func eight(_ p: UnsafePointer<Float16>, _ k: Int) -> SIMD8<Float> { Half.eight(p, k) }
+    @inline(__always) public var float: Float { Float(self) }
+}
 
 /// Attention kernels.
 public enum Attention {
-    /// out[0..<headSize] = Σₜ softmax(q·kₜ / √headSize)ₜ · vₜ over positions t = 0...lastPosition.
-    /// `scores` must hold lastPosition + 1 floats.
+    /// out[0..<headSize] = Σₜ softmax(q·kₜ / √headSize)ₜ · vₜ over positions t = 0...lastPosition,
+    /// over a float32 cache. `scores` must hold lastPosition + 1 floats.
     public static func head(
         query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
         rowStride: Int, headSize: Int, lastPosition: Int,
         scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
     ) {
-        let length = lastPosition + 1
-        let scale = 1 / Float(headSize).squareRoot()
-        for t in 0..<length {
-            scores[t] = Matmul.dot(query, keys + t * rowStride, count: headSize) * scale
-        }
-        Activation.softmax(scores, count: length)
-        out.update(repeating: 0, count: headSize)
-        for t in 0..<length {
-            let weight = scores[t]
-            let v = values + t * rowStride
-            for i in 0..<headSize { out[i] = out[i].addingProduct(weight, v[i]) }
-        }
+        // Concrete entry points, so the generic kernel is specialised here, with this module's CPU
+        // flags (a generic called from another module would run unspecialised, ~1.5× slower).
+        kernel(query: query, keys: keys, values: values, rowStride: rowStride, headSize: headSize,
+               lastPosition: lastPosition, scores: scores, out: out)
     }
 
-    /// The reference twin: plain scalar loops, no shared helpers.
-    public static func headNaive(
-        query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-        rowStride: Int, headSize: Int, lastPosition: Int,
-        scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
-    ) {
-        let length = lastPosition + 1
-        var maxScore = -Float.infinity
-        for t in 0..<length {
-            var s: Float = 0
-            for i in 0..<headSize { s += query[i] * keys[t * rowStride + i] }
-            scores[t] = s / Float(headSize).squareRoot()
-            maxScore = max(maxScore, scores[t])
-        }
-        var sum: Float = 0
-        for t in 0..<length {
-            scores[t] = exp(scores[t] - maxScore)
-            sum += scores[t]
-        }
-        for i in 0..<headSize {
-            var acc: Float = 0
-            for t in 0..<length { acc += scores[t] / sum * values[t * rowStride + i] }
-            out[i] = acc
-        }
-    }
-
-    // MARK: - Half-precision cache
-
-    /// `head` over an f16 cache: each key and value widened to float32 (exactly), the query, the
-    /// scores, the softmax and the sums in float32, every element in the float32 kernel's order.
-    /// `scores` must hold lastPosition + 1 floats.
+    /// `head` over an f16 cache: the same arithmetic on the exactly widened keys and values.
     public static func head(
         query: UnsafePointer<Float>, keys: UnsafePointer<Float16>, values: UnsafePointer<Float16>,
+        rowStride: Int, headSize: Int, lastPosition: Int,
+        scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
+    ) {
+        kernel(query: query, keys: keys, values: values, rowStride: rowStride, headSize: headSize,
+               lastPosition: lastPosition, scores: scores, out: out)
+    }
+
+    @inline(__always)
+    static func kernel<Element: CacheElement>(
+        query: UnsafePointer<Float>, keys: UnsafePointer<Element>, values: UnsafePointer<Element>,
         rowStride: Int, headSize: Int, lastPosition: Int,
         scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
     ) {
@@ -76,15 +70,15 @@ public enum Attention {
             scores[t] = dot(query, keys + t * rowStride, count: headSize) * scale
         }
         Activation.softmax(scores, count: length)
-        // out[i] = Σₜ scores[t] · v[t, i], t ascending, one fused multiply-add per term (the float32
-        // kernel's order), eight outputs at a time held in a register across positions.
+        // out[i] = Σₜ scores[t] · v[t, i], t ascending, one fused multiply-add per term, eight
+        // outputs at a time held in a register across positions.
         let raw = UnsafeMutableRawPointer(out)
         var i = 0
         while i + 8 <= headSize {
             var acc = SIMD8<Float>()
             var v = values + i
             for t in 0..<length {
-                acc = acc.addingProduct(SIMD8(repeating: scores[t]), Half.eight(v, 0))
+                acc = acc.addingProduct(SIMD8(repeating: scores[t]), Element.eight(v, 0))
                 v += rowStride
             }
             raw.storeBytes(of: acc, toByteOffset: i &* 4, as: SIMD8<Float>.self)
@@ -92,15 +86,15 @@ public enum Attention {
         }
         while i < headSize {
             var acc: Float = 0
-            for t in 0..<length { acc = acc.addingProduct(scores[t], Float(values[t * rowStride + i])) }
+            for t in 0..<length { acc = acc.addingProduct(scores[t], values[t * rowStride + i].float) }
             out[i] = acc
             i &+= 1
         }
     }
 
-    /// The reference twin of the f16 kernel: plain scalar loops over the widened cache.
-    public static func headNaive(
-        query: UnsafePointer<Float>, keys: UnsafePointer<Float16>, values: UnsafePointer<Float16>,
+    /// The reference twin: plain scalar loops, no shared helpers.
+    public static func headNaive<Element: CacheElement>(
+        query: UnsafePointer<Float>, keys: UnsafePointer<Element>, values: UnsafePointer<Element>,
         rowStride: Int, headSize: Int, lastPosition: Int,
         scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
     ) {
@@ -108,7 +102,7 @@ public enum Attention {
         var maxScore = -Float.infinity
         for t in 0..<length {
             var s: Float = 0
-            for i in 0..<headSize { s += query[i] * Float(keys[t * rowStride + i]) }
+            for i in 0..<headSize { s += query[i] * keys[t * rowStride + i].float }
             scores[t] = s / Float(headSize).squareRoot()
             maxScore = max(maxScore, scores[t])
         }
@@ -119,26 +113,26 @@ public enum Attention {
         }
         for i in 0..<headSize {
             var acc: Float = 0
-            for t in 0..<length { acc += scores[t] / sum * Float(values[t * rowStride + i]) }
+            for t in 0..<length { acc += scores[t] / sum * values[t * rowStride + i].float }
             out[i] = acc
         }
     }
 
-    /// q · k for an f16 key row in `Matmul.dot`'s order over the widened row: equal to
-    /// `Matmul.dot` of the widened values, bit for bit.
+    /// q · k in `Matmul.dot`'s order over the (widened) key row: for float32 keys this is
+    /// `Matmul.dot` itself, for f16 keys `Matmul.dot` of the widened values, bit for bit.
     @inline(__always)
-    static func dot(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float16>, count: Int) -> Float {
+    static func dot<Element: CacheElement>(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Element>, count: Int) -> Float {
         let kMain = count & ~7
         let rq = UnsafeRawPointer(q)
         var acc = SIMD8<Float>()
         var i = 0
         while i < kMain {
-            acc = acc.addingProduct(rq.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self), Half.eight(k, i))
+            acc = acc.addingProduct(rq.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self), Element.eight(k, i))
             i &+= 8
         }
         var tail: Float = 0
         while i < count {
-            tail = tail.addingProduct(q[i], Float(k[i]))
+            tail = tail.addingProduct(q[i], k[i].float)
             i &+= 1
         }
         return Matmul.reduceLanes(acc) + tail
