@@ -36,6 +36,11 @@ final class Scheduler: @unchecked Sendable {
 
     private var waiting: [EngineRequest] = []
     private var active: [ActiveSequence] = []
+    /// One step's tokens, the index in `active` of each token that wants logits, and the
+    /// sequences that finished: kept between steps to reuse their storage.
+    private var batch: [BatchToken] = []
+    private var owners: [Int] = []
+    private var finished: [(Int, FinishReason)] = []
     private var freeSlots: [Int]
 
     init(model: Model, options: EngineOptions) {
@@ -175,15 +180,19 @@ final class Scheduler: @unchecked Sendable {
     /// One forward pass over every active sequence: decode tokens first (one each), then prompt
     /// chunks in admission order while the step's token budget lasts.
     private func step() {
-        var batch: [BatchToken] = []
-        var owners: [Int] = []  // for each token that wants logits, its index in `active`
+        // Reused from step to step (kept capacity): steady decoding allocates no buffers here.
+        batch.removeAll(keepingCapacity: true)
+        owners.removeAll(keepingCapacity: true)
+        finished.removeAll(keepingCapacity: true)
         var budget = options.maxStepTokens
+        var sequencesInStep = 0
         for (i, sequence) in active.enumerated() where !sequence.isPrefilling {
             guard var token = sequence.pending else { continue }
             token.slot = sequence.slot
             batch.append(token)
             owners.append(i)
             budget -= 1
+            sequencesInStep += 1
         }
         for i in active.indices where active[i].isPrefilling && budget > 0 {
             let prompt = active[i].request.promptTokens
@@ -196,13 +205,12 @@ final class Scheduler: @unchecked Sendable {
             }
             active[i].prefilled = end
             budget -= end - start
+            if end > start { sequencesInStep += 1 }
         }
-        let sequencesInStep = Set(batch.map(\.slot)).count
         let logits = model.weights.forward(batch, cache: cache, workspace: workspace, pool: pool)
         let vocabulary = model.configuration.vocabularySize
         let now = ContinuousClock.now
 
-        var finished: [(Int, FinishReason)] = []
         for (row, i) in owners.enumerated() {
             let rowLogits = UnsafeBufferPointer(rebasing: logits[row * vocabulary..<(row + 1) * vocabulary])
             if active[i].firstToken == nil { active[i].firstToken = now }

@@ -163,10 +163,9 @@ extension ModelWeights {
             let (keys, values, normed, query, scores) = (cache.keys, cache.values, ws.normed, ws.query, ws.scores)
             let elementType = cache.elementType
             let scoresStride = cache.contextLength
-            let positions = batch.map { ($0.position, cache.offset(layer: l, slot: $0.slot)) }
             parallel(pool, tasks: n * c.headCount, work: n * c.headCount * (batch.last?.position ?? 0) * hs) { task, worker in
                 let (i, head) = task.quotientAndRemainder(dividingBy: c.headCount)
-                let (position, base) = positions[i]
+                let (position, base) = (batch[i].position, cache.offset(layer: l, slot: batch[i].slot))
                 let at = base + (head / headsPerKeyValueHead) * hs   // this head's slice at position 0
                 let (q, out, s) = (query + i * d + head * hs, normed + i * d + head * hs, scores + worker * scoresStride)
                 switch (elementType, arithmetic) {
