@@ -27,8 +27,8 @@ struct Batch: AsyncParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(help: "Generations at once (the default is the core count).")
-    var concurrency: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Generations at once. Default: 16 for the batched strategy (sequences sharing each step), the core count otherwise.")
+    var concurrency: Int?
 
     @Option(help: "How generations share the model: batched (one engine batch), parallel (a context each) or locked (one at a time).")
     var strategy: String = GenerationStrategy.default.rawValue
@@ -40,7 +40,7 @@ struct Batch: AsyncParsableCommand {
     var quiet = false
 
     func validate() throws {
-        guard (1...1024).contains(concurrency) else { throw ValidationError("--concurrency must be from 1 to 1024, not \(concurrency)") }
+        if let concurrency, !(1...1024).contains(concurrency) { throw ValidationError("--concurrency must be from 1 to 1024, not \(concurrency)") }
         guard BatchInputFormat(rawValue: format) != nil else { throw ValidationError("--format must be auto, text or jsonl, not '\(format)'") }
         guard GenerationStrategy(rawValue: strategy) != nil else {
             throw ValidationError("--strategy must be \(GenerationStrategy.allCases.map(\.rawValue).joined(separator: " or ")), not '\(strategy)'")
@@ -76,8 +76,9 @@ struct Batch: AsyncParsableCommand {
         let bar = quiet ? nil : ProgressBar(total: pending, isTerminal: isatty(STDERR_FILENO) == 1) { StandardStreams.error($0) }
         let interrupts = InterruptHandler { Foundation.exit(130) }
         interrupts.install()
-        let generator = GenerationStrategy(rawValue: strategy)!.makeGenerator(model: loaded, concurrency: concurrency)
-        let concurrency = self.concurrency
+        let chosen = GenerationStrategy(rawValue: strategy)!
+        let concurrency = self.concurrency ?? (chosen == .batched ? 16 : ProcessInfo.processInfo.activeProcessorCount)
+        let generator = chosen.makeGenerator(model: loaded, concurrency: concurrency)
         let (outcome, interrupted) = await interrupts.run { () -> Result<BatchSummary, any Error> in
             do {
                 return .success(try await BatchRun.run(items, skipping: done, generator: generator, concurrency: concurrency, sink: sink) { completed, _ in
