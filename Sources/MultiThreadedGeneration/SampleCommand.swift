@@ -15,10 +15,10 @@ struct SampleCommand: AsyncParsableCommand {
             Ctrl-C or end of input at the menu exits.
             """)
 
-    @Option(help: "A llama2.c checkpoint (.bin) to use instead of the built-in demo model.")
+    @Option(help: "A GGUF file or a llama2.c checkpoint to use instead of the built-in demo model.")
     var model: String?
 
-    @Option(help: "The tokenizer.bin that goes with --model.")
+    @Option(help: "The llama2.c tokenizer.bin that goes with a llama2.c --model (GGUF files carry their own).")
     var tokenizer: String?
 
     @Option(help: "Run one scenario (1, 2 or 3) and exit.")
@@ -36,7 +36,7 @@ struct SampleCommand: AsyncParsableCommand {
     @Option(help: "Scenario 3's timed passes per level (the median is shown).")
     var repetitions: Int = 10
 
-    @Option(help: "Scenario 3's strategies: locked, parallel or all (comma-separated; the first is the baseline).")
+    @Option(help: "Scenario 3's strategies: locked, parallel, batched or all (comma-separated; the first is the baseline).")
     var strategy: String = "all"
 
     @Flag(help: "Scenario 3's results as JSON on standard output (needs --scenario 3).")
