@@ -10,11 +10,8 @@
 // x[k]·w[k] for k ≡ j (mod 8), k ascending, with fused multiply-adds; then `Matmul.reduceLanes`,
 // then a scalar tail. That is exactly `Matmul.dot` applied to the dequantized row — which is the
 // test: fast kernel == dequantize + `Matmul.dot`, bit for bit, for any batch, tile or row range.
-// Exception, Q8_0 and Q4_0 (`factorsGroupScale`): per group, p = Σ x·q over the group's four
-// SIMD8 (a multiply then three FMAs, in element order), then acc = fma(p, scale, acc). That is
-// still one fixed order per element — tested against the naive twin within tolerance and for
-// batch/range invariance bit for bit — and it is what makes batch-1 decoding fast: only one FMA
-// per group is loop-carried, so groups overlap instead of waiting on a chain of four.
+// Q8_0 and Q4_0 use `multiplyDecoded` (decode once: registers at batch 1, a small float buffer
+// and `Matmul`'s float tiles for larger batches), in the same canonical order.
 // The decoded values themselves are bit-identical to each format's scalar reference dequantizer
 // (written after ggml's `dequantize_row_*`), so the chain of equalities reaches the file format.
 
@@ -34,21 +31,9 @@ protocol BlockDecoder {
     static func element(_ row: UnsafeRawPointer, _ k: Int) -> Float
     /// The scalar reference dequantizer, written after ggml's `dequantize_row_*`.
     static func dequantizeReference(_ row: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>)
-    /// Whether each 32-element group is (integer values) × (one scale), so the kernel can sum
-    /// x·q over the group first and multiply by the scale once (Q8_0, Q4_0): 4 fewer multiplies
-    /// per group, and no loop-carried FMA chain of 4 (see `BlockMatmul`).
-    static var factorsGroupScale: Bool { get }
-    /// Group g's values before scaling, and its scale (formats with `factorsGroupScale`).
-    static func unscaledGroup(_ row: UnsafeRawPointer, _ g: Int) -> (values: DecodedGroup, scale: Float)
 }
 
 extension BlockDecoder {
-    static var factorsGroupScale: Bool { false }
-
-    static func unscaledGroup(_ row: UnsafeRawPointer, _ g: Int) -> (values: DecodedGroup, scale: Float) {
-        preconditionFailure("this format has no single scale per 32-element group")
-    }
-
     static func eight(_ row: UnsafeRawPointer, _ k: Int) -> SIMD8<Float> {
         preconditionFailure("rows of this format are whole 32-element groups")
     }
@@ -113,8 +98,8 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         switch self {
         case .f16: BlockMatmul.multiply(F16Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .bf16: BlockMatmul.multiply(BF16Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q8_0: BlockMatmul.multiply(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q4_0: BlockMatmul.multiply(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q8_0: BlockMatmul.multiplyDecoded(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_0: BlockMatmul.multiplyDecoded(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_K: BlockMatmul.multiply(Q4KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q6_K: BlockMatmul.multiply(Q6KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         }
@@ -159,6 +144,82 @@ public enum BlockFormat: String, Sendable, CaseIterable {
 
 /// The generic fast kernel, specialised per decoder by the `BlockFormat` entry points.
 enum BlockMatmul {
+    /// Decode-once kernel. Batch 1: four weight rows are first read front to back as one
+    /// sequential stream (`touch`), then decoded group by group in registers into four independent
+    /// FMA chains (`tile4x1`). Larger batches: each block of four rows is decoded once into a small
+    /// float buffer and multiplied by `Matmul.simd`'s float tiles. Every element is reduced exactly
+    /// as `Matmul.dot` over the dequantized row, whatever the batch size or row range.
+    /// (m110 Q8_0 vs the fused factored-order kernel, same session, medians, S_TG tok/s: B=1
+    /// 184 → 172–176, B=8 243 → 333, B=32 343 → 544; prompt processing ~370 → ~560.)
+    static func multiplyDecoded<D: BlockDecoder>(
+        _: D.Type, _ x: UnsafePointer<Float>, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
+        _ batch: Int, _ columns: Int, _ ldy: Int, _ rows: Range<Int>
+    ) {
+        var o = rows.lowerBound
+        if batch == 1 {
+            while o + 4 <= rows.upperBound {
+                let wo = w + o * rowBytes
+                touch(wo, count: 4 * rowBytes, sink: y + o)
+                tile4x1(D.self, wo, rowBytes, x, columns, y + o)
+                o += 4
+            }
+            while o < rows.upperBound {
+                y[o] = dot(D.self, w + o * rowBytes, x, columns)
+                o += 1
+            }
+            return
+        }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * columns) { buffer in
+            let decoded = buffer.baseAddress!
+            while o < rows.upperBound {
+                let n = min(4, rows.upperBound - o)
+                for r in 0..<n { decodeRow(D.self, w + (o + r) * rowBytes, columns, decoded + r * columns) }
+                Matmul.simd(x: x, w: decoded, y: y + o, batch: batch, inDim: columns, outDim: n, yStride: ldy)
+                o += n
+            }
+        }
+    }
+
+    /// Reads `count` bytes front to back, one load per cache line, so that a block of weight rows
+    /// arrives as one sequential stream (which the hardware prefetcher follows) before `tile4x1`
+    /// reads it as four interleaved ones. The loads must have a visible effect or the optimiser
+    /// drops them (an unused sum passed to an `@_optimize(none)` function was not enough: the
+    /// loop compiled to no loads at all), so their sum is stored to `sink`, an output element the
+    /// caller overwrites afterwards.
+    @inline(never)
+    static func touch(_ p: UnsafeRawPointer, count: Int, sink: UnsafeMutablePointer<Float>) {
+        var sum: UInt32 = 0
+        var i = 0
+        while i < count {
+            sum &+= UInt32(p.load(fromByteOffset: i, as: UInt8.self))
+            i &+= 64
+        }
+        sink.pointee = Float(sum)
+    }
+
+    /// Four weight rows against one activation row, decoded group by group: four independent FMA
+    /// chains, each in `Matmul.dot`'s order over its dequantized row.
+    @inline(__always)
+    static func tile4x1<D: BlockDecoder>(
+        _: D.Type, _ w: UnsafeRawPointer, _ rowBytes: Int, _ x: UnsafePointer<Float>, _ columns: Int,
+        _ y: UnsafeMutablePointer<Float>
+    ) {
+        let w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        let x0 = UnsafeRawPointer(x)
+        for g in 0..<(columns >> 5) {
+            let xg = x0 + g &* 128
+            accumulate(&a0, D.group(w0, g), xg)
+            accumulate(&a1, D.group(w1, g), xg)
+            accumulate(&a2, D.group(w2, g), xg)
+            accumulate(&a3, D.group(w3, g), xg)
+        }
+        y[0] = finish(D.self, a0, w0, x, columns)
+        y[1] = finish(D.self, a1, w1, x, columns)
+        y[2] = finish(D.self, a2, w2, x, columns)
+        y[3] = finish(D.self, a3, w3, x, columns)
+    }
+
     static func multiply<D: BlockDecoder>(
         _: D.Type, _ x: UnsafePointer<Float>, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
         _ batch: Int, _ columns: Int, _ ldy: Int, _ rows: Range<Int>
@@ -196,16 +257,6 @@ enum BlockMatmul {
         acc = acc.addingProduct(x.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), w.v3)
     }
 
-    /// acc += scale · (x[0..<32] ⊙ values), the factored form.
-    @inline(__always)
-    static func accumulate(_ acc: inout SIMD8<Float>, _ w: (values: DecodedGroup, scale: Float), _ x: UnsafeRawPointer) {
-        var p = x.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self) * w.values.v0
-        p = p.addingProduct(x.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), w.values.v1)
-        p = p.addingProduct(x.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), w.values.v2)
-        p = p.addingProduct(x.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), w.values.v3)
-        acc = acc.addingProduct(p, SIMD8(repeating: w.scale))
-    }
-
     /// Everything after the whole groups — 8-element steps, the lane reduction, the scalar tail —
     /// in `Matmul.dot`'s order. Only half-format rows have elements past the last whole group.
     @inline(__always)
@@ -231,11 +282,7 @@ enum BlockMatmul {
     static func dot<D: BlockDecoder>(_: D.Type, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
         var acc = SIMD8<Float>()
         let xr = UnsafeRawPointer(x)
-        if D.factorsGroupScale {
-            for g in 0..<(columns >> 5) { accumulate(&acc, D.unscaledGroup(row, g), xr + g &* 128) }
-        } else {
-            for g in 0..<(columns >> 5) { accumulate(&acc, D.group(row, g), xr + g &* 128) }
-        }
+        for g in 0..<(columns >> 5) { accumulate(&acc, D.group(row, g), xr + g &* 128) }
         return finish(D.self, acc, row, x, columns)
     }
 
@@ -248,19 +295,6 @@ enum BlockMatmul {
         var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a02 = SIMD8<Float>(), a03 = SIMD8<Float>()
         var a10 = SIMD8<Float>(), a11 = SIMD8<Float>(), a12 = SIMD8<Float>(), a13 = SIMD8<Float>()
         let x0 = UnsafeRawPointer(x), x1 = UnsafeRawPointer(x + columns)
-        if D.factorsGroupScale {
-            for g in 0..<(columns >> 5) {
-                let offset = g &* 128
-                let d0 = D.unscaledGroup(w0, g)
-                accumulate(&a00, d0, x0 + offset); accumulate(&a10, d0, x1 + offset)
-                let d1 = D.unscaledGroup(w1, g)
-                accumulate(&a01, d1, x0 + offset); accumulate(&a11, d1, x1 + offset)
-                let d2 = D.unscaledGroup(w2, g)
-                accumulate(&a02, d2, x0 + offset); accumulate(&a12, d2, x1 + offset)
-                let d3 = D.unscaledGroup(w3, g)
-                accumulate(&a03, d3, x0 + offset); accumulate(&a13, d3, x1 + offset)
-            }
-        } else {
         for g in 0..<(columns >> 5) {
             let offset = g &* 128
             let d0 = D.group(w0, g)
@@ -271,7 +305,6 @@ enum BlockMatmul {
             accumulate(&a02, d2, x0 + offset); accumulate(&a12, d2, x1 + offset)
             let d3 = D.group(w3, g)
             accumulate(&a03, d3, x0 + offset); accumulate(&a13, d3, x1 + offset)
-        }
         }
         let xs1 = x + columns
         y[0] = finish(D.self, a00, w0, x, columns)
@@ -309,6 +342,21 @@ enum BlockMatmul {
 @inline(__always)
 func loadHalf(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
     Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+}
+
+/// Reads a little-endian IEEE half at `p` as a Float, bit-identical to `loadHalf`, for the
+/// Q8_0/Q4_0 scales read in `BlockMatmul.tile4x1`. `loadHalf` compiles to vpinsrw + vcvtph2ps,
+/// and vpinsrw merges into whatever register the allocator picked — in the four-row loop that
+/// was an accumulator, which chained all four rows' FMAs into one. Here the bits reach the vector
+/// unit by vmovd (no input dependency): a finite half's 15 magnitude bits, placed as a float's
+/// exponent and mantissa (with the sign), are its value × 2⁻¹¹², which the multiply restores
+/// exactly (subnormal halves included). Infinities and NaNs take the slow path.
+@inline(__always)
+func loadHalfScale(_ p: UnsafeRawPointer) -> Float {
+    let h = UInt32(p.loadUnaligned(as: UInt16.self))
+    let magnitude = h & 0x7FFF
+    if _slowPath(magnitude >= 0x7C00) { return Float(Float16(bitPattern: UInt16(truncatingIfNeeded: h))) }
+    return Float(bitPattern: (magnitude &<< 13) | ((h & 0x8000) &<< 16)) * 0x1p112
 }
 
 /// Widens eight bytes (unsigned) to floats, exactly.

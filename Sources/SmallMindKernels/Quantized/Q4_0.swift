@@ -14,26 +14,13 @@ enum Q4_0Decoder: BlockDecoder {
     @inline(__always)
     static func group(_ row: UnsafeRawPointer, _ g: Int) -> DecodedGroup {
         let block = row + g &* 18
-        let d = loadHalf(block, 0)
+        let d = loadHalfScale(block)
         let bytes = block.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
         let low = bytes & 0x0F, high = bytes &>> 4
         @inline(__always) func eight(_ v: SIMD8<UInt8>) -> SIMD8<Float> {
             SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: v) &- 8) * d
         }
         return DecodedGroup(v0: eight(low.lowHalf), v1: eight(low.highHalf), v2: eight(high.lowHalf), v3: eight(high.highHalf))
-    }
-
-    static var factorsGroupScale: Bool { true }
-
-    @inline(__always)
-    static func unscaledGroup(_ row: UnsafeRawPointer, _ g: Int) -> (values: DecodedGroup, scale: Float) {
-        let block = row + g &* 18
-        let bytes = block.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
-        let low = bytes & 0x0F, high = bytes &>> 4
-        @inline(__always) func eight(_ v: SIMD8<UInt8>) -> SIMD8<Float> {
-            SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: v) &- 8)
-        }
-        return (DecodedGroup(v0: eight(low.lowHalf), v1: eight(low.highHalf), v2: eight(high.lowHalf), v3: eight(high.highHalf)), loadHalf(block, 0))
     }
 
     /// dequantize_row_q4_0.

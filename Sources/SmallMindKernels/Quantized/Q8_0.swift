@@ -13,22 +13,11 @@ enum Q8_0Decoder: BlockDecoder {
     @inline(__always)
     static func group(_ row: UnsafeRawPointer, _ g: Int) -> DecodedGroup {
         let block = row + g &* 34
-        let d = loadHalf(block, 0)
+        let d = loadHalfScale(block)
         @inline(__always) func eight(_ at: Int) -> SIMD8<Float> {
             SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: at, as: SIMD8<Int8>.self))) * d
         }
         return DecodedGroup(v0: eight(2), v1: eight(10), v2: eight(18), v3: eight(26))
-    }
-
-    static var factorsGroupScale: Bool { true }
-
-    @inline(__always)
-    static func unscaledGroup(_ row: UnsafeRawPointer, _ g: Int) -> (values: DecodedGroup, scale: Float) {
-        let block = row + g &* 34
-        @inline(__always) func eight(_ at: Int) -> SIMD8<Float> {
-            SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: at, as: SIMD8<Int8>.self)))
-        }
-        return (DecodedGroup(v0: eight(2), v1: eight(10), v2: eight(18), v3: eight(26)), loadHalf(block, 0))
     }
 
     /// dequantize_row_q8_0: y[i·32 + j] = qs[j] · d.
