@@ -42,7 +42,6 @@ public enum Matmul {
         var o = range.lowerBound
         while o + 4 <= range.upperBound {
             var b = 0
-            if batch > 1 { touch(w + o * inDim, count: 4 * inDim) }
             while b + 3 <= batch {
                 tile4x3(x: x + b * inDim, w: w + o * inDim, y: y + b * ldy + o, inDim: inDim, kMain: kMain, ldy: ldy)
                 b += 3
@@ -142,25 +141,6 @@ public enum Matmul {
             }
         }
     }
-
-    /// Reads `count` floats front to back, one load per cache line, so that a block of weight rows
-    /// arrives as one sequential stream (which the hardware prefetcher follows) before the tiles
-    /// read it as four interleaved ones. Changes nothing but what is in the cache.
-    /// (m110 f32, same session: B=8 S_TG 220–235 → 248–256 tok/s, B=32 439–465 → 470–519.)
-    @inline(never)
-    static func touch(_ p: UnsafePointer<Float>, count: Int) {
-        var sum: Float = 0
-        var i = 0
-        while i < count {
-            sum += p[i]
-            i &+= 16
-        }
-        keep(sum)
-    }
-
-    /// Consumes a value the optimiser cannot see through, so the loads feeding it stay.
-    @_optimize(none)
-    static func keep(_ value: Float) {}
 
     /// One element in the canonical order: the same arithmetic as one cell of `tile4x3`.
     @inline(__always)
