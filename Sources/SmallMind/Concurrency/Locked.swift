@@ -3,16 +3,17 @@
 // so a plain mutex is cheaper and simpler than an actor hop.
 import Foundation
 
-/// A value that is only read or written while holding its lock.
-final class Locked<Value>: @unchecked Sendable {
+/// A value that is only read or written while holding its lock. Shared with the CLI layer, which
+/// needs the same small bookkeeping (progress state, signal handling).
+public final class Locked<Value>: @unchecked Sendable {
     // @unchecked: every access to `value` goes through `withLock`.
     private let lock = NSLock()
     private var value: Value
 
-    init(_ value: Value) { self.value = value }
+    public init(_ value: Value) { self.value = value }
 
     @discardableResult
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+    public func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
         lock.lock()
         defer { lock.unlock() }
         return try body(&value)

@@ -32,7 +32,7 @@ public enum BatchRun {
         sink: any BatchRecordSink, onProgress: @escaping @Sendable (_ completed: Int, _ of: Int) -> Void = { _, _ in }
     ) async throws -> BatchSummary {
         let pending = items.filter { !done.contains($0.index) }
-        let writeFailure = Protected<(any Error)?>(nil)
+        let writeFailure = Locked<(any Error)?>(nil)
         let processor = BatchProcessor<BatchItem, Completion>(maxConcurrency: concurrency) { item, _ in
             // After a write failure there is no point generating what cannot be saved.
             if writeFailure.withLock({ $0 }) != nil { throw CancellationError() }

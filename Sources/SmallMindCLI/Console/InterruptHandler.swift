@@ -4,6 +4,7 @@
 // Ctrl-C while a cancelled operation is still winding down exits at once.
 import Dispatch
 import Foundation
+import SmallMind
 
 /// Turns SIGINT into task cancellation.
 public final class InterruptHandler: Sendable {
@@ -13,9 +14,9 @@ public final class InterruptHandler: Sendable {
         var interrupted = false
     }
 
-    private let state = Protected(State())
+    private let state = Locked(State())
     private let idleAction: @Sendable () -> Void
-    private let source: Protected<(any DispatchSourceSignal)?> = Protected(nil)
+    private let source: Locked<(any DispatchSourceSignal)?> = Locked(nil)
 
     /// - Parameter idleAction: what Ctrl-C does when no operation is running (for example, print
     ///   a newline and exit 0).
@@ -71,7 +72,7 @@ public final class InterruptHandler: Sendable {
 
 /// A cancellation that may be requested before the thing to cancel exists.
 private final class PendingCancellation: Sendable {
-    private let state = Protected<(cancel: (@Sendable () -> Void)?, requested: Bool)>((nil, false))
+    private let state = Locked<(cancel: (@Sendable () -> Void)?, requested: Bool)>((nil, false))
 
     func cancel() {
         let cancel = state.withLock { s -> (@Sendable () -> Void)? in

@@ -4,6 +4,7 @@
 // model); piped into a file or CI log it prints a plain line every few seconds instead, so logs get
 // progress without carriage returns and escape codes.
 import Foundation
+import SmallMind
 
 /// A text progress bar for a known number of items.
 public final class ProgressBar: Sendable {
@@ -18,7 +19,7 @@ public final class ProgressBar: Sendable {
     private let clock: @Sendable () -> Double
     private let write: @Sendable (String) -> Void
     private let start: Double
-    private let state = Protected(State())
+    private let state = Locked(State())
 
     private struct State {
         var completed = 0
