@@ -139,4 +139,29 @@ struct GGMLTests {
             #expect(emulated == v[0..<headSize].map { Float($0) })
         }
     }
+
+    /// ggml's activation quantizers as this llama.cpp has them on x86: Q8_K scales by −127/max
+    /// (not the older −128) and Q8_0 by 127/amax; both round half to even. With max = 127 the
+    /// scale is 1 (or −1), so the rounding of .5 values shows directly.
+    @Test func activationRoundingFollowsGGMLQuantizers() {
+        var x = [Float](repeating: 0, count: 256)
+        x[0] = 2.5; x[1] = -3.5; x[2] = 126.6; x[3] = 0.4; x[4] = -127
+        var out = [Float](repeating: .nan, count: 256)
+        ActivationRounding.q8_K.round(x, count: 256, into: &out)
+        // iscale = −127/−127 = 1: 2.5 → 2, −3.5 → −4, 126.6 → 127, 0.4 → 0, −127 → −127.
+        #expect(Array(out[0..<5]) == [2, -4, 127, 0, -127])
+        #expect(out[5...].allSatisfy { $0 == 0 })
+
+        // A positive maximum flips the sign of the integer codes but not of the values.
+        var y = [Float](repeating: 0, count: 256)
+        y[0] = 127; y[1] = 0.5; y[2] = 1.5
+        ActivationRounding.q8_K.round(y, count: 256, into: &out)
+        #expect(Array(out[0..<3]) == [127, 0, 2])
+
+        var z = [Float](repeating: 0, count: 32)
+        z[0] = 2.5; z[1] = -127; z[2] = 3.5
+        var out32 = [Float](repeating: .nan, count: 32)
+        ActivationRounding.q8_0.round(z, count: 32, into: &out32)
+        #expect(Array(out32[0..<3]) == [2, -127, 4])
+    }
 }

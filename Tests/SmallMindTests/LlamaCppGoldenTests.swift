@@ -30,11 +30,13 @@ struct LlamaCppGolden: Decodable {
 ///
 /// Hidden tokens: llama.cpp's server holds back a token whose bytes end in an incomplete UTF-8
 /// character, and the golden file (built from the server's per-token probabilities) lacks those
-/// tokens — e.g. tiny-gqa's byte token <0xC7> before step 12. Feeding only the listed tokens would
-/// then compare different contexts. So the sequence is rebuilt first: where our greedy choice is
-/// such a byte token (<0x80>…<0xFF>) other than llama.cpp's next listed one, and feeding it makes
-/// our next distribution closer to llama.cpp's listed one, it is taken as a hidden token. Its own
-/// step has no golden probabilities and is not compared.
+/// tokens — e.g. tiny-gqa's byte token <0xC7> before step 12, or kq-q4_k_m's <0xEA><0xF6><0xFB>
+/// <0x20> before step 18 (the held-back bytes flush with the next token, whatever it is). Feeding
+/// only the listed tokens would then compare different contexts. So the sequence is rebuilt
+/// first: where our greedy choice is a high byte token (<0x80>…<0xFF>) other than llama.cpp's
+/// next listed one, we feed up to four greedy byte tokens (the first high, the rest any byte) and
+/// keep the run, if any, whose next distribution is closest to llama.cpp's listed one. Hidden
+/// steps have no golden probabilities and are not compared.
 ///
 /// With `ForwardArithmetic.llamaCpp` the comparison uses the token-by-token logits — the prompt in
 /// one batch, then one token per pass, as llama.cpp's server computed them — because that mode,
@@ -42,6 +44,8 @@ struct LlamaCppGolden: Decodable {
 struct GoldenComparison {
     /// Largest |ours − llama.cpp| over the log-probabilities of llama.cpp's top-5 tokens, all steps.
     var maxLogProbError = 0.0
+    /// The same, step by step.
+    var stepErrors: [Double] = []
     /// Steps where our argmax differs from llama.cpp's token.
     var argmaxDisagreements: [Int] = []
     /// Of those, the ones where llama.cpp's top-1/top-2 gap exceeds 0.2 (must be none).
@@ -51,7 +55,7 @@ struct GoldenComparison {
     /// Whether the logits of the one batched pass equal those of token-by-token decoding, bit for bit.
     var prefillEqualsDecode = true
 
-    init(weights: ModelWeights, golden: LlamaCppGolden.Case, byteTokens: Set<Int>, arithmetic: ForwardArithmetic = .standard) {
+    init(weights: ModelWeights, golden: LlamaCppGolden.Case, byteTokens: ByteTokens, arithmetic: ForwardArithmetic = .standard) {
         let c = weights.configuration
         let V = c.vocabularySize
         let capacity = min(c.contextLength, golden.prompt_tokens.count + 4 * golden.steps.count + 1)
@@ -77,13 +81,14 @@ struct GoldenComparison {
         var current = run(sequence, from: 0)
         var compared: [(position: Int, logits: [Float])] = []
         for step in golden.steps {
-            // Try feeding 1…3 of our greedy byte tokens first; keep the count that best explains
+            // Try feeding 1…4 of our greedy byte tokens first; keep the count that best explains
             // llama.cpp's listed distribution (runs like <0xC1><0xC1><0xC1> occur).
             var best = (error: error(current, step), tokens: [Int](), logits: current)
             var trial = (tokens: [Int](), logits: current)
-            for _ in 0..<3 {
+            for _ in 0..<4 {
                 let choice = Self.argmax(trial.logits)
-                guard choice != step.token, byteTokens.contains(choice), sequence.count + trial.tokens.count < capacity - 2 else { break }
+                let isByte = trial.tokens.isEmpty ? byteTokens.high.contains(choice) : byteTokens.all.contains(choice)
+                guard choice != step.token, isByte, sequence.count + trial.tokens.count < capacity - 2 else { break }
                 trial.logits = run([choice], from: sequence.count + trial.tokens.count)
                 trial.tokens.append(choice)
                 let e = error(trial.logits, step)
@@ -121,7 +126,8 @@ struct GoldenComparison {
             let row = rows[s]
             if row != compared[s].logits { prefillEqualsDecode = false }
             let lp = Self.logSoftmax(row)
-            for entry in step.top { maxLogProbError = max(maxLogProbError, abs(lp[Int(entry[0])] - entry[1])) }
+            stepErrors.append(step.top.map { abs(lp[Int($0[0])] - $0[1]) }.max() ?? 0)
+            maxLogProbError = max(maxLogProbError, stepErrors[s])
             if Self.argmax(row) != step.token {
                 argmaxDisagreements.append(s)
                 if step.top.count > 1 && step.top[0][1] - step.top[1][1] > 0.2 { confidentDisagreements.append(s) }
@@ -149,15 +155,20 @@ struct GoldenComparison {
 
     static func argmax(_ row: [Float]) -> Int { row.indices.max { row[$0] < row[$1] }! }
 
-    /// Byte-fallback tokens ("<0x80>"…"<0xFF>") of a GGUF vocabulary: the ones that can end a
-    /// token's text in the middle of a UTF-8 character.
-    static func highByteTokens(of path: String) throws -> Set<Int> {
+    /// The byte-fallback tokens ("<0x00>"…"<0xFF>") of a vocabulary; the high ones (<0x80>…) can
+    /// end a token's text in the middle of a UTF-8 character.
+    struct ByteTokens {
+        var all = Set<Int>(), high = Set<Int>()
+    }
+
+    static func byteTokens(of path: String) throws -> ByteTokens {
         let tokens = try GGUFFile(path: path).metadata["tokenizer.ggml.tokens"]?.arrayValue ?? []
-        var result = Set<Int>()
+        var result = ByteTokens()
         for (id, token) in tokens.enumerated() {
             guard let piece = token.stringValue, piece.count == 6, piece.hasPrefix("<0x"), piece.hasSuffix(">"),
-                  let byte = UInt8(piece.dropFirst(3).prefix(2), radix: 16), byte >= 0x80 else { continue }
-            result.insert(id)
+                  let byte = UInt8(piece.dropFirst(3).prefix(2), radix: 16) else { continue }
+            result.all.insert(id)
+            if byte >= 0x80 { result.high.insert(id) }
         }
         return result
     }
@@ -203,22 +214,37 @@ struct LlamaCppGoldenTests {
         "kq-f16.gguf": 2.5e-5,          // observed 5e-6
     ]
 
-    /// Quantized weights, teacher-forced. llama.cpp also quantizes the activations (Q8_0 for
-    /// Q8_0/Q4_0 weights, Q8_K for the K-quants) while we multiply float activations by the decoded
-    /// weights (more accurate), so the two runs differ by that rounding, ~2⁻⁸ relative per element.
-    /// On the trained stories260K this stays small (observed 0.156; bound 0.25).
+    /// Quantized weights, teacher-forced, in this runtime's own arithmetic. llama.cpp also
+    /// quantizes the activations (Q8_0 for Q8_0/Q4_0 weights, Q8_K for the K-quants) while we
+    /// multiply float activations by the decoded weights (more accurate), so the two runs differ by
+    /// that rounding, ~2⁻⁸ relative per element. On the trained stories260K this stays small
+    /// (observed 0.156; bound 0.25). The random-weight kq model amplifies it: llama.cpp's own F32
+    /// and Q6_K runs (nearly lossless weights) differ at step 1 by a top-1/top-2 gap of 3, and in
+    /// this arithmetic our top-1 differs from llama.cpp's at a few steps even where its gap
+    /// exceeds 0.2 (observed max |Δ log p|: Q8_0 3.0, Q4_0 1.7, Q4_K_M 20.5, Q6_K 2.6). That the
+    /// difference is the activation rounding and nothing else is what the next table shows.
     static let quantizedTolerance: [String: Double] = [
         "stories260K-q8_0.gguf": 0.25,  // observed 0.156
     ]
 
-    /// The random-weight kq model is hypersensitive: llama.cpp's own F32 and Q6_K runs (nearly
-    /// lossless weights) disagree at step 1 by a top-1/top-2 gap of 3 (422 vs 280). Perturbations
-    /// the size of llama.cpp's activation rounding therefore move its log-probabilities by whole
-    /// units and flip its top-1 even where llama.cpp's gap exceeds 0.2. These cases run and their
-    /// numbers are recorded, but their agreement is a known issue, not a pass criterion.
-    /// Observed max |Δ log p|: Q8_0 3.0, Q4_0 1.66, Q4_K_M 72.7 (after its top-1 flips at step 1,
-    /// the contexts differ in what follows), Q6_K 2.6.
-    static let hypersensitive = ["kq-q8_0.gguf", "kq-q4_0.gguf", "kq-q4_k_m.gguf", "kq-q6_k.gguf"]
+    /// Every quantized model, teacher-forced, in llama.cpp's arithmetic (`.llamaCpp`: each
+    /// activation row rounded to Q8_0 or Q8_K exactly as ggml's quantizers do, then multiplied by
+    /// our own fused kernels; f16 KV cache and flash-attention rounding as above). ggml sums the
+    /// integer products of a block and scales once; we multiply the same rounded values in float,
+    /// so what remains is float summation order, which the kq model amplifies. Observed maxima:
+    /// the K-quants agree to the golden file's printed digits at nearly every step (Q4_K_M 0.28 at
+    /// one step, Q6_K 0.76 at one); Q8_0 and Q4_0 less closely (0.71, 0.65), from the first pass
+    /// on — not traced further (llama.cpp repacks Q4_0 into interleaved rows for AVX2 and ARM and
+    /// sums those in another order; which kernels the golden machine ran is not recorded). The
+    /// bounds leave ~40 % above each. The greedy token equals llama.cpp's at every step of every
+    /// model here, so its top-1 agrees wherever its top-1/top-2 gap exceeds 0.2 a fortiori.
+    static let quantizedLlamaCppArithmeticTolerance: [String: Double] = [
+        "stories260K-q8_0.gguf": 0.3,  // observed 0.208
+        "kq-q8_0.gguf": 1.0,           // observed 0.712
+        "kq-q4_0.gguf": 0.9,           // observed 0.653
+        "kq-q4_k_m.gguf": 0.4,         // observed 0.277
+        "kq-q6_k.gguf": 1.1,           // observed 0.763
+    ]
 
     static func goldenCase(_ model: String) throws -> LlamaCppGolden.Case {
         try #require(try LlamaCppGolden.load().cases.first { $0.model == model }, "no golden case for \(model)")
@@ -227,7 +253,7 @@ struct LlamaCppGoldenTests {
     static func compare(_ model: String, arithmetic: ForwardArithmetic = .standard) throws -> GoldenComparison {
         let path = SharedFiles.model(model)
         let result = GoldenComparison(
-            weights: try GGUFModel.load(path: path), golden: try goldenCase(model), byteTokens: try GoldenComparison.highByteTokens(of: path),
+            weights: try GGUFModel.load(path: path), golden: try goldenCase(model), byteTokens: try GoldenComparison.byteTokens(of: path),
             arithmetic: arithmetic)
         #expect(result.prefillEqualsDecode, "\(model): batched prefill and token-by-token decode disagree")
         return result
@@ -263,13 +289,13 @@ struct LlamaCppGoldenTests {
         #expect(result.confidentDisagreements.isEmpty, "\(model): top-1 differs where llama.cpp's top-1/top-2 gap > 0.2, steps \(result.confidentDisagreements)")
     }
 
-    @Test(arguments: hypersensitive)
-    func hypersensitiveQuantizedModelsRunUnderTeacherForcing(model: String) throws {
-        let result = try Self.compare(model)
-        #expect(result.maxLogProbError.isFinite)
-        withKnownIssue("random-weight kq model: llama.cpp's activation rounding flips confident top-1s (see `hypersensitive`)", isIntermittent: true) {
-            #expect(result.confidentDisagreements.isEmpty, "\(model): steps \(result.confidentDisagreements), max |Δ log p| \(result.maxLogProbError)")
-        }
+    @Test(arguments: quantizedLlamaCppArithmeticTolerance.keys.sorted())
+    func quantizedModelsMatchInLlamaCppArithmetic(model: String) throws {
+        let result = try Self.compare(model, arithmetic: .llamaCpp)
+        let tolerance = Self.quantizedLlamaCppArithmeticTolerance[model]!
+        #expect(result.maxLogProbError <= tolerance, "\(model): max |Δ log p| \(result.maxLogProbError) > \(tolerance)")
+        #expect(result.confidentDisagreements.isEmpty, "\(model): top-1 differs where llama.cpp's top-1/top-2 gap > 0.2, steps \(result.confidentDisagreements)")
+        #expect(result.argmaxDisagreements.isEmpty, "\(model): greedy token differs at steps \(result.argmaxDisagreements)")
     }
 
     /// Prompt tokenization through the model's own (embedded) vocabulary, as `Model.load` builds it.

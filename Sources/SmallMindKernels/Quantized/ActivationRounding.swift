@@ -35,20 +35,22 @@ public enum ActivationRounding: Sendable {
                 out[i] = x[i].isNaN ? x[i] : Float(bitPattern: rounded)
             }
         case .q8_0:
-            // quantize_row_q8_0: d = amax/127 stored as f16; q = round(x · 127/amax).
+            // quantize_row_q8_0 (x86): d = amax/127 stored as f16; q = round(x · id), id = 127/amax
+            // computed on its own (not 1/d, which rounds differently), half to even.
             var start = 0
             while start + 32 <= count {
                 var amax: Float = 0
                 for j in 0..<32 { amax = max(amax, abs(x[start + j])) }
                 let d = amax / 127
-                let inverse: Float = d != 0 ? 1 / d : 0
+                let inverse: Float = amax != 0 ? 127 / amax : 0
                 let storedScale = Float(Float16(d))
                 for j in 0..<32 { out[start + j] = (x[start + j] * inverse).rounded(.toNearestOrEven) * storedScale }
                 start += 32
             }
         case .q8_K:
-            // quantize_row_q8_K: scale by −128/max (max the value of largest magnitude, signed),
-            // round to nearest, clamp at 127; d = 1/iscale kept as f32.
+            // quantize_row_q8_K_ref (x86 calls it directly): iscale = −127/max, max the value of
+            // largest magnitude with its sign; q = nearest_int(iscale·x) (the 1.5·2²³ trick: round
+            // half to even), capped at 127; d = 1/iscale kept as f32. (Older ggml used −128/max.)
             var start = 0
             while start + 256 <= count {
                 var amax: Float = 0, maxValue: Float = 0
@@ -59,10 +61,10 @@ public enum ActivationRounding: Sendable {
                 if amax == 0 {
                     for j in 0..<256 { out[start + j] = 0 }
                 } else {
-                    let iscale = -128 / maxValue
+                    let iscale = -127 / maxValue
                     let d = 1 / iscale
                     for j in 0..<256 {
-                        let v = min(127, (iscale * x[start + j]).rounded(.toNearestOrAwayFromZero))
+                        let v = min(127, (iscale * x[start + j]).rounded(.toNearestOrEven))
                         out[start + j] = v * d
                     }
                 }
