@@ -88,10 +88,7 @@ public enum Matmul {
             a3 = a3.addingProduct(xv, w3.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self))
             k &+= 8
         }
-        y[0] = reduceLanes(a0) + tail(x, w, from: kMain, to: inDim)
-        y[1] = reduceLanes(a1) + tail(x, w + inDim, from: kMain, to: inDim)
-        y[2] = reduceLanes(a2) + tail(x, w + 2 * inDim, from: kMain, to: inDim)
-        y[3] = reduceLanes(a3) + tail(x, w + 3 * inDim, from: kMain, to: inDim)
+        store(reduceLanes(a0, a1, a2, a3), x: x, w: w, y: y, inDim: inDim, kMain: kMain)
     }
 
     /// Four weight rows against three activation rows.
@@ -130,15 +127,22 @@ public enum Matmul {
             a23 = a23.addingProduct(xv2, wv3)
             k &+= 8
         }
-        let accumulators = (a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23)
-        withUnsafeBytes(of: accumulators) { raw in
-            let lanes = raw.bindMemory(to: SIMD8<Float>.self)
-            for row in 0..<3 {
-                for column in 0..<4 {
-                    y[row * ldy + column] = reduceLanes(lanes[row * 4 + column])
-                        + tail(x + row * inDim, w + column * inDim, from: kMain, to: inDim)
-                }
-            }
+        store(reduceLanes(a00, a01, a02, a03), x: x, w: w, y: y, inDim: inDim, kMain: kMain)
+        store(reduceLanes(a10, a11, a12, a13), x: x + inDim, w: w, y: y + ldy, inDim: inDim, kMain: kMain)
+        store(reduceLanes(a20, a21, a22, a23), x: x + 2 * inDim, w: w, y: y + 2 * ldy, inDim: inDim, kMain: kMain)
+    }
+
+    /// y[0..<4] = the four reduced sums of one activation row against four weight rows, each plus
+    /// its scalar tail (rows whose length is not a multiple of 8 only).
+    @inline(__always)
+    static func store(
+        _ sums: SIMD4<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+        inDim: Int, kMain: Int
+    ) {
+        if kMain == inDim {
+            UnsafeMutableRawPointer(y).storeBytes(of: sums, as: SIMD4<Float>.self)
+        } else {
+            for r in 0..<4 { y[r] = sums[r] + tail(x, w + r * inDim, from: kMain, to: inDim) }
         }
     }
 
@@ -165,6 +169,24 @@ public enum Matmul {
         let h = v.lowHalf + v.highHalf
         let q = h.lowHalf + h.highHalf
         return q[0] + q[1]
+    }
+
+    /// `reduceLanes` of four accumulators at once, bit for bit the same sums (the same pairs added
+    /// in the same tree), with the lanes of the four interleaved so each step is one vector add:
+    /// 3 adds and 6 shuffles instead of 4 × (3 adds, 3 shuffles, 1 extract). A tile of 12 cells
+    /// over a short row (inDim 128: 16 FMA steps) spent about a third of its time reducing.
+    @inline(__always)
+    static func reduceLanes(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>, _ d: SIMD8<Float>) -> SIMD4<Float> {
+        // h = v[0..<4] + v[4..<8] for each, two accumulators per vector: [hA0…hA3, hB0…hB3].
+        let ab = SIMD8(lowHalf: a.lowHalf, highHalf: b.lowHalf) + SIMD8(lowHalf: a.highHalf, highHalf: b.highHalf)
+        let cd = SIMD8(lowHalf: c.lowHalf, highHalf: d.lowHalf) + SIMD8(lowHalf: c.highHalf, highHalf: d.highHalf)
+        // q0 = h0 + h2, q1 = h1 + h3, ordered within each 128-bit half (one vshufps per operand):
+        // [qA0, qA1, qC0, qC1, qB0, qB1, qD0, qD1].
+        let q = SIMD8(ab[0], ab[1], cd[0], cd[1], ab[4], ab[5], cd[4], cd[5])
+            + SIMD8(ab[2], ab[3], cd[2], cd[3], ab[6], ab[7], cd[6], cd[7])
+        // q0 + q1 for each: [A, C, B, D] → [A, B, C, D].
+        let sums = SIMD4(q[0], q[2], q[4], q[6]) + SIMD4(q[1], q[3], q[5], q[7])
+        return SIMD4(sums[0], sums[2], sums[1], sums[3])
     }
 
     @inline(__always)

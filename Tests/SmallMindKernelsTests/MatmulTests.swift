@@ -54,6 +54,32 @@ struct MatmulTests {
         #expect(split == together)
     }
 
+    /// The canonical order, element by element: every cell of every tile (4×3, 4×1, the single-row
+    /// stream and the leftover rows), with and without a scalar tail, equals `Matmul.dot` of its
+    /// row and column bit for bit — which is what makes results independent of the batch.
+    @Test(arguments: [(1, 128, 12), (4, 128, 12), (5, 136, 9), (7, 77, 10), (3, 8, 4), (8, 512, 16)])
+    func everyCellEqualsDot(batch: Int, inDim: Int, outDim: Int) {
+        let x = randomFloats(batch * inDim, seed: 11), w = randomFloats(outDim * inDim, seed: 12)
+        var y = [Float](repeating: .nan, count: batch * outDim)
+        Matmul.simd(x: x, w: w, y: &y, batch: batch, inDim: inDim, outDim: outDim)
+        x.withUnsafeBufferPointer { xs in
+            w.withUnsafeBufferPointer { ws in
+                for b in 0..<batch {
+                    for o in 0..<outDim {
+                        let expected = Matmul.dot(xs.baseAddress! + b * inDim, ws.baseAddress! + o * inDim, count: inDim)
+                        #expect(y[b * outDim + o].bitPattern == expected.bitPattern, "b=\(b) o=\(o)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func fourWayReductionIsFourSingleReductions() {
+        let v = (0..<4).map { i in SIMD8<Float>(randomFloats(8, seed: 20 + UInt64(i))) * 1000 }
+        let together = Matmul.reduceLanes(v[0], v[1], v[2], v[3])
+        for i in 0..<4 { #expect(together[i].bitPattern == Matmul.reduceLanes(v[i]).bitPattern) }
+    }
+
     @Test func dotMatchesATileCell() {
         let a = randomFloats(77, seed: 5), b = randomFloats(77, seed: 6)
         var y = [Float](repeating: 0, count: 1)
