@@ -54,10 +54,14 @@ struct MatmulTests {
         #expect(split == together)
     }
 
-    /// The canonical order, element by element: every cell of every tile (4×3, 4×1, the single-row
-    /// stream and the leftover rows), with and without a scalar tail, equals `Matmul.dot` of its
+    /// The canonical order, element by element: every cell of every tile (4×3, 4×1, 1×2, 1×4, the
+    /// single-row stream and the leftover rows), with and without a scalar tail, equals `Matmul.dot` of its
     /// row and column bit for bit — which is what makes results independent of the batch.
-    @Test(arguments: [(1, 128, 12), (4, 128, 12), (5, 136, 9), (7, 77, 10), (3, 8, 4), (8, 512, 16)])
+    @Test(arguments: [
+        (1, 128, 12), (4, 128, 12), (5, 136, 9), (7, 77, 10), (3, 8, 4), (8, 512, 16),
+        // Matrices past `Matmul.streamingElements` (the row-streaming path for 2–4 rows).
+        (2, 1024, 1025), (3, 1027, 1024), (4, 1024, 1030),
+    ])
     func everyCellEqualsDot(batch: Int, inDim: Int, outDim: Int) {
         let x = randomFloats(batch * inDim, seed: 11), w = randomFloats(outDim * inDim, seed: 12)
         var y = [Float](repeating: .nan, count: batch * outDim)
