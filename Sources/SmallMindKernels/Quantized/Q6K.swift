@@ -25,17 +25,19 @@ enum Q6KDecoder: BlockDecoder {
         let scales = 192 &+ 8 &* n &+ 2 &* t
         let d0 = d * Float(block.load(fromByteOffset: scales, as: Int8.self))
         let d1 = d * Float(block.load(fromByteOffset: scales &+ 1, as: Int8.self))
-        let ql = block.loadUnaligned(fromByteOffset: 64 &* n &+ 32 &* (t & 1), as: SIMD32<UInt8>.self)
-        let qh = block.loadUnaligned(fromByteOffset: 128 &+ 32 &* n, as: SIMD32<UInt8>.self)
-        let low = (ql &>> UInt8(4 &* (t &>> 1))) & 0x0F
-        let high = ((qh &>> UInt8(2 &* t)) & 3) &<< 4
-        let q = low | high
-        @inline(__always) func eight(_ v: SIMD8<UInt8>, _ scale: Float) -> SIMD8<Float> {
-            SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: v) &- 32) * scale
+        // q = ((ql >> 4·(t>>1)) & 0xF) | ((qh >> 2t) & 3) << 4, on bytes widened to 32-bit lanes:
+        // x86 has no byte-lane shifts, and the same on SIMD32<UInt8> compiled to a scalar loop
+        // over the lanes through the stack (m110 Q4_K_M, whose Q6_K tensors decode here, ran at
+        // under 1 tok/s).
+        let ql = 64 &* n &+ 32 &* (t & 1), qh = 128 &+ 32 &* n
+        let lowShift = Int32(truncatingIfNeeded: 4 &* (t &>> 1)), highShift = Int32(truncatingIfNeeded: 2 &* t)
+        @inline(__always) func eight(_ at: Int, _ scale: Float) -> SIMD8<Float> {
+            let low = SIMD8<Int32>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: ql &+ at, as: SIMD8<UInt8>.self))
+            let high = SIMD8<Int32>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: qh &+ at, as: SIMD8<UInt8>.self))
+            let q = ((low &>> lowShift) & 0x0F) | (((high &>> highShift) & 3) &<< 4)
+            return SIMD8<Float>(q &- 32) * scale
         }
-        return DecodedGroup(
-            v0: eight(q.lowHalf.lowHalf, d0), v1: eight(q.lowHalf.highHalf, d0),
-            v2: eight(q.highHalf.lowHalf, d1), v3: eight(q.highHalf.highHalf, d1))
+        return DecodedGroup(v0: eight(0, d0), v1: eight(8, d0), v2: eight(16, d1), v3: eight(24, d1))
     }
 
     /// dequantize_row_q6_K.
