@@ -354,7 +354,7 @@ func loadHalf(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
 }
 
 /// Reads a little-endian IEEE half at `p` as a Float, bit-identical to `loadHalf`, for the
-/// Q8_0/Q4_0 scales read in `BlockMatmul.tile4x1`. `loadHalf` compiles to vpinsrw + vcvtph2ps,
+/// block scales of Q8_0, Q4_0, Q4_K and Q6_K. `loadHalf` compiles to vpinsrw + vcvtph2ps,
 /// and vpinsrw merges into whatever register the allocator picked — in the four-row loop that
 /// was an accumulator, which chained all four rows' FMAs into one. Here the bits reach the vector
 /// unit by vmovd (no input dependency): a finite half's 15 magnitude bits, placed as a float's
