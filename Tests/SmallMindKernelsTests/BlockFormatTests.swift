@@ -107,10 +107,11 @@ struct BlockFormatTests {
     }
 
     /// The fast kernel reduces in `Matmul.dot`'s order over the dequantized row: equal bit for bit,
-    /// every format (Q8_0 and Q4_0 through the decode-once kernel).
+    /// every format that multiplies float activations (F16, BF16, Q4_K, Q6_K).
     @Test(arguments: 0..<cases.count)
     func fusedKernelEqualsDequantizeThenDot(index: Int) {
         let (format, columns) = Self.cases[index]
+        guard !format.quantizesActivations else { return }  // see IntegerMatmulTests
         let rows = 9, batch = 5
         let m = EncodedMatrix(format, rows: rows, columns: columns, seed: 100 + UInt64(index))
         let w = m.reference()
@@ -127,9 +128,34 @@ struct BlockFormatTests {
         }
     }
 
-    /// Against the naive twin (reference dequantizer + sequential scalar sum): the orders differ,
+    /// Q8_0 and Q4_0: the integer kernel equals its scalar twin (`multiplyReference`) bit for bit,
+    /// for batches 1…7 (every tile shape: 4×2, 4×1 and the single-row remainder) and row ranges.
+    @Test(arguments: 0..<cases.count)
+    func integerKernelEqualsReference(index: Int) {
+        let (format, columns) = Self.cases[index]
+        guard format.quantizesActivations else { return }
+        let rows = 11
+        let m = EncodedMatrix(format, rows: rows, columns: columns, seed: 400 + UInt64(index))
+        for batch in 1...7 {
+            let x = activations(batch * columns, seed: 10 + UInt64(batch))
+            var fast = [Float](repeating: .nan, count: batch * rows), reference = fast
+            for range in [0..<11, 0..<4, 3..<10, 5..<6] {
+                m.multiply(x, batch: batch, rows: range, into: &fast)
+                m.bytes.withUnsafeBytes { raw in
+                    format.multiplyReference(
+                        x: x, w: raw.baseAddress!, rowBytes: m.rowBytes, y: &reference, batch: batch, columns: columns,
+                        yStride: rows, rows: range)
+                }
+                #expect(fast.map(\.bitPattern) == reference.map(\.bitPattern), "\(format) batch \(batch) rows \(range)")
+            }
+        }
+    }
+
+    /// Against the float naive twin (reference dequantizer + sequential scalar sum): the orders differ,
     /// so they agree within float rounding of the sum, bounded by 1e-5 · Σ|x·w| (n·ε·Σ|terms| is
-    /// the worst case, 3e-5 for n = 512; a typical error is √n·ε ≈ 1e-6 relative).
+    /// the worst case, 3e-5 for n = 512; a typical error is √n·ε ≈ 1e-6 relative). Q8_0 and Q4_0
+    /// also quantize x: each element moves by at most half a step d_x/2 plus the f16 rounding of
+    /// d_x (≤ 127·d_x·2⁻¹¹ < amax·2⁻¹⁰), so the bound adds Σ|w|·(d_x/2 + amax·2⁻¹⁰) per block.
     @Test(arguments: 0..<cases.count)
     func fusedKernelAgreesWithNaiveTwin(index: Int) {
         let (format, columns) = Self.cases[index]
@@ -144,10 +170,19 @@ struct BlockFormatTests {
         }
         for b in 0..<batch {
             for o in 0..<rows {
-                var magnitude: Float = 0
+                var magnitude: Float = 0, quantization: Float = 0
                 for k in 0..<columns { magnitude += abs(x[b * columns + k] * w[o * columns + k]) }
+                if format.quantizesActivations {
+                    for g in 0..<(columns / 32) {
+                        let block = (b * columns + g * 32)..<(b * columns + g * 32 + 32)
+                        let amax = x[block].map(abs).max()!
+                        let step = Float(Float16(amax / 127))
+                        let weights = w[(o * columns + g * 32)..<(o * columns + g * 32 + 32)].map(abs).reduce(0, +)
+                        quantization += weights * (step / 2 + amax / 1024)
+                    }
+                }
                 let i = b * rows + o
-                #expect(abs(fast[i] - naive[i]) <= 1e-5 * magnitude + 1e-7, "\(format) b=\(b) o=\(o): \(fast[i]) vs \(naive[i])")
+                #expect(abs(fast[i] - naive[i]) <= 1e-5 * magnitude + quantization + 1e-7, "\(format) b=\(b) o=\(o): \(fast[i]) vs \(naive[i])")
             }
         }
     }
