@@ -1,27 +1,24 @@
 // Weight formats that stay encoded in memory — half precision and ggml's block quantizations — and
-// the matmul that serves them: y = x · Wᵀ with W read in its stored encoding.
+// the one matmul that serves them all: y = x · Wᵀ with W read in its stored encoding.
 //
-// Two arithmetics, one per format, each with one canonical order (batch invariance: y[b, o] has
-// the same bits whatever the batch, the tile it falls in or the row range a thread was given):
+// How the fast path works: a row is consumed in groups of 32 elements. Each group is decoded
+// (dequantized) straight into four SIMD8<Float> registers and multiplied into the accumulators of
+// every activation row of the tile, so a weight byte is read and decoded once per tile of up to two
+// activation rows, and never written back to memory as floats.
 //
-// - Q8_0 and Q4_0: integer dot products against activations quantized to Q8_0, as llama.cpp
-//   computes them — `IntegerMatmul`, whose header states the order (per block, eight exact int32
-//   lane sums, each converted and fused into a float lane with d_w·d_x; then `Matmul.reduceLanes`).
-//   The test: fast kernel == `multiplyReference` (a scalar transcription of that order), bit for
-//   bit. The activations are rounded to 8 bits per block (~2⁻⁸ relative), as in llama.cpp.
+// Canonical order (batch invariance): the accumulator of y[b, o] is one SIMD8<Float>; lane j sums
+// x[k]·w[k] for k ≡ j (mod 8), k ascending, with fused multiply-adds; then `Matmul.reduceLanes`,
+// then a scalar tail. That is exactly `Matmul.dot` applied to the dequantized row — which is the
+// test: fast kernel == dequantize + `Matmul.dot`, bit for bit, for any batch, tile or row range.
+// Q8_0 and Q4_0 use `multiplyDecoded` (decode once: registers at batch 1, a small float buffer
+// and `Matmul`'s float tiles for larger batches), in the same canonical order.
+// The decoded values themselves are bit-identical to each format's scalar reference dequantizer
+// (written after ggml's `dequantize_row_*`), so the chain of equalities reaches the file format.
 //
-// - F16, BF16, Q4_K, Q6_K: float activations times decoded weights. A row is consumed in groups of
-//   32 elements; each group is decoded straight into four SIMD8<Float> registers and multiplied
-//   into the accumulators of every activation row of the tile, so a weight byte is read and
-//   decoded once per tile of up to two activation rows, and never written back as floats. The
-//   accumulator of y[b, o] is one SIMD8<Float>; lane j sums x[k]·w[k] for k ≡ j (mod 8), k
-//   ascending, with fused multiply-adds; then `Matmul.reduceLanes`, then a scalar tail. That is
-//   exactly `Matmul.dot` applied to the dequantized row — which is the test: fast kernel ==
-//   dequantize + `Matmul.dot`, bit for bit, for any batch, tile or row range.
-//
-// The decoded values themselves (`dequantize`, used for embedding rows) are bit-identical to each
-// format's scalar reference dequantizer (written after ggml's `dequantize_row_*`), so the chain of
-// equalities reaches the file format.
+// Q8_0 and Q4_0 also have llama.cpp's arithmetic — activations quantized to Q8_0, integer block
+// products (`multiplyIntegerProducts`, see `IntegerMatmul`) — with its own canonical order and
+// its own scalar twin. It is what the llama.cpp parity mode runs for these formats. It is not the
+// default because it measured slower here at every batch size (figures in `IntegerMatmul`).
 
 /// A weight encoding as the fast kernels see it: how to decode groups of 32 elements of a row.
 /// Conforming types are caseless enums; every member is a static function on raw row bytes.
@@ -98,8 +95,7 @@ public enum BlockFormat: String, Sendable, CaseIterable {
 
     /// y[b, o] = Σₖ x[b, k] · W[o, k] for o in `rows`, reading W (rows of `rowBytes` bytes,
     /// `columns` elements each) in this encoding. x is (batch, columns); y has row stride `yStride`.
-    /// Each element is reduced in the canonical order described at the top of this file. Q8_0 and
-    /// Q4_0 quantize each row of x to Q8_0 first (llama.cpp's arithmetic for those types).
+    /// Each element is reduced in the canonical order described at the top of this file.
     public func multiply(
         x: UnsafePointer<Float>, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
         batch: Int, columns: Int, yStride: Int, rows: Range<Int>
@@ -107,8 +103,8 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         switch self {
         case .f16: BlockMatmul.multiply(F16Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .bf16: BlockMatmul.multiply(BF16Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q8_0: IntegerMatmul.multiply(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q4_0: IntegerMatmul.multiply(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q8_0: BlockMatmul.multiplyDecoded(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_0: BlockMatmul.multiplyDecoded(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_K: BlockMatmul.multiply(Q4KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q6_K: BlockMatmul.multiply(Q6KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         }
@@ -132,26 +128,38 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         decoder.dequantizeReference(row, count: columns, into: out)
     }
 
-    /// Whether `multiply` quantizes the activations (Q8_0 and Q4_0: integer dot products).
-    public var quantizesActivations: Bool { self == .q8_0 || self == .q4_0 }
+    /// Whether `multiplyIntegerProducts` serves this format (Q8_0 and Q4_0).
+    public var hasIntegerProducts: Bool { self == .q8_0 || self == .q4_0 }
 
-    /// The exact twin of `multiply` for the formats that quantize activations: the canonical
-    /// integer order written out with scalars (`IntegerMatmul.multiplyReference`). Equal to
-    /// `multiply` bit for bit. Other formats: `multiplyNaive`.
-    public func multiplyReference(
+    /// y = x · Wᵀ as llama.cpp computes it for Q8_0/Q4_0 weights: each row of x quantized to
+    /// Q8_0, integer products per block (`IntegerMatmul`, whose header states the canonical order:
+    /// batch-invariant too, a different one from `multiply`'s). Used by the llama.cpp parity mode.
+    public func multiplyIntegerProducts(
+        x: UnsafePointer<Float>, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
+        batch: Int, columns: Int, yStride: Int, rows: Range<Int>
+    ) {
+        switch self {
+        case .q8_0: IntegerMatmul.multiply(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_0: IntegerMatmul.multiply(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        default: preconditionFailure("\(self) has no integer kernel")
+        }
+    }
+
+    /// The exact twin of `multiplyIntegerProducts`: its canonical order written out with scalars
+    /// (`IntegerMatmul.multiplyReference`). Equal bit for bit.
+    public func multiplyIntegerReference(
         x: UnsafePointer<Float>, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
         batch: Int, columns: Int, yStride: Int, rows: Range<Int>
     ) {
         switch self {
         case .q8_0: IntegerMatmul.multiplyReference(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_0: IntegerMatmul.multiplyReference(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        default: preconditionFailure("\(self) multiplies float activations: use multiplyNaive")
+        default: preconditionFailure("\(self) has no integer kernel")
         }
     }
 
-    /// The float naive twin: dequantize each row with the reference dequantizer, then a
-    /// sequential scalar dot product with the unquantized activations. Slow and obviously right;
-    /// for Q8_0/Q4_0 it differs from `multiply` by the activations' quantization.
+    /// The naive twin of `multiply`: dequantize each row with the reference dequantizer, then a
+    /// sequential scalar dot product. Slow and obviously right.
     public func multiplyNaive(
         x: UnsafePointer<Float>, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
         batch: Int, columns: Int, yStride: Int, rows: Range<Int>
@@ -171,9 +179,45 @@ public enum BlockFormat: String, Sendable, CaseIterable {
 
 /// The generic fast kernel, specialised per decoder by the `BlockFormat` entry points.
 enum BlockMatmul {
+    /// Decode-once kernel. Batch 1: four weight rows are first read front to back as one
+    /// sequential stream (`touch`), then decoded group by group in registers into four independent
+    /// FMA chains (`tile4x1`). Larger batches: each block of four rows is decoded once into a small
+    /// float buffer and multiplied by `Matmul.simd`'s float tiles. Every element is reduced exactly
+    /// as `Matmul.dot` over the dequantized row, whatever the batch size or row range.
+    /// (m110 Q8_0 vs the fused factored-order kernel, same session, medians, S_TG tok/s: B=1
+    /// 184 → 172–176, B=8 243 → 333, B=32 343 → 544; prompt processing ~370 → ~560.)
+    static func multiplyDecoded<D: BlockDecoder>(
+        _: D.Type, _ x: UnsafePointer<Float>, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
+        _ batch: Int, _ columns: Int, _ ldy: Int, _ rows: Range<Int>
+    ) {
+        var o = rows.lowerBound
+        if batch == 1 {
+            while o + 4 <= rows.upperBound {
+                let wo = w + o * rowBytes
+                touch(wo, count: 4 * rowBytes, sink: y + o)
+                tile4x1(D.self, wo, rowBytes, x, columns, y + o)
+                o += 4
+            }
+            while o < rows.upperBound {
+                y[o] = dot(D.self, w + o * rowBytes, x, columns)
+                o += 1
+            }
+            return
+        }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * columns) { buffer in
+            let decoded = buffer.baseAddress!
+            while o < rows.upperBound {
+                let n = min(4, rows.upperBound - o)
+                for r in 0..<n { decodeRow(D.self, w + (o + r) * rowBytes, columns, decoded + r * columns) }
+                Matmul.simd(x: x, w: decoded, y: y + o, batch: batch, inDim: columns, outDim: n, yStride: ldy)
+                o += n
+            }
+        }
+    }
+
     /// Reads `count` bytes front to back, one load per cache line, so that a block of weight rows
-    /// arrives as one sequential stream (which the hardware prefetcher follows) before
-    /// `IntegerMatmul.tile4x1` reads it as four interleaved ones. The loads must have a visible effect or the optimiser
+    /// arrives as one sequential stream (which the hardware prefetcher follows) before `tile4x1`
+    /// (or `IntegerMatmul.tile4x1`) reads it as four interleaved ones. The loads must have a visible effect or the optimiser
     /// drops them (an unused sum passed to an `@_optimize(none)` function was not enough: the
     /// loop compiled to no loads at all), so their sum is stored to `sink`, an output element the
     /// caller overwrites afterwards.
@@ -186,6 +230,29 @@ enum BlockMatmul {
             i &+= 64
         }
         sink.pointee = Float(sum)
+    }
+
+    /// Four weight rows against one activation row, decoded group by group: four independent FMA
+    /// chains, each in `Matmul.dot`'s order over its dequantized row.
+    @inline(__always)
+    static func tile4x1<D: BlockDecoder>(
+        _: D.Type, _ w: UnsafeRawPointer, _ rowBytes: Int, _ x: UnsafePointer<Float>, _ columns: Int,
+        _ y: UnsafeMutablePointer<Float>
+    ) {
+        let w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        let x0 = UnsafeRawPointer(x)
+        for g in 0..<(columns >> 5) {
+            let xg = x0 + g &* 128
+            accumulate(&a0, D.group(w0, g), xg)
+            accumulate(&a1, D.group(w1, g), xg)
+            accumulate(&a2, D.group(w2, g), xg)
+            accumulate(&a3, D.group(w3, g), xg)
+        }
+        y[0] = finish(D.self, a0, w0, x, columns)
+        y[1] = finish(D.self, a1, w1, x, columns)
+        y[2] = finish(D.self, a2, w2, x, columns)
+        y[3] = finish(D.self, a3, w3, x, columns)
     }
 
     static func multiply<D: BlockDecoder>(

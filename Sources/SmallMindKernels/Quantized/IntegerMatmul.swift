@@ -1,6 +1,12 @@
 // Q8_0 and Q4_0 weights times activations quantized to Q8_0, in integers — llama.cpp's arithmetic
-// for these types, and this runtime's default for them. Converting every weight to float before
-// an FMA made these formats compute-bound (m110 Q4_0: 133 tok/s at batch 1, llama.cpp 377).
+// for these types, run by the llama.cpp parity mode (`BlockFormat.multiplyIntegerProducts`).
+//
+// Not the default: it was built to speed up decoding (m110 Q4_0: 133 tok/s at batch 1 with float
+// products, llama.cpp 377) but measured slower than the float-decoded kernels at every batch size
+// (m110, 2 threads, loaded machine, tok/s integer vs float: Q4_0 S_TG B=1 77 vs 80, B=8 154 vs
+// 212, B=32 289 vs 319, prompt processing 244–491 vs 341–466; Q8_0 alike). Without vpmaddwd or
+// vpmaddubsw (see "How" below) a block costs about as many instructions as decoding it to floats,
+// and batch 1 is bound by the weight stream either way.
 //
 // Canonical order (batch invariance): activation row b is quantized on its own
 // (`QuantizedActivations`: codes q_x and block scales d_x). For each block g of 32, ascending, and
