@@ -3,10 +3,11 @@
 //
 // Not the default: it was built to speed up decoding (m110 Q4_0: 133 tok/s at batch 1 with float
 // products, llama.cpp 377) but measured slower than the float-decoded kernels at every batch size
-// (m110, 2 threads, loaded machine, tok/s integer vs float: Q4_0 S_TG B=1 77 vs 80, B=8 154 vs
-// 212, B=32 289 vs 319, prompt processing 244–491 vs 341–466; Q8_0 alike). Without vpmaddwd or
-// vpmaddubsw (see "How" below) a block costs about as many instructions as decoding it to floats,
-// and batch 1 is bound by the weight stream either way.
+// (m110, 2 threads, loaded machine, medians of 3 alternating runs, tok/s integer vs float: Q4_0
+// S_TG B=1 73 vs 80, B=8 152 vs 207, B=32 205 vs 318, prompt processing 244 vs 456; Q8_0 85 vs
+// 88, 139 vs 189, 199 vs 300, 252 vs 439). Without vpmaddwd or vpmaddubsw (see "How" below) a
+// block costs about as many instructions as decoding it to floats, and batch 1 is bound by the
+// weight stream either way.
 //
 // Canonical order (batch invariance): activation row b is quantized on its own
 // (`QuantizedActivations`: codes q_x and block scales d_x). For each block g of 32, ascending, and
@@ -96,7 +97,9 @@ extension Q4_0Decoder: IntegerBlockDecoder {
 
 /// The integer kernels, specialised per format by the `BlockFormat` entry points.
 enum IntegerMatmul {
-    /// Batches of at least this many rows take `multiplyBatched` (same results, bit for bit).
+    /// Batches of at least this many rows take `multiplyBatched` (same results, bit for bit). A
+    /// 4 × 2 tile of this file's int16 kernel for them measured no faster at batch 8 and slower
+    /// at 32 and in prompt processing (m110 Q4_0 S_TG B=32 133 vs 195 tok/s, S_PP 168 vs 250).
     static let batchedThreshold = 2
 
     /// y[b, o] for o in `rows`, in the canonical order above. Quantizes x itself (each thread that
@@ -133,11 +136,10 @@ enum IntegerMatmul {
                 // sequential stream the hardware prefetcher follows (see `BlockMatmul.touch`).
                 BlockMatmul.touch(wo, count: 4 * rowBytes, sink: y + o)
             }
-            while b + 2 <= batch {
-                tile4x2(D.self, wo, rowBytes, xq, b, blocks, y + b * ldy + o, ldy)
-                b += 2
+            while b < batch {
+                tile4x1(D.self, wo, rowBytes, xq, b, blocks, y + b * ldy + o)
+                b += 1
             }
-            if b < batch { tile4x1(D.self, wo, rowBytes, xq, b, blocks, y + b * ldy + o) }
             o += 4
         }
         while o < rows.upperBound {
@@ -191,41 +193,6 @@ enum IntegerMatmul {
         y[1] = Matmul.reduceLanes(a1)
         y[2] = Matmul.reduceLanes(a2)
         y[3] = Matmul.reduceLanes(a3)
-    }
-
-    /// Four weight rows against activation rows b and b + 1: each block decoded once for both.
-    @inline(__always)
-    static func tile4x2<D: IntegerBlockDecoder>(
-        _: D.Type, _ w: UnsafeRawPointer, _ rowBytes: Int, _ xq: QuantizedActivations, _ b: Int, _ blocks: Int,
-        _ y: UnsafeMutablePointer<Float>, _ ldy: Int
-    ) {
-        let w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes
-        let x0 = xq.row(b), x1 = xq.row(b + 1), s0 = xq.rowScales(b), s1 = xq.rowScales(b + 1)
-        var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a02 = SIMD8<Float>(), a03 = SIMD8<Float>()
-        var a10 = SIMD8<Float>(), a11 = SIMD8<Float>(), a12 = SIMD8<Float>(), a13 = SIMD8<Float>()
-        @inline(__always) func step(
-            _ acc0: inout SIMD8<Float>, _ acc1: inout SIMD8<Float>, _ block: UnsafeRawPointer,
-            _ xg0: UnsafeRawPointer, _ xg1: UnsafeRawPointer, _ d0: Float, _ d1: Float
-        ) {
-            let codes = D.codes(block), dw = loadHalfScale(block)
-            acc0 = acc0.addingProduct(laneSums(codes, xg0), SIMD8(repeating: dw * d0))
-            acc1 = acc1.addingProduct(laneSums(codes, xg1), SIMD8(repeating: dw * d1))
-        }
-        for g in 0..<blocks {
-            let xg0 = x0 + g &* 64, xg1 = x1 + g &* 64, d0 = s0[g], d1 = s1[g], offset = g &* D.blockBytes
-            step(&a00, &a10, w0 + offset, xg0, xg1, d0, d1)
-            step(&a01, &a11, w1 + offset, xg0, xg1, d0, d1)
-            step(&a02, &a12, w2 + offset, xg0, xg1, d0, d1)
-            step(&a03, &a13, w3 + offset, xg0, xg1, d0, d1)
-        }
-        y[0] = Matmul.reduceLanes(a00)
-        y[1] = Matmul.reduceLanes(a01)
-        y[2] = Matmul.reduceLanes(a02)
-        y[3] = Matmul.reduceLanes(a03)
-        y[ldy] = Matmul.reduceLanes(a10)
-        y[ldy + 1] = Matmul.reduceLanes(a11)
-        y[ldy + 2] = Matmul.reduceLanes(a12)
-        y[ldy + 3] = Matmul.reduceLanes(a13)
     }
 
     /// The naive twin: the canonical order written out with scalars — reference quantizer,
