@@ -55,6 +55,18 @@ private struct EncodedMatrix {
             format.multiply(x: x, w: raw.baseAddress!, rowBytes: rowBytes, y: &y, batch: batch, columns: columns, yStride: rows, rows: range ?? 0..<rows)
         }
     }
+
+    /// Q8_0/Q4_0: the integer kernel, or (`reference`) its scalar twin.
+    func multiplyIntegers(_ x: [Float], batch: Int, rows range: Range<Int>? = nil, reference: Bool = false, into y: inout [Float]) {
+        bytes.withUnsafeBytes { raw in
+            let w = raw.baseAddress!, range = range ?? 0..<rows
+            if reference {
+                format.multiplyIntegerReference(x: x, w: w, rowBytes: rowBytes, y: &y, batch: batch, columns: columns, yStride: rows, rows: range)
+            } else {
+                format.multiplyIntegerProducts(x: x, w: w, rowBytes: rowBytes, y: &y, batch: batch, columns: columns, yStride: rows, rows: range)
+            }
+        }
+    }
 }
 
 private struct XorShift {
@@ -170,5 +182,79 @@ struct BlockFormatTests {
         var split = [Float](repeating: .nan, count: batch * rows)
         for range in [0..<1, 1..<6, 6..<7, 7..<11] { m.multiply(x, batch: batch, rows: range, into: &split) }
         #expect(split.map(\.bitPattern) == together.map(\.bitPattern))
+    }
+}
+
+/// Q8_0 and Q4_0's integer products (llama.cpp's arithmetic, `IntegerMatmul`).
+extension BlockFormatTests {
+    static let integerCases: [(BlockFormat, Int)] = cases.filter { $0.0.hasIntegerProducts } + [(.q8_0, 256), (.q4_0, 512)]
+
+    /// Both kernels (batch 1: int16 products; batch ≥ 2: float FMAs on the codes) equal the
+    /// scalar twin bit for bit, for batches 1…7 — every tile shape and remainder — and row ranges.
+    @Test(arguments: 0..<integerCases.count)
+    func integerKernelEqualsReference(index: Int) {
+        let (format, columns) = Self.integerCases[index]
+        let rows = 11
+        let m = EncodedMatrix(format, rows: rows, columns: columns, seed: 400 + UInt64(index))
+        for batch in 1...7 {
+            let x = activations(batch * columns, seed: 10 + UInt64(batch))
+            var fast = [Float](repeating: .nan, count: batch * rows), reference = fast
+            for range in [0..<11, 0..<4, 3..<10, 5..<6] {
+                m.multiplyIntegers(x, batch: batch, rows: range, into: &fast)
+                m.multiplyIntegers(x, batch: batch, rows: range, reference: true, into: &reference)
+                #expect(fast.map(\.bitPattern) == reference.map(\.bitPattern), "\(format) batch \(batch) rows \(range)")
+            }
+        }
+    }
+
+    /// Batch invariance of the integer products: a row alone (batch 1, the int16 kernel) gives the
+    /// bits it gets inside a batch of 7 (the float-FMA kernel), and row ranges change nothing.
+    @Test(arguments: 0..<integerCases.count)
+    func integerResultsIgnoreBatchAndRowRange(index: Int) {
+        let (format, columns) = Self.integerCases[index]
+        let rows = 11, batch = 7
+        let m = EncodedMatrix(format, rows: rows, columns: columns, seed: 500 + UInt64(index))
+        let x = activations(batch * columns, seed: 19)
+        var together = [Float](repeating: .nan, count: batch * rows)
+        m.multiplyIntegers(x, batch: batch, into: &together)
+        for b in 0..<batch {
+            var alone = [Float](repeating: .nan, count: rows)
+            m.multiplyIntegers(Array(x[b * columns..<(b + 1) * columns]), batch: 1, into: &alone)
+            #expect(alone.map(\.bitPattern) == together[b * rows..<(b + 1) * rows].map(\.bitPattern), "\(format) row \(b)")
+        }
+        var split = [Float](repeating: .nan, count: batch * rows)
+        for range in [0..<1, 1..<6, 6..<7, 7..<11] { m.multiplyIntegers(x, batch: batch, rows: range, into: &split) }
+        #expect(split.map(\.bitPattern) == together.map(\.bitPattern))
+    }
+
+    /// Against the float naive twin: the activations' quantization moves each element by at most
+    /// half a step d_x/2 plus the f16 rounding of d_x (≤ 127·d_x·2⁻¹¹ < amax·2⁻¹⁰), so the results
+    /// differ by at most Σ|w|·(d_x/2 + amax·2⁻¹⁰) over the blocks, plus float rounding of the sums.
+    @Test(arguments: 0..<integerCases.count)
+    func integerKernelAgreesWithFloatProductWithinQuantization(index: Int) {
+        let (format, columns) = Self.integerCases[index]
+        let rows = 10, batch = 3
+        let m = EncodedMatrix(format, rows: rows, columns: columns, seed: 600 + UInt64(index))
+        let w = m.reference()
+        let x = activations(batch * columns, seed: 21)
+        var integer = [Float](repeating: .nan, count: batch * rows), naive = integer
+        m.multiplyIntegers(x, batch: batch, into: &integer)
+        m.bytes.withUnsafeBytes { raw in
+            format.multiplyNaive(x: x, w: raw.baseAddress!, rowBytes: m.rowBytes, y: &naive, batch: batch, columns: columns, yStride: rows, rows: 0..<rows)
+        }
+        for b in 0..<batch {
+            for o in 0..<rows {
+                var magnitude: Float = 0, quantization: Float = 0
+                for k in 0..<columns { magnitude += abs(x[b * columns + k] * w[o * columns + k]) }
+                for g in 0..<(columns / 32) {
+                    let amax = x[(b * columns + g * 32)..<(b * columns + g * 32 + 32)].map(abs).max()!
+                    let step = Float(Float16(amax / 127))
+                    let weights = w[(o * columns + g * 32)..<(o * columns + g * 32 + 32)].map(abs).reduce(0, +)
+                    quantization += weights * (step / 2 + amax / 1024)
+                }
+                let i = b * rows + o
+                #expect(abs(integer[i] - naive[i]) <= quantization + 1e-5 * magnitude + 1e-7, "\(format) b=\(b) o=\(o): \(integer[i]) vs \(naive[i])")
+            }
+        }
     }
 }

@@ -218,32 +218,36 @@ struct LlamaCppGoldenTests {
     /// quantizes the activations (Q8_0 for Q8_0/Q4_0 weights, Q8_K for the K-quants) while we
     /// multiply float activations by the decoded weights (more accurate), so the two runs differ by
     /// that rounding, ~2⁻⁸ relative per element. On the trained stories260K this stays small
-    /// (observed 0.156; bound 0.25). The random-weight kq model amplifies it: llama.cpp's own F32
-    /// and Q6_K runs (nearly lossless weights) differ at step 1 by a top-1/top-2 gap of 3, and in
-    /// this arithmetic our top-1 differs from llama.cpp's at a few steps even where its gap
-    /// exceeds 0.2 (observed max |Δ log p|: Q8_0 3.0, Q4_0 1.7, Q4_K_M 20.5, Q6_K 2.6). That the
+    /// (observed 0.156; bound 0.25). Taking llama.cpp's Q8_0 arithmetic here too (integer block
+    /// products, as `.llamaCpp` does) did not bring it closer — 0.169: the f16 keys, values and
+    /// flash-attention rounding of llama.cpp's run then now and then flip an activation's code.
+    /// The random-weight kq model amplifies it: llama.cpp's own F32 and Q6_K runs (nearly lossless
+    /// weights) differ at step 1 by a top-1/top-2 gap of 3, and in this arithmetic our top-1
+    /// differs from llama.cpp's at a few steps even where its gap exceeds 0.2 (observed max
+    /// |Δ log p|: Q8_0 3.0, Q4_0 1.7, Q4_K_M 20.5, Q6_K 2.6). That the
     /// difference is the activation rounding and nothing else is what the next table shows.
     static let quantizedTolerance: [String: Double] = [
         "stories260K-q8_0.gguf": 0.25,  // observed 0.156
     ]
 
     /// Every quantized model, teacher-forced, in llama.cpp's arithmetic (`.llamaCpp`: each
-    /// activation row rounded to Q8_0 or Q8_K exactly as ggml's quantizers do, then multiplied by
-    /// our own fused kernels; f16 KV cache and flash-attention rounding as above). ggml sums the
-    /// integer products of a block and scales once; we multiply the same rounded values in float,
-    /// so what remains is float summation order, which the kq model amplifies. Observed maxima:
-    /// the K-quants agree to the golden file's printed digits at nearly every step (Q4_K_M 0.28 at
-    /// one step, Q6_K 0.76 at one); Q8_0 and Q4_0 less closely (0.71, 0.65), from the first pass
-    /// on — not traced further (llama.cpp repacks Q4_0 into interleaved rows for AVX2 and ARM and
-    /// sums those in another order; which kernels the golden machine ran is not recorded). The
-    /// bounds leave ~40 % above each. The greedy token equals llama.cpp's at every step of every
-    /// model here, so its top-1 agrees wherever its top-1/top-2 gap exceeds 0.2 a fortiori.
+    /// activation row rounded to Q8_0 or Q8_K exactly as ggml's quantizers do; f16 KV cache and
+    /// flash-attention rounding as above). Q8_0 weights now agree to the golden file's printed
+    /// precision: their integer kernel sums each lane's four products exactly and scales by
+    /// d_w·d_x in one FMA, as ggml_vec_dot_q8_0_q8_0 (AVX2) does (it was 0.21 and 0.71 when the
+    /// rounded activations were multiplied in float). Q4_0 uses the same lanes but llama.cpp
+    /// repacks Q4_0 into interleaved rows for AVX2 and sums those in another order (observed
+    /// 0.79). The K-quants multiply the rounded values in float, so float summation order remains
+    /// (Q4_K_M 0.28 at one step, Q6_K 0.76 at one); the kq model amplifies it. The bounds leave
+    /// ~40 % above each (2.5e-5 where the agreement is to the printed digits, as above). The
+    /// greedy token equals llama.cpp's at every step of every model here, so its top-1 agrees
+    /// wherever its top-1/top-2 gap exceeds 0.2 a fortiori.
     static let quantizedLlamaCppArithmeticTolerance: [String: Double] = [
-        "stories260K-q8_0.gguf": 0.3,  // observed 0.208
-        "kq-q8_0.gguf": 1.0,           // observed 0.712
-        "kq-q4_0.gguf": 0.9,           // observed 0.653
-        "kq-q4_k_m.gguf": 0.4,         // observed 0.277
-        "kq-q6_k.gguf": 1.1,           // observed 0.763
+        "stories260K-q8_0.gguf": 2.5e-5,  // observed 5.3e-6 (0.208 with float products)
+        "kq-q8_0.gguf": 2.5e-5,           // observed 5.0e-6 (0.712 with float products)
+        "kq-q4_0.gguf": 1.1,              // observed 0.789 (0.653 with float products)
+        "kq-q4_k_m.gguf": 0.4,            // observed 0.277
+        "kq-q6_k.gguf": 1.1,              // observed 0.763
     ]
 
     static func goldenCase(_ model: String) throws -> LlamaCppGolden.Case {

@@ -42,7 +42,8 @@ public struct WeightMatrix: @unchecked Sendable {
     public let format: WeightFormat
     /// When set, each activation row is rounded as llama.cpp rounds it for this weight type
     /// before the product (see `ActivationRounding`): a parity mode for comparing with llama.cpp,
-    /// off by default. It costs a scratch allocation per multiply.
+    /// off by default. It costs a scratch allocation per multiply. Q8_0 and Q4_0 weights then take
+    /// their integer kernels, which quantize the activations themselves exactly as llama.cpp does.
     public private(set) var activationRounding: ActivationRounding?
     /// When set, float32 and f16 products sum in the order llama.cpp's CPU backend uses for the
     /// product's shape (see `followingLlamaCpp()`).
@@ -84,7 +85,8 @@ public struct WeightMatrix: @unchecked Sendable {
     /// activations rounded to the weight type's vec_dot_type, and — for float32 and f16 weights —
     /// the sums in ggml's order for the product's shape: tinyBLAS's (this runtime's canonical
     /// order) for two or more activation rows, ggml_vec_dot's for one (`GGML.usesTinyBLAS`).
-    /// Quantized weights keep this runtime's order: ggml's integer dot products are not reproduced.
+    /// Q8_0/Q4_0 weights take integer block products in ggml's AVX2 order; the K-quants multiply
+    /// the rounded activations in this runtime's order.
     public func followingLlamaCpp() -> WeightMatrix {
         var copy = roundingActivationsLikeLlamaCpp()
         copy.followsLlamaCppOrder = true
@@ -110,7 +112,11 @@ public struct WeightMatrix: @unchecked Sendable {
     ) {
         let range = outputRows ?? 0..<rows
         precondition(range.lowerBound >= 0 && range.upperBound <= rows, "output rows \(range) outside 0..<\(rows)")
-        if let rounding = activationRounding {
+        if activationRounding == .q8_0, let block = format.blockFormat, block.hasIntegerProducts {
+            // llama.cpp's arithmetic for these types, activation quantization included.
+            block.multiplyIntegerProducts(
+                x: x, w: data, rowBytes: rowBytes, y: y, batch: batch, columns: columns, yStride: rows, rows: range)
+        } else if let rounding = activationRounding {
             let rounded = UnsafeMutablePointer<Float>.allocate(capacity: batch * columns)
             defer { rounded.deallocate() }
             for b in 0..<batch { rounding.round(x + b * columns, count: columns, into: rounded + b * columns) }

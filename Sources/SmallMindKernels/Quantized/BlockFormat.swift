@@ -14,6 +14,11 @@
 // and `Matmul`'s float tiles for larger batches), in the same canonical order.
 // The decoded values themselves are bit-identical to each format's scalar reference dequantizer
 // (written after ggml's `dequantize_row_*`), so the chain of equalities reaches the file format.
+//
+// Q8_0 and Q4_0 also have llama.cpp's arithmetic — activations quantized to Q8_0, integer block
+// products (`multiplyIntegerProducts`, see `IntegerMatmul`) — with its own canonical order and
+// its own scalar twin. It is what the llama.cpp parity mode runs for these formats. It is not the
+// default because it measured slower here at every batch size (figures in `IntegerMatmul`).
 
 /// A weight encoding as the fast kernels see it: how to decode groups of 32 elements of a row.
 /// Conforming types are caseless enums; every member is a static function on raw row bytes.
@@ -132,6 +137,36 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         decoder.dequantizeReference(row, count: columns, into: out)
     }
 
+    /// Whether `multiplyIntegerProducts` serves this format (Q8_0 and Q4_0).
+    public var hasIntegerProducts: Bool { self == .q8_0 || self == .q4_0 }
+
+    /// y = x · Wᵀ as llama.cpp computes it for Q8_0/Q4_0 weights: each row of x quantized to
+    /// Q8_0, integer products per block (`IntegerMatmul`, whose header states the canonical order:
+    /// batch-invariant too, a different one from `multiply`'s). Used by the llama.cpp parity mode.
+    public func multiplyIntegerProducts(
+        x: UnsafePointer<Float>, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
+        batch: Int, columns: Int, yStride: Int, rows: Range<Int>
+    ) {
+        switch self {
+        case .q8_0: IntegerMatmul.multiply(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_0: IntegerMatmul.multiply(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        default: preconditionFailure("\(self) has no integer kernel")
+        }
+    }
+
+    /// The exact twin of `multiplyIntegerProducts`: its canonical order written out with scalars
+    /// (`IntegerMatmul.multiplyReference`). Equal bit for bit.
+    public func multiplyIntegerReference(
+        x: UnsafePointer<Float>, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
+        batch: Int, columns: Int, yStride: Int, rows: Range<Int>
+    ) {
+        switch self {
+        case .q8_0: IntegerMatmul.multiplyReference(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_0: IntegerMatmul.multiplyReference(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        default: preconditionFailure("\(self) has no integer kernel")
+        }
+    }
+
     /// The naive twin of `multiply`: dequantize each row with the reference dequantizer, then a
     /// sequential scalar dot product. Slow and obviously right.
     public func multiplyNaive(
@@ -191,7 +226,7 @@ enum BlockMatmul {
 
     /// Reads `count` bytes front to back, one load per cache line, so that a block of weight rows
     /// arrives as one sequential stream (which the hardware prefetcher follows) before `tile4x1`
-    /// reads it as four interleaved ones. The loads must have a visible effect or the optimiser
+    /// (or `IntegerMatmul.tile4x1`) reads it as four interleaved ones. The loads must have a visible effect or the optimiser
     /// drops them (an unused sum passed to an `@_optimize(none)` function was not enough: the
     /// loop compiled to no loads at all), so their sum is stored to `sink`, an output element the
     /// caller overwrites afterwards.
