@@ -1,12 +1,12 @@
 import Testing
 @testable import SmallMindKernels
 
-/// The Q8_0 activation quantizer of the integer kernels (`QuantizedActivations`).
+/// The Q8_0 activation quantizer of the integer products (`ActivationQuantizer`).
 struct ActivationQuantizerTests {
     /// Rows with the awkward blocks in them: random values, an all-zero block, one huge value among
     /// small ones, exact ties (amax = 127 makes the inverse 1, so x.5 must round half to even),
     /// negative extremes, values so small that the scale rounds to 0 in f16, and subnormals so
-    /// small that 127/amax overflows (codes 0: see `quantizeRowReference`).
+    /// small that 127/amax overflows (codes 0).
     static func rows() -> [[Float]] {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         func unit() -> Float {
@@ -23,45 +23,10 @@ struct ActivationQuantizerTests {
         return [random, zero + random, huge, ties, negative, zero, small, subnormal]
     }
 
-    /// Codes in natural order (read back through `QuantizedActivations.slot`) and scales.
-    static func quantize(_ row: [Float], reference: Bool, layout: QuantizedActivations.Layout = .int16) -> (codes: [Int16], scales: [Float]) {
+    static func quantize(_ row: [Float]) -> (codes: [Int16], scales: [Float]) {
         var codes = [Int16](repeating: 99, count: row.count), scales = [Float](repeating: .nan, count: row.count / 32)
-        if reference {
-            QuantizedActivations.quantizeRowReference(row, count: row.count, codes: &codes, scales: &scales)
-        } else {
-            let blockBytes = layout == .int16 ? 64 : 128
-            var raw = [UInt8](repeating: 0xAA, count: row.count / 32 * blockBytes)
-            raw.withUnsafeMutableBytes { out in
-                QuantizedActivations.quantizeRow(row, count: row.count, layout: layout, codes: out.baseAddress!, scales: &scales)
-                for i in row.indices {
-                    let at = i / 32 * blockBytes
-                    let slot = QuantizedActivations.slot(i % 32, layout)
-                    codes[i] = layout == .int16
-                        ? out.load(fromByteOffset: at + 2 * slot, as: Int16.self)
-                        : Int16(exactly: out.load(fromByteOffset: at + 4 * slot, as: Float.self)) ?? 999
-                }
-            }
-        }
+        ActivationQuantizer.quantizeRow(row, count: row.count, codes: &codes, scales: &scales)
         return (codes, scales)
-    }
-
-    /// Both layouts: every slot written once (no 99/999 left), codes and scales as the reference.
-    @Test func vectorQuantizerEqualsScalarReference() {
-        for row in Self.rows() {
-            let reference = Self.quantize(row, reference: true)
-            for fast in [Self.quantize(row, reference: false, layout: .int16), Self.quantize(row, reference: false, layout: .float)] {
-            #expect(fast.codes == reference.codes)
-            #expect(fast.scales.map(\.bitPattern) == reference.scales.map(\.bitPattern))
-            #expect(fast.codes.allSatisfy { abs($0) <= 127 })
-            }
-        }
-    }
-
-    /// The two layouts place the 32 elements of a block in 32 distinct slots.
-    @Test func layoutsArePermutations() {
-        for layout in [QuantizedActivations.Layout.int16, .float] {
-            #expect(Set((0..<32).map { QuantizedActivations.slot($0, layout) }) == Set(0..<32))
-        }
     }
 
     /// Codes times scales are exactly the values `ActivationRounding.q8_0` (the parity mode's
@@ -69,7 +34,7 @@ struct ActivationQuantizerTests {
     /// (Not the subnormal row: there ggml's own codes are garbage, and the rounding gives 0 · ∞.)
     @Test func dequantizedCodesEqualActivationRounding() {
         for row in Self.rows().dropLast() {
-            let (codes, scales) = Self.quantize(row, reference: false)
+            let (codes, scales) = Self.quantize(row)
             var rounded = [Float](repeating: .nan, count: row.count)
             ActivationRounding.q8_0.round(row, count: row.count, into: &rounded)
             let dequantized = codes.indices.map { Float(codes[$0]) * scales[$0 / 32] }
@@ -81,21 +46,21 @@ struct ActivationQuantizerTests {
     @Test func edgeCases() {
         let rows = Self.rows()
         // All-zero block: scale 0, codes 0.
-        let zero = Self.quantize(rows[5], reference: false)
+        let zero = Self.quantize(rows[5])
         #expect(zero.scales == [0] && zero.codes.allSatisfy { $0 == 0 })
         // One huge value: it becomes 127, everything else 0; the scale is f16(1e6 / 127).
-        let huge = Self.quantize(rows[2], reference: false)
+        let huge = Self.quantize(rows[2])
         #expect(huge.codes[17] == 127)
         #expect(huge.codes.enumerated().allSatisfy { $0.offset == 17 || $0.element == 0 })
         #expect(huge.scales[0] == Float(Float16(Float(1e6) / 127)))
         // Ties round half to even.
-        let ties = Self.quantize(rows[3], reference: false)
+        let ties = Self.quantize(rows[3])
         #expect(Array(ties.codes.prefix(10)) == [127, 2, 4, -2, -4, 0, 0, 2, 126, -126])
         // Scale below f16's range: codes still carry the shape, the scale is 0.
-        let small = Self.quantize(rows[6], reference: false)
+        let small = Self.quantize(rows[6])
         #expect(small.scales == [0] && (small.codes.contains(127) || small.codes.contains(-127)))
         // 127 / amax overflows: codes 0.
-        #expect(Self.quantize(rows[7], reference: false).codes.allSatisfy { $0 == 0 })
+        #expect(Self.quantize(rows[7]).codes.allSatisfy { $0 == 0 })
     }
 
     /// Already-rounded activations quantize back to the same codes (the parity mode relies on the
@@ -104,7 +69,7 @@ struct ActivationQuantizerTests {
         for row in Self.rows().prefix(6) {  // not the tiny rows, whose scale rounds to 0 in f16
             var rounded = [Float](repeating: .nan, count: row.count)
             ActivationRounding.q8_0.round(row, count: row.count, into: &rounded)
-            #expect(Self.quantize(rounded, reference: false).codes == Self.quantize(row, reference: false).codes)
+            #expect(Self.quantize(rounded).codes == Self.quantize(row).codes)
         }
     }
 }

@@ -56,15 +56,11 @@ private struct EncodedMatrix {
         }
     }
 
-    /// Q8_0/Q4_0: the integer kernel, or (`reference`) its scalar twin.
-    func multiplyIntegers(_ x: [Float], batch: Int, rows range: Range<Int>? = nil, reference: Bool = false, into y: inout [Float]) {
+    /// Q8_0/Q4_0: llama.cpp's integer products (the parity mode's kernel).
+    func multiplyIntegers(_ x: [Float], batch: Int, rows range: Range<Int>? = nil, into y: inout [Float]) {
         bytes.withUnsafeBytes { raw in
-            let w = raw.baseAddress!, range = range ?? 0..<rows
-            if reference {
-                format.multiplyIntegerReference(x: x, w: w, rowBytes: rowBytes, y: &y, batch: batch, columns: columns, yStride: rows, rows: range)
-            } else {
-                format.multiplyIntegerProducts(x: x, w: w, rowBytes: rowBytes, y: &y, batch: batch, columns: columns, yStride: rows, rows: range)
-            }
+            format.multiplyIntegerProducts(
+                x: x, w: raw.baseAddress!, rowBytes: rowBytes, y: &y, batch: batch, columns: columns, yStride: rows, rows: range ?? 0..<rows)
         }
     }
 }
@@ -189,26 +185,8 @@ struct BlockFormatTests {
 extension BlockFormatTests {
     static let integerCases: [(BlockFormat, Int)] = cases.filter { $0.0.hasIntegerProducts } + [(.q8_0, 256), (.q4_0, 512)]
 
-    /// Both kernels (batch 1: int16 products; batch ≥ 2: float FMAs on the codes) equal the
-    /// scalar twin bit for bit, for batches 1…7 — every tile shape and remainder — and row ranges.
-    @Test(arguments: 0..<integerCases.count)
-    func integerKernelEqualsReference(index: Int) {
-        let (format, columns) = Self.integerCases[index]
-        let rows = 11
-        let m = EncodedMatrix(format, rows: rows, columns: columns, seed: 400 + UInt64(index))
-        for batch in 1...7 {
-            let x = activations(batch * columns, seed: 10 + UInt64(batch))
-            var fast = [Float](repeating: .nan, count: batch * rows), reference = fast
-            for range in [0..<11, 0..<4, 3..<10, 5..<6] {
-                m.multiplyIntegers(x, batch: batch, rows: range, into: &fast)
-                m.multiplyIntegers(x, batch: batch, rows: range, reference: true, into: &reference)
-                #expect(fast.map(\.bitPattern) == reference.map(\.bitPattern), "\(format) batch \(batch) rows \(range)")
-            }
-        }
-    }
-
-    /// Batch invariance of the integer products: a row alone (batch 1, the int16 kernel) gives the
-    /// bits it gets inside a batch of 7 (the float-FMA kernel), and row ranges change nothing.
+    /// Batch invariance of the integer products: a row alone gives the bits it gets inside a batch
+    /// of 7, and row ranges change nothing.
     @Test(arguments: 0..<integerCases.count)
     func integerResultsIgnoreBatchAndRowRange(index: Int) {
         let (format, columns) = Self.integerCases[index]

@@ -233,7 +233,7 @@ struct LlamaCppGoldenTests {
     /// Every quantized model, teacher-forced, in llama.cpp's arithmetic (`.llamaCpp`: each
     /// activation row rounded to Q8_0 or Q8_K exactly as ggml's quantizers do; f16 KV cache and
     /// flash-attention rounding as above). Q8_0 weights now agree to the golden file's printed
-    /// precision: their integer kernel sums each lane's four products exactly and scales by
+    /// precision: their integer products sum each lane's four products exactly and scales by
     /// d_w·d_x in one FMA, as ggml_vec_dot_q8_0_q8_0 (AVX2) does (it was 0.21 and 0.71 when the
     /// rounded activations were multiplied in float). Q4_0 uses the same lanes but llama.cpp
     /// repacks Q4_0 into interleaved rows for AVX2 and sums those in another order (observed

@@ -14,7 +14,8 @@ public enum ForwardArithmetic: String, Sendable, CaseIterable {
     /// through an f16 table — and sums as llama.cpp sums, which for float32 and f16 weights
     /// depends on how many tokens share a matrix product (`GGML.usesTinyBLAS`). So unlike
     /// `.standard` it is not batch-invariant: a token's logits in a prefill batch and alone differ
-    /// slightly, as they do in llama.cpp. Quantized weights get llama.cpp's activation rounding but
-    /// this runtime's summation order. Slower than `.standard`; meant for tests.
+    /// slightly, as they do in llama.cpp. Q8_0 and Q4_0 weights take llama.cpp's integer block
+    /// products (`BlockFormat.multiplyIntegerProducts`); the K-quants get its activation rounding
+    /// but this runtime's summation order. Slower than `.standard`; meant for tests.
     case llamaCpp
 }

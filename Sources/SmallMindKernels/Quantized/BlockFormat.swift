@@ -10,15 +10,15 @@
 // x[k]·w[k] for k ≡ j (mod 8), k ascending, with fused multiply-adds; then `Matmul.reduceLanes`,
 // then a scalar tail. That is exactly `Matmul.dot` applied to the dequantized row — which is the
 // test: fast kernel == dequantize + `Matmul.dot`, bit for bit, for any batch, tile or row range.
-// Q8_0 and Q4_0 use `multiplyDecoded` (decode once: registers at batch 1, a small float buffer
-// and `Matmul`'s float tiles for larger batches), in the same canonical order.
+// Batches of two or more rows, and Q8_0/Q4_0 at batch 1 too, use `multiplyDecoded` (decode once:
+// a small float buffer and `Matmul`'s float tiles for batches, registers at batch 1), in the same
+// canonical order; the others walk their rows in sequence at batch 1 (`multiply`).
 // The decoded values themselves are bit-identical to each format's scalar reference dequantizer
 // (written after ggml's `dequantize_row_*`), so the chain of equalities reaches the file format.
 //
 // Q8_0 and Q4_0 also have llama.cpp's arithmetic — activations quantized to Q8_0, integer block
-// products (`multiplyIntegerProducts`, see `IntegerMatmul`) — with its own canonical order and
-// its own scalar twin. It is what the llama.cpp parity mode runs for these formats. It is not the
-// default because it measured slower here at every batch size (figures in `IntegerMatmul`).
+// products (`multiplyIntegerProducts`, see `IntegerMatmul`) — for the llama.cpp parity mode; not
+// the default, because a vectorised form measured slower here (figures in `IntegerMatmul`).
 
 /// A weight encoding as the fast kernels see it: how to decode groups of 32 elements of a row.
 /// Conforming types are caseless enums; every member is a static function on raw row bytes.
@@ -141,8 +141,8 @@ public enum BlockFormat: String, Sendable, CaseIterable {
     public var hasIntegerProducts: Bool { self == .q8_0 || self == .q4_0 }
 
     /// y = x · Wᵀ as llama.cpp computes it for Q8_0/Q4_0 weights: each row of x quantized to
-    /// Q8_0, integer products per block (`IntegerMatmul`, whose header states the canonical order:
-    /// batch-invariant too, a different one from `multiply`'s). Used by the llama.cpp parity mode.
+    /// Q8_0, integer products per block (`IntegerMatmul`, whose header states the order: batch-
+    /// invariant too, a different one from `multiply`'s). Scalar: for the llama.cpp parity mode.
     public func multiplyIntegerProducts(
         x: UnsafePointer<Float>, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
         batch: Int, columns: Int, yStride: Int, rows: Range<Int>
@@ -150,19 +150,6 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         switch self {
         case .q8_0: IntegerMatmul.multiply(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_0: IntegerMatmul.multiply(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        default: preconditionFailure("\(self) has no integer kernel")
-        }
-    }
-
-    /// The exact twin of `multiplyIntegerProducts`: its canonical order written out with scalars
-    /// (`IntegerMatmul.multiplyReference`). Equal bit for bit.
-    public func multiplyIntegerReference(
-        x: UnsafePointer<Float>, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
-        batch: Int, columns: Int, yStride: Int, rows: Range<Int>
-    ) {
-        switch self {
-        case .q8_0: IntegerMatmul.multiplyReference(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q4_0: IntegerMatmul.multiplyReference(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         default: preconditionFailure("\(self) has no integer kernel")
         }
     }
@@ -226,7 +213,7 @@ enum BlockMatmul {
 
     /// Reads `count` bytes front to back, one load per cache line, so that a block of weight rows
     /// arrives as one sequential stream (which the hardware prefetcher follows) before `tile4x1`
-    /// (or `IntegerMatmul.tile4x1`) reads it as four interleaved ones. The loads must have a visible effect or the optimiser
+    /// reads it as four interleaved ones. The loads must have a visible effect or the optimiser
     /// drops them (an unused sum passed to an `@_optimize(none)` function was not enough: the
     /// loop compiled to no loads at all), so their sum is stored to `sink`, an output element the
     /// caller overwrites afterwards.
