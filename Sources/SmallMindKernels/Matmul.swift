@@ -44,8 +44,10 @@ public enum Matmul {
             // A few activation rows against a matrix that comes from memory: walk the weight rows
             // one after another, as batch 1 does, each row serving every activation row. Four
             // interleaved row streams (the tiles below) starve here: m110 f32, 2 threads, S_TG
-            // B=2 97 → 132–163 tok/s, B=4 166 → 186–222. From the caches the tiles win (a
-            // 2048×768 matrix at 4 rows, 1 thread: 76 vs 55 GFLOP/s), hence the size test.
+            // B=2 91–99 → 114–163 tok/s, B=4 153–168 → 178–222 (two sessions of alternating
+            // runs). From the caches the tiles win (a 2048×768 matrix at 4 rows, 1 thread: 76 vs
+            // 55 GFLOP/s), hence the size test. For 5 or more rows the 4×3 tiles win even from
+            // memory (32000×768 at 8 rows, 1 thread: 31–34 vs 24–26 GFLOP/s for 1×4 twice).
             while o < range.upperBound {
                 let wo = w + o * inDim, yo = y + o
                 switch batch {
