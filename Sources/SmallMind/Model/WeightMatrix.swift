@@ -43,7 +43,8 @@ public struct WeightMatrix: @unchecked Sendable {
     /// When set, each activation row is rounded as llama.cpp rounds it for this weight type
     /// before the product (see `ActivationRounding`): a parity mode for comparing with llama.cpp,
     /// off by default. It costs a scratch allocation per multiply. Q8_0 and Q4_0 weights then take
-    /// their integer kernels, which quantize the activations themselves exactly as llama.cpp does.
+    /// llama.cpp's integer products (`BlockFormat.multiplyIntegerProducts`), which quantize the
+    /// activations themselves exactly as llama.cpp does.
     public private(set) var activationRounding: ActivationRounding?
     /// When set, float32 and f16 products sum in the order llama.cpp's CPU backend uses for the
     /// product's shape (see `followingLlamaCpp()`).

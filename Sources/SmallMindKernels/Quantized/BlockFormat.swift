@@ -102,8 +102,8 @@ public enum BlockFormat: String, Sendable, CaseIterable {
     ) {
         // Batch 1 of the half formats and K-quants walks the rows in sequence (`multiply`); the
         // decode-once kernel's four-row tile measured slower there (m110 F16 S_TG 67 vs 39 tok/s)
-        // and much faster for larger batches (B=8 82–135 → 166–214, B=32 89–162 → 290–299,
-        // prompts 2–4×). Both reduce in the canonical order, so the choice never shows in results.
+        // and much faster for larger batches (B=8 72–135 → 161–214, B=32 89–162 → 290–547,
+        // prompts 2–4×; two sessions of alternating runs). Both reduce in the canonical order, so the choice never shows in results.
         let decodeOnce = batch > 1
         switch self {
         case .f16 where decodeOnce: BlockMatmul.multiplyDecoded(F16Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
