@@ -165,18 +165,26 @@ struct BlockFormatTests {
     @Test(arguments: 0..<cases.count)
     func resultsIgnoreBatchAndRowRange(index: Int) {
         let (format, columns) = Self.cases[index]
-        let rows = 11, batch = 7
-        let m = EncodedMatrix(format, rows: rows, columns: columns, seed: 300 + UInt64(index))
-        let x = activations(batch * columns, seed: 9)
+        Self.expectBatchInvariance(EncodedMatrix(format, rows: 11, columns: columns, seed: 300 + UInt64(index)), seed: 9) {
+            $0.multiply($1, batch: $2, rows: $3, into: &$4)
+        }
+    }
+
+    /// The check of `resultsIgnoreBatchAndRowRange` for any product of `m` (x, batch, rows, y).
+    fileprivate static func expectBatchInvariance(
+        _ m: EncodedMatrix, seed: UInt64, _ product: (EncodedMatrix, [Float], Int, Range<Int>?, inout [Float]) -> Void
+    ) {
+        let rows = m.rows, columns = m.columns, batch = 7
+        let x = activations(batch * columns, seed: seed)
         var together = [Float](repeating: .nan, count: batch * rows)
-        m.multiply(x, batch: batch, into: &together)
+        product(m, x, batch, nil, &together)
         for b in 0..<batch {
             var alone = [Float](repeating: .nan, count: rows)
-            m.multiply(Array(x[b * columns..<(b + 1) * columns]), batch: 1, into: &alone)
-            #expect(alone.map(\.bitPattern) == together[b * rows..<(b + 1) * rows].map(\.bitPattern), "\(format) row \(b)")
+            product(m, Array(x[b * columns..<(b + 1) * columns]), 1, nil, &alone)
+            #expect(alone.map(\.bitPattern) == together[b * rows..<(b + 1) * rows].map(\.bitPattern), "\(m.format) row \(b)")
         }
         var split = [Float](repeating: .nan, count: batch * rows)
-        for range in [0..<1, 1..<6, 6..<7, 7..<11] { m.multiply(x, batch: batch, rows: range, into: &split) }
+        for range in [0..<1, 1..<6, 6..<7, 7..<11] { product(m, x, batch, range, &split) }
         #expect(split.map(\.bitPattern) == together.map(\.bitPattern))
     }
 }
@@ -185,24 +193,13 @@ struct BlockFormatTests {
 extension BlockFormatTests {
     static let integerCases: [(BlockFormat, Int)] = cases.filter { $0.0.hasIntegerProducts } + [(.q8_0, 256), (.q4_0, 512)]
 
-    /// Batch invariance of the integer products: a row alone gives the bits it gets inside a batch
-    /// of 7, and row ranges change nothing.
+    /// Batch invariance of the integer products, as for `multiply`.
     @Test(arguments: 0..<integerCases.count)
     func integerResultsIgnoreBatchAndRowRange(index: Int) {
         let (format, columns) = Self.integerCases[index]
-        let rows = 11, batch = 7
-        let m = EncodedMatrix(format, rows: rows, columns: columns, seed: 500 + UInt64(index))
-        let x = activations(batch * columns, seed: 19)
-        var together = [Float](repeating: .nan, count: batch * rows)
-        m.multiplyIntegers(x, batch: batch, into: &together)
-        for b in 0..<batch {
-            var alone = [Float](repeating: .nan, count: rows)
-            m.multiplyIntegers(Array(x[b * columns..<(b + 1) * columns]), batch: 1, into: &alone)
-            #expect(alone.map(\.bitPattern) == together[b * rows..<(b + 1) * rows].map(\.bitPattern), "\(format) row \(b)")
+        Self.expectBatchInvariance(EncodedMatrix(format, rows: 11, columns: columns, seed: 500 + UInt64(index)), seed: 19) {
+            $0.multiplyIntegers($1, batch: $2, rows: $3, into: &$4)
         }
-        var split = [Float](repeating: .nan, count: batch * rows)
-        for range in [0..<1, 1..<6, 6..<7, 7..<11] { m.multiplyIntegers(x, batch: batch, rows: range, into: &split) }
-        #expect(split.map(\.bitPattern) == together.map(\.bitPattern))
     }
 
     /// Against the float naive twin: the activations' quantization moves each element by at most
