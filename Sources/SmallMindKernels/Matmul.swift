@@ -40,7 +40,8 @@ public enum Matmul {
         let range = rows ?? 0..<outDim
         let kMain = inDim & ~7
         var o = range.lowerBound
-        if (2...4).contains(batch) && outDim * inDim >= streamingElements {
+        let streaming = outDim * inDim >= streamingElements
+        if (2...4).contains(batch) && streaming {
             // A few activation rows against a matrix that comes from memory: walk the weight rows
             // one after another, as batch 1 does, each row serving every activation row. Four
             // interleaved row streams (the tiles below) starve here: m110 f32, 2 threads, S_TG
@@ -67,11 +68,12 @@ public enum Matmul {
                 tile4x3(x: x + b * inDim, w: w + o * inDim, y: y + b * ldy + o, inDim: inDim, kMain: kMain, ldy: ldy)
                 b += 3
             }
-            if batch == 1 {
-                // One activation row (decoding one sequence): walk the weight rows one after another,
-                // a single sequential stream the hardware prefetcher follows. Four interleaved row
-                // streams (`tile4x1`) measured slower here (m110 f32 B=1: median 56 → 73 tok/s),
-                // although they break the FMA dependency chain. Same per-element order either way.
+            if batch == 1 && streaming {
+                // One activation row (decoding one sequence) against a matrix from memory: walk the
+                // weight rows one after another, a single sequential stream the hardware prefetcher
+                // follows. Four interleaved row streams (`tile4x1`) measured slower there (m110 f32
+                // B=1: median 56 → 73 tok/s), although they break the FMA dependency chain; from
+                // the caches the four chains win (below). Same per-element order either way.
                 for r in 0..<4 { y[o + r] = dot(x, w + (o + r) * inDim, count: inDim) }
                 b = 1
             }
@@ -89,9 +91,11 @@ public enum Matmul {
         }
     }
 
-    /// Weight matrices of at least this many elements (4 MiB of float32) are taken to come from
-    /// memory rather than the caches (see `simd`): every matrix of a model too big for the caches.
-    static let streamingElements = 1 << 20
+    /// Weight matrices of at least this many elements (512 KiB of float32, half this machine's L2)
+    /// are taken to come from memory rather than the caches (see `simd`): in a forward pass every
+    /// other matrix is read between two uses of one, so only small models' matrices stay cached
+    /// (the demo model's are 192 KiB; m110's at least 2.25 MiB).
+    static let streamingElements = 1 << 17
 
     /// One weight row against two activation rows: a single sequential weight stream.
     @inline(__always)
