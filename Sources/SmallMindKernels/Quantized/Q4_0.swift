@@ -15,12 +15,12 @@ enum Q4_0Decoder: BlockDecoder {
     static func group(_ row: UnsafeRawPointer, _ g: Int) -> DecodedGroup {
         let block = row + g &* 18
         let d = loadHalfScale(block)
-        let bytes = block.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
-        let low = bytes & 0x0F, high = bytes &>> 4
-        @inline(__always) func eight(_ v: SIMD8<UInt8>) -> SIMD8<Float> {
-            SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: v) &- 8) * d
-        }
-        return DecodedGroup(v0: eight(low.lowHalf), v1: eight(low.highHalf), v2: eight(high.lowHalf), v3: eight(high.highHalf))
+        // Bytes widened to 32-bit lanes first (one vpmovzxbd each): the nibbles are then a mask
+        // and a shift away, with no byte-lane arithmetic, which x86 lacks.
+        let first = SIMD8<Int32>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: 2, as: SIMD8<UInt8>.self))
+        let second = SIMD8<Int32>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: 10, as: SIMD8<UInt8>.self))
+        @inline(__always) func eight(_ q: SIMD8<Int32>) -> SIMD8<Float> { SIMD8<Float>(q &- 8) * d }
+        return DecodedGroup(v0: eight(first & 0x0F), v1: eight(second & 0x0F), v2: eight(first &>> 4), v3: eight(second &>> 4))
     }
 
     /// dequantize_row_q4_0.
