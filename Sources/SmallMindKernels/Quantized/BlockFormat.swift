@@ -389,9 +389,3 @@ func loadHalfScale(_ p: UnsafeRawPointer) -> Float {
     if _slowPath(magnitude >= 0x7C00) { return Float(Float16(bitPattern: UInt16(truncatingIfNeeded: h))) }
     return Float(bitPattern: (magnitude &<< 13) | ((h & 0x8000) &<< 16)) * 0x1p112
 }
-
-/// Widens eight bytes (unsigned) to floats, exactly.
-@inline(__always)
-func floats(_ v: SIMD8<UInt8>) -> SIMD8<Float> {
-    SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: v))
-}
