@@ -29,9 +29,11 @@ public enum Matmul {
 
     /// The fast path: SIMD, tiled over four weight rows and three activation rows so each loaded
     /// weight vector serves three rows of the batch (12 accumulators + 4 operands fill the 16 AVX2
-    /// registers; measured ~90 GFLOP/s per core on L1-resident data, ~75–80 on model shapes). Computes the output columns in `rows` only
-    /// (so a thread pool can split the weight rows); every element is reduced in the fixed order
-    /// described at the top of this file.
+    /// registers; measured ~90 GFLOP/s per core on L1-resident data, ~75–80 on model shapes). One
+    /// to four activation rows against a matrix from memory walk the weight rows in sequence
+    /// instead (see below). Computes the output columns in `rows` only (so a thread pool can split
+    /// the weight rows); every element is reduced in the fixed order described at the top of this
+    /// file, whichever path it takes.
     public static func simd(
         x: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
         batch: Int, inDim: Int, outDim: Int, yStride: Int? = nil, rows: Range<Int>? = nil
