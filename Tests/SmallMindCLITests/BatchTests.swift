@@ -12,7 +12,7 @@ func temporaryDirectory() throws -> URL {
 
 /// Records written to memory.
 final class MemorySink: BatchRecordSink {
-    let records = Box<[BatchRecord]>([])
+    let records = Locked<[BatchRecord]>([])
     func write(_ record: BatchRecord) throws { records.withLock { $0.append(record) } }
 }
 
@@ -123,7 +123,7 @@ struct BatchOutputTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("out.jsonl").path
         let first = try BatchOutputFile(path: path, items: items)
-        let written = Box(0)
+        let written = Locked(0)
         let slow = SlowAfter(generator: generator, count: 8)
         let task = Task {
             try await BatchRun.run(items, generator: slow, concurrency: 2, sink: first) { _, _ in written.withLock { $0 += 1 } }
@@ -168,7 +168,7 @@ struct BatchOutputTests {
 struct SlowAfter: TextGenerator {
     let generator: any TextGenerator
     let count: Int
-    private let started = Box(0)
+    private let started = Locked(0)
 
     init(generator: any TextGenerator, count: Int) {
         self.generator = generator

@@ -6,7 +6,7 @@ import SmallMindKernels
 /// A generator whose tokens depend on how many run at once — a broken runtime — to show that the
 /// "identical" column is measured.
 final class ConcurrencyLeakingGenerator: TextGenerator {
-    private let inFlight = Box(0)
+    private let inFlight = Locked(0)
     func generate(_ prompt: String, _ parameters: GenerationParameters) async throws -> Completion {
         let company = inFlight.withLock { $0 += 1; return $0 - 1 }
         defer { inFlight.withLock { $0 -= 1 } }

@@ -54,9 +54,9 @@ struct ConsoleTests {
 @Suite("InterruptHandler")
 struct InterruptHandlerTests {
     @Test func ctrlCCancelsTheRunningOperation() async {
-        let idle = Box(0)
+        let idle = Locked(0)
         let handler = InterruptHandler { idle.withLock { $0 += 1 } }
-        let started = Box(false)
+        let started = Locked(false)
         let run = Task {
             await handler.run { () -> Bool in
                 started.withLock { $0 = true }

@@ -1,4 +1,5 @@
 import Testing
+import SmallMind
 @testable import SmallMindCLI
 
 @Suite("ProgressBar")
@@ -17,7 +18,7 @@ struct ProgressBarTests {
     }
 
     @Test func onATerminalRedrawsInPlaceAtMostTenTimesASecondAndEndsWithANewline() {
-        let clock = ManualClock(), sink = Box("")
+        let clock = ManualClock(), sink = Locked("")
         let bar = ProgressBar(total: 100, isTerminal: true, width: 10, clock: clock.read) { text in sink.withLock { $0 += text } }
         bar.update(completed: 1)                       // first update draws at once
         for i in 2...50 { clock.advance(0.001); bar.update(completed: i) }   // 49 updates within 49 ms
@@ -34,7 +35,7 @@ struct ProgressBarTests {
     }
 
     @Test func onATerminalReachingTheTotalAlwaysDraws() {
-        let clock = ManualClock(), sink = Box("")
+        let clock = ManualClock(), sink = Locked("")
         let bar = ProgressBar(total: 3, isTerminal: true, width: 3, clock: clock.read) { text in sink.withLock { $0 += text } }
         bar.update(completed: 1)
         bar.update(completed: 3)
@@ -42,7 +43,7 @@ struct ProgressBarTests {
     }
 
     @Test func whenNotATerminalPrintsPlainLinesEveryFewSeconds() {
-        let clock = ManualClock(), sink = Box("")
+        let clock = ManualClock(), sink = Locked("")
         let bar = ProgressBar(total: 10, isTerminal: false, width: 10, plainLineInterval: 5, clock: clock.read) { text in sink.withLock { $0 += text } }
         for i in 1...4 { clock.advance(1); bar.update(completed: i) }   // 4 s: nothing yet
         #expect(sink.current.isEmpty)
@@ -57,7 +58,7 @@ struct ProgressBarTests {
     }
 
     @Test func isSafeToAdvanceFromManyTasks() async {
-        let sink = Box("")
+        let sink = Locked("")
         let bar = ProgressBar(total: 1000, isTerminal: true, width: 20) { text in sink.withLock { $0 += text } }
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<10 { group.addTask { for _ in 0..<100 { bar.advance() } } }

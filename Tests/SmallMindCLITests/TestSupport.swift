@@ -2,27 +2,14 @@ import Foundation
 import SmallMind
 @testable import SmallMindCLI
 
-/// A lock-protected value for test bookkeeping.
-final class Box<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-    var current: Value { withLock { $0 } }
-}
-
 /// A console fed from a script of input lines that records what was written.
 final class ScriptedConsole: Console {
-    private let state: Box<(input: [String], out: String, err: String)>
+    private let state: Locked<(input: [String], out: String, err: String)>
     let isInputTerminal = false
     let isErrorTerminal: Bool
 
     init(_ lines: [String], errorIsTerminal: Bool = false) {
-        state = Box((lines, "", ""))
+        state = Locked((lines, "", ""))
         isErrorTerminal = errorIsTerminal
     }
 
@@ -38,7 +25,7 @@ final class ScriptedConsole: Console {
 
 /// A clock tests move by hand.
 final class ManualClock: Sendable {
-    private let now = Box(0.0)
+    private let now = Locked(0.0)
     func advance(_ seconds: Double) { now.withLock { $0 += seconds } }
     var read: @Sendable () -> Double { { [now] in now.current } }
 }

@@ -141,21 +141,31 @@ struct BlockFormatTests {
     @Test(arguments: 0..<cases.count)
     func fusedKernelAgreesWithNaiveTwin(index: Int) {
         let (format, columns) = Self.cases[index]
-        let rows = 10, batch = 3
-        let m = EncodedMatrix(format, rows: rows, columns: columns, seed: 200 + UInt64(index))
+        Self.expectNaiveTwinAgreement(EncodedMatrix(format, rows: 10, columns: columns, seed: 200 + UInt64(index)), seed: 8) {
+            $0.multiply($1, batch: $2, into: &$3)
+        }
+    }
+
+    /// Each y[b, o] of `product` is within 1e-5 · Σ|x·w| (+ `allowance(x, w, b, o)`) of the naive
+    /// twin's, for 3 activation rows.
+    fileprivate static func expectNaiveTwinAgreement(
+        _ m: EncodedMatrix, seed: UInt64, allowance: (_ x: [Float], _ w: [Float], _ b: Int, _ o: Int) -> Float = { _, _, _, _ in 0 },
+        _ product: (EncodedMatrix, [Float], Int, inout [Float]) -> Void
+    ) {
+        let rows = m.rows, columns = m.columns, batch = 3
         let w = m.reference()
-        let x = activations(batch * columns, seed: 8)
+        let x = activations(batch * columns, seed: seed)
         var fast = [Float](repeating: .nan, count: batch * rows), naive = fast
-        m.multiply(x, batch: batch, into: &fast)
+        product(m, x, batch, &fast)
         m.bytes.withUnsafeBytes { raw in
-            format.multiplyNaive(x: x, w: raw.baseAddress!, rowBytes: m.rowBytes, y: &naive, batch: batch, columns: columns, yStride: rows, rows: 0..<rows)
+            m.format.multiplyNaive(x: x, w: raw.baseAddress!, rowBytes: m.rowBytes, y: &naive, batch: batch, columns: columns, yStride: rows, rows: 0..<rows)
         }
         for b in 0..<batch {
             for o in 0..<rows {
                 var magnitude: Float = 0
                 for k in 0..<columns { magnitude += abs(x[b * columns + k] * w[o * columns + k]) }
-                let i = b * rows + o
-                #expect(abs(fast[i] - naive[i]) <= 1e-5 * magnitude + 1e-7, "\(format) b=\(b) o=\(o): \(fast[i]) vs \(naive[i])")
+                let i = b * rows + o, bound = allowance(x, w, b, o) + 1e-5 * magnitude + 1e-7
+                #expect(abs(fast[i] - naive[i]) <= bound, "\(m.format) b=\(b) o=\(o): \(fast[i]) vs \(naive[i])")
             }
         }
     }
@@ -208,28 +218,18 @@ extension BlockFormatTests {
     @Test(arguments: 0..<integerCases.count)
     func integerKernelAgreesWithFloatProductWithinQuantization(index: Int) {
         let (format, columns) = Self.integerCases[index]
-        let rows = 10, batch = 3
-        let m = EncodedMatrix(format, rows: rows, columns: columns, seed: 600 + UInt64(index))
-        let w = m.reference()
-        let x = activations(batch * columns, seed: 21)
-        var integer = [Float](repeating: .nan, count: batch * rows), naive = integer
-        m.multiplyIntegers(x, batch: batch, into: &integer)
-        m.bytes.withUnsafeBytes { raw in
-            format.multiplyNaive(x: x, w: raw.baseAddress!, rowBytes: m.rowBytes, y: &naive, batch: batch, columns: columns, yStride: rows, rows: 0..<rows)
-        }
-        for b in 0..<batch {
-            for o in 0..<rows {
-                var magnitude: Float = 0, quantization: Float = 0
-                for k in 0..<columns { magnitude += abs(x[b * columns + k] * w[o * columns + k]) }
-                for g in 0..<(columns / 32) {
-                    let amax = x[(b * columns + g * 32)..<(b * columns + g * 32 + 32)].map(abs).max()!
-                    let step = Float(Float16(amax / 127))
-                    let weights = w[(o * columns + g * 32)..<(o * columns + g * 32 + 32)].map(abs).reduce(0, +)
-                    quantization += weights * (step / 2 + amax / 1024)
-                }
-                let i = b * rows + o
-                #expect(abs(integer[i] - naive[i]) <= quantization + 1e-5 * magnitude + 1e-7, "\(format) b=\(b) o=\(o): \(integer[i]) vs \(naive[i])")
+        let m = EncodedMatrix(format, rows: 10, columns: columns, seed: 600 + UInt64(index))
+        Self.expectNaiveTwinAgreement(m, seed: 21, allowance: { x, w, b, o in
+            var quantization: Float = 0
+            for g in 0..<(columns / 32) {
+                let amax = x[(b * columns + g * 32)..<(b * columns + g * 32 + 32)].map(abs).max()!
+                let step = Float(Float16(amax / 127))
+                let weights = w[(o * columns + g * 32)..<(o * columns + g * 32 + 32)].map(abs).reduce(0, +)
+                quantization += weights * (step / 2 + amax / 1024)
             }
+            return quantization
+        }) {
+            $0.multiplyIntegers($1, batch: $2, into: &$3)
         }
     }
 }

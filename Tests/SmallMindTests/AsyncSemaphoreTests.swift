@@ -5,7 +5,7 @@ import Testing
 struct AsyncSemaphoreTests {
     @Test func waitersAreServedInOrder() async throws {
         let semaphore = AsyncSemaphore(permits: 0)
-        let order = Box<[Int]>([])
+        let order = Locked<[Int]>([])
         var tasks: [Task<Void, any Error>] = []
         for i in 0..<4 {
             tasks.append(Task {

@@ -35,7 +35,7 @@ struct BatchProcessorTests {
             if value % 4 == 1 { throw TestFailure(index: index) }
             return value
         }
-        let progress = Box<[BatchProgress<Int>]>([])
+        let progress = Locked<[BatchProgress<Int>]>([])
         let results = await processor.process(Array(0..<10)) { p in progress.withLock { $0.append(p) } }
         for (i, result) in results.enumerated() {
             if i % 4 == 1 {
@@ -53,7 +53,7 @@ struct BatchProcessorTests {
     }
 
     @Test func cancellingTheBatchStopsStartingItemsAndReportsTheRestCancelled() async {
-        let started = Box<Set<Int>>([])
+        let started = Locked<Set<Int>>([])
         let processor = BatchProcessor<Int, Int>(maxConcurrency: 2) { value, index in
             started.withLock { _ = $0.insert(index) }
             try await Task.sleep(for: .milliseconds(index < 4 ? 1 : 10_000))  // items 4 and on would hang

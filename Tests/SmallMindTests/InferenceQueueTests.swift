@@ -25,7 +25,7 @@ struct InferenceQueueTests {
         for i in 0..<3 { tickets.append(try await queue.submit("p\(i)")) }  // 1 running + 2 queued
         try await eventually { queue.runningCount == 1 }
         #expect(queue.queuedCount == 2)
-        let submitted = Box(false)
+        let submitted = Locked(false)
         let producer = Task {
             let ticket = try await queue.submit("p3")
             submitted.withLock { $0 = true }

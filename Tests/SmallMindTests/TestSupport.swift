@@ -1,22 +1,9 @@
 import Foundation
 import SmallMind
 
-/// A lock-protected value for test bookkeeping.
-final class Box<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-    var current: Value { withLock { $0 } }
-}
-
 /// Counts operations in flight and remembers the most seen at once.
 final class InFlightCounter: Sendable {
-    private let state = Box((now: 0, most: 0))
+    private let state = Locked((now: 0, most: 0))
     func enter() { state.withLock { $0.now += 1; $0.most = max($0.most, $0.now) } }
     func leave() { state.withLock { $0.now -= 1 } }
     var most: Int { state.current.most }

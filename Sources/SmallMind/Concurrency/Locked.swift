@@ -18,4 +18,7 @@ public final class Locked<Value>: @unchecked Sendable {
         defer { lock.unlock() }
         return try body(&value)
     }
+
+    /// A copy of the value as it is now.
+    public var current: Value { withLock { $0 } }
 }
