@@ -72,4 +72,28 @@ struct ActivationQuantizerTests {
             #expect(Self.quantize(rounded).codes == Self.quantize(row).codes)
         }
     }
+
+    /// The vectorised quantizer of the integer kernels writes the scalar one's codes and scales.
+    @Test func fastQuantizerEqualsScalarQuantizer() {
+        for row in Self.rows() {
+            let (codes, scales) = Self.quantize(row)
+            var fastCodes = [Int8](repeating: 99, count: row.count), fastScales = [Float](repeating: .nan, count: row.count / 32)
+            ActivationQuantizer.quantizeRowFast(row, count: row.count, codes: &fastCodes, scales: &fastScales)
+            #expect(fastCodes.map(Int16.init) == codes)
+            #expect(fastScales.map(\.bitPattern) == scales.map(\.bitPattern))
+        }
+    }
+
+    /// A NaN or infinite activation (a diverged model) quantizes without trapping, and the blocks
+    /// without one are untouched by it.
+    @Test func nonFiniteActivationsDoNotTrap() {
+        var row = Self.rows()[0]
+        row[3] = .nan
+        row[40] = .infinity
+        var codes = [Int8](repeating: 99, count: row.count), scales = [Float](repeating: .nan, count: row.count / 32)
+        ActivationQuantizer.quantizeRowFast(row, count: row.count, codes: &codes, scales: &scales)
+        let clean = Self.quantize(Self.rows()[0])
+        #expect(codes[64...].map(Int16.init) == Array(clean.codes[64...]))
+        #expect(codes[40] == 0 || codes[40] == 127)
+    }
 }

@@ -212,6 +212,43 @@ extension BlockFormatTests {
         }
     }
 
+    /// The vectorised integer kernel equals its scalar twin (`IntegerMatmul`) bit for bit, for
+    /// batches that use one-row and four-row shapes and their remainders. Random payload bytes
+    /// include Q8_0 code −128, the extreme vpmaddubsw must not saturate on.
+    @Test(arguments: 0..<integerCases.count)
+    func integerKernelEqualsScalarTwin(index: Int) {
+        let (format, columns) = Self.integerCases[index]
+        let m = EncodedMatrix(format, rows: 6, columns: columns, seed: 700 + UInt64(index))
+        for batch in [1, 3, 4, 9] {
+            let x = activations(batch * columns, seed: 23 + UInt64(batch))
+            var fast = [Float](repeating: .nan, count: batch * m.rows), naive = fast
+            m.multiplyIntegers(x, batch: batch, into: &fast)
+            m.bytes.withUnsafeBytes { raw in
+                format.multiplyIntegerProductsNaive(
+                    x: x, w: raw.baseAddress!, rowBytes: m.rowBytes, y: &naive, batch: batch, columns: columns, yStride: m.rows, rows: 0..<m.rows)
+            }
+            #expect(fast.map(\.bitPattern) == naive.map(\.bitPattern), "\(format) batch \(batch)")
+        }
+    }
+
+    /// The block sums of x86's integer instructions equal the portable SIMD ones (other
+    /// platforms), extremes included.
+    @Test func blockSumsEqualPortableBlockSums() {
+        var random = XorShift(seed: 77)
+        var cases: [(SIMD32<Int8>, SIMD32<Int8>)] = [(SIMD32(repeating: -128), SIMD32(repeating: 127)), (SIMD32(repeating: -128), SIMD32(repeating: -127))]
+        for _ in 0..<200 {
+            var w = SIMD32<Int8>(), x = SIMD32<Int8>()
+            for i in 0..<32 {
+                w[i] = Int8(truncatingIfNeeded: random.next())
+                x[i] = max(-127, Int8(truncatingIfNeeded: random.next()))  // activation codes stay within ±127
+            }
+            cases.append((w, x))
+        }
+        for (w, x) in cases {
+            #expect(IntegerKernels.blockSums(w, x) == IntegerKernels.portableBlockSums(w, x))
+        }
+    }
+
     /// Against the float naive twin: the activations' quantization moves each element by at most
     /// half a step d_x/2 plus the f16 rounding of d_x (≤ 127·d_x·2⁻¹¹ < amax·2⁻¹⁰), so the results
     /// differ by at most Σ|w|·(d_x/2 + amax·2⁻¹⁰) over the blocks, plus float rounding of the sums.

@@ -268,8 +268,10 @@ extension ModelWeights {
         // llama.cpp's product rounds the activations as llama.cpp does and sums in its order.
         let w = arithmetic == .llamaCpp ? w.followingLlamaCpp() : w
         if let pool, pool.threadCount > 1, tokens * w.rows * w.columns >= Self.parallelThreshold {
+            let quantized = w.quantizeActivations(x, batch: tokens)
+            defer { quantized?.deallocate() }
             pool.run(splitting: w.rows, alignment: 4) { rows, _ in
-                w.multiply(x, into: y, batch: tokens, outputRows: rows)
+                w.multiply(x, into: y, batch: tokens, outputRows: rows, quantized: quantized)
             }
         } else {
             w.multiply(x, into: y, batch: tokens)

@@ -4,7 +4,9 @@ import SmallMindKernels
 /// the keys and values a cache holds were computed, and are read, one way.
 public enum ForwardArithmetic: String, Sendable, CaseIterable {
     /// This runtime's: float32 throughout (keys and values rounded only if the cache stores them
-    /// in f16), every element reduced in one fixed order — batch-invariant. The default.
+    /// in f16), every element reduced in one fixed order — batch-invariant. The default. Q8_0 and
+    /// Q4_0 weights multiply activations quantized to Q8_0 in integers, as llama.cpp does
+    /// (`BlockFormat.multiplyIntegerProducts`): it reads them at up to twice the speed.
     case standard
 
     /// llama.cpp's CPU backend, reproduced operation by operation — a parity mode for comparing
@@ -15,7 +17,7 @@ public enum ForwardArithmetic: String, Sendable, CaseIterable {
     /// depends on how many tokens share a matrix product (`GGML.usesTinyBLAS`). So unlike
     /// `.standard` it is not batch-invariant: a token's logits in a prefill batch and alone differ
     /// slightly, as they do in llama.cpp. Q8_0 and Q4_0 weights take llama.cpp's integer block
-    /// products (`BlockFormat.multiplyIntegerProducts`); the K-quants get its activation rounding
-    /// but this runtime's summation order. Slower than `.standard`; meant for tests.
+    /// products (as in `.standard`); the K-quants get its activation rounding but this runtime's
+    /// summation order. Slower than `.standard`; meant for tests.
     case llamaCpp
 }

@@ -42,9 +42,9 @@ public struct WeightMatrix: @unchecked Sendable {
     public let format: WeightFormat
     /// When set, each activation row is rounded as llama.cpp rounds it for this weight type
     /// before the product (see `ActivationRounding`): a parity mode for comparing with llama.cpp,
-    /// off by default. It costs a scratch allocation per multiply. Q8_0 and Q4_0 weights then take
-    /// llama.cpp's integer products (`BlockFormat.multiplyIntegerProducts`), which quantize the
-    /// activations themselves exactly as llama.cpp does.
+    /// off by default. It costs a scratch allocation per multiply. (Q8_0 and Q4_0 weights ignore it:
+    /// they always take llama.cpp's integer products, which quantize the activations themselves
+    /// exactly as llama.cpp does.)
     public private(set) var activationRounding: ActivationRounding?
     /// When set, float32 and f16 products sum in the order llama.cpp's CPU backend uses for the
     /// product's shape (see `followingLlamaCpp()`).
@@ -108,15 +108,23 @@ public struct WeightMatrix: @unchecked Sendable {
     /// y[b, o] = Σₖ x[b, k] · W[o, k] for o in `outputRows` (all rows by default): x is (batch,
     /// columns), y is (batch, rows). Every element is reduced in the same order whatever the batch
     /// and the row range — `Matmul.dot`'s order over the (decoded) row; see SmallMindKernels.
+    /// For Q8_0/Q4_0 weights, `quantized` may carry x already quantized (`quantizeActivations`),
+    /// so that the threads sharing a product quantize it once.
     public func multiply(
-        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, outputRows: Range<Int>? = nil
+        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, outputRows: Range<Int>? = nil,
+        quantized: Q8Activations? = nil
     ) {
         let range = outputRows ?? 0..<rows
         precondition(range.lowerBound >= 0 && range.upperBound <= rows, "output rows \(range) outside 0..<\(rows)")
-        if activationRounding == .q8_0, let block = format.blockFormat, block.hasIntegerProducts {
-            // llama.cpp's arithmetic for these types, activation quantization included.
-            block.multiplyIntegerProducts(
-                x: x, w: data, rowBytes: rowBytes, y: y, batch: batch, columns: columns, yStride: rows, rows: range)
+        if let block = format.blockFormat, block.hasIntegerProducts {
+            // Q8_0/Q4_0: activations quantized to Q8_0, integer block products — llama.cpp's
+            // arithmetic, in every mode.
+            if let quantized {
+                block.multiplyIntegerProducts(quantized, w: data, rowBytes: rowBytes, y: y, yStride: rows, rows: range)
+            } else {
+                block.multiplyIntegerProducts(
+                    x: x, w: data, rowBytes: rowBytes, y: y, batch: batch, columns: columns, yStride: rows, rows: range)
+            }
         } else if let rounding = activationRounding {
             let rounded = UnsafeMutablePointer<Float>.allocate(capacity: batch * columns)
             defer { rounded.deallocate() }
@@ -134,6 +142,13 @@ public struct WeightMatrix: @unchecked Sendable {
                 x: x, w: data.assumingMemoryBound(to: Float.self), y: y, batch: batch, inDim: columns, outDim: rows,
                 rows: range)
         }
+    }
+
+    /// x quantized as this matrix's `multiply` quantizes it (Q8_0/Q4_0 weights), or nil for formats
+    /// that multiply floats. The caller deallocates it after the product.
+    public func quantizeActivations(_ x: UnsafePointer<Float>, batch: Int) -> Q8Activations? {
+        guard let block = format.blockFormat, block.hasIntegerProducts else { return nil }
+        return Q8Activations(x, batch: batch, columns: columns)
     }
 
     /// Pointer identity, to tell a tied classifier from a separate one.

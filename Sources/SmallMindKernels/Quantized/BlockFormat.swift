@@ -16,9 +16,10 @@
 // The decoded values themselves are bit-identical to each format's scalar reference dequantizer
 // (written after ggml's `dequantize_row_*`), so the chain of equalities reaches the file format.
 //
-// Q8_0 and Q4_0 also have llama.cpp's arithmetic — activations quantized to Q8_0, integer block
-// products (`multiplyIntegerProducts`, see `IntegerMatmul`) — for the llama.cpp parity mode; not
-// the default, because a vectorised form measured slower here (figures in `IntegerMatmul`).
+// Q8_0 and Q4_0 weights are multiplied in llama.cpp's arithmetic by the runtime (`SmallMind`'s
+// WeightMatrix): activations quantized to Q8_0 and integer block products (`multiplyIntegerProducts`;
+// order in `IntegerMatmul`, kernel in `IntegerKernels`). `multiply` serves them for tests and as
+// the float reference.
 
 /// A weight encoding as the fast kernels see it: how to decode groups of 32 elements of a row.
 /// Conforming types are caseless enums; every member is a static function on raw row bytes.
@@ -141,9 +142,33 @@ public enum BlockFormat: String, Sendable, CaseIterable {
     public var hasIntegerProducts: Bool { self == .q8_0 || self == .q4_0 }
 
     /// y = x · Wᵀ as llama.cpp computes it for Q8_0/Q4_0 weights: each row of x quantized to
-    /// Q8_0, integer products per block (`IntegerMatmul`, whose header states the order: batch-
-    /// invariant too, a different one from `multiply`'s). Scalar: for the llama.cpp parity mode.
+    /// Q8_0, integer products per block (`IntegerKernels`; the order is stated in `IntegerMatmul`:
+    /// batch-invariant too, a different one from `multiply`'s). How the runtime multiplies these
+    /// formats.
     public func multiplyIntegerProducts(
+        x: UnsafePointer<Float>, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
+        batch: Int, columns: Int, yStride: Int, rows: Range<Int>
+    ) {
+        let activations = Q8Activations(x, batch: batch, columns: columns)
+        defer { activations.deallocate() }
+        multiplyIntegerProducts(activations, w: w, rowBytes: rowBytes, y: y, yStride: yStride, rows: rows)
+    }
+
+    /// `multiplyIntegerProducts` on activations already quantized (once for all the threads that
+    /// share a product).
+    public func multiplyIntegerProducts(
+        _ activations: Q8Activations, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
+        yStride: Int, rows: Range<Int>
+    ) {
+        switch self {
+        case .q8_0: IntegerKernels.multiply(Q8_0Decoder.self, activations, w, rowBytes, y, yStride, rows)
+        case .q4_0: IntegerKernels.multiply(Q4_0Decoder.self, activations, w, rowBytes, y, yStride, rows)
+        default: preconditionFailure("\(self) has no integer kernel")
+        }
+    }
+
+    /// The naive twin of `multiplyIntegerProducts`: scalar sums in the same order (`IntegerMatmul`).
+    public func multiplyIntegerProductsNaive(
         x: UnsafePointer<Float>, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
         batch: Int, columns: Int, yStride: Int, rows: Range<Int>
     ) {

@@ -1,6 +1,7 @@
 // Q8_0 and Q4_0 weights times activations quantized to Q8_0, in integers — llama.cpp's arithmetic
-// for these types, run by the llama.cpp parity mode (`BlockFormat.multiplyIntegerProducts`). With
-// it the Q8_0 golden models match llama.cpp's server to the golden file's printed digits.
+// for these types, and the runtime's. This scalar form defines the order and is the naive twin of
+// the vectorised kernel (`IntegerKernels`), which equals it bit for bit. With it the Q8_0 golden
+// models match llama.cpp's server to the golden file's printed digits.
 //
 // Order: activation row b is quantized on its own (`ActivationQuantizer`: codes q_x, block scales
 // d_x). For each block g of 32, ascending, and each lane j of eight, the exact integer
@@ -15,12 +16,15 @@
 // types (ggml_vec_dot_q8_0_q8_0 / q4_0_q8_0: maddubs + madd give lane j the products 4j..<4j+4;
 // the scale product, the FMA and the lane reduction are the same).
 //
-// Written with scalars: it serves parity tests, not speed. A vectorised version (int16 products
-// from shifts, and float FMAs on the codes for batches) was built and measured slower than this
-// runtime's float kernels at every batch size on m110 (Q4_0 S_TG B=1 73 vs 80 tok/s, B=32 205 vs
-// 318; Q8_0 85 vs 88, 199 vs 300): without vpmaddwd/vpmaddubsw, which LLVM did not emit from
-// Swift SIMD code in any real tile, a block costs about as many instructions as decoding it to
-// floats. So the float kernels stay the default.
+// Why integers rather than decoding the weights to floats (the other formats' way): one stream
+// reads a block with a handful of instructions (vpmaddubsw, vpmaddwd) instead of decoding 32
+// weights; m110 S_TG, same session, alternating runs, float kernels → integer kernels:
+//   Q8_0  B=1 106–185 → 184–214   B=8 289–366 → 311–419   B=32 349–466 → 352–400 tok/s
+//   Q4_0  B=1 107–141 → 172–212   B=8 314–321 → 306–315   B=32 438–458 → 312–365
+// Large batches lose (a float tile amortises the decode over many rows and then needs 4 FMAs per
+// block and row; the integer products need 6–7 instructions), and prompt processing is ~25 %
+// slower; single streams and small batches gain, and the results are llama.cpp's. One arithmetic
+// per format keeps results independent of the batch, so the choice is per format, not per size.
 
 /// The integer codes of a Q8_0/Q4_0 block (f16 scale at offset 0 in both).
 protocol IntegerBlockDecoder: BlockDecoder {

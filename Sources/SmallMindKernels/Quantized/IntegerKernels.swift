@@ -1,0 +1,166 @@
+// The fast form of `IntegerMatmul`: Q8_0/Q4_0 weights times Q8_0 activation codes with x86's
+// integer dot-product instructions, in exactly `IntegerMatmul`'s order (its header states it), so
+// the two agree bit for bit — the scalar one is this kernel's naive twin.
+//
+// Per block of 32 and activation row (ggml's mul_sum_i8_pairs_float):
+//
+//   |w| (vpsignb w, w)   and   x·sign(w) (vpsignb x, w)     so that |w| · (x·sign(w)) = w·x
+//   vpmaddubsw: unsigned × signed bytes, adjacent pairs summed → 16 int16 (|w| ≤ 128, |x| ≤ 127:
+//               a pair is at most 32 512, no saturation)
+//   vpmaddwd with ones: adjacent int16 pairs summed → lane j = Σ w·x over elements 4j ..< 4j + 4
+//   vcvtdq2ps, then one FMA by d_w·d_x into lane j of the accumulator.
+//
+// The integer sums are exact, so any tiling gives the same floats as long as each accumulator sees
+// its blocks in ascending order — which both shapes here (one activation row, four) do. Where the target has no AVX2 (other
+// platforms) the same sums are formed with portable SIMD (`portableBlockSums`), equally exact.
+//
+// LLVM does not form vpmaddubsw/vpmaddwd from Swift SIMD arithmetic (tried: see `IntegerMatmul`),
+// so on x86 the instructions are named through Clang's intrinsics module, which the Swift
+// toolchain ships: still Swift code, no C in the package.
+#if os(Linux) && arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
+/// Activation rows quantized to Q8_0 for the integer kernels: `codes` (batch × columns int8, in
+/// element order) and `scales` (batch × columns/32, each an f16 value held as Float).
+public struct Q8Activations: @unchecked Sendable {
+    // @unchecked: two buffers written once by `init` and only read afterwards (by every thread of
+    // a split product), until the owner calls `deallocate()` after the product.
+    public let codes: UnsafeMutablePointer<Int8>
+    public let scales: UnsafeMutablePointer<Float>
+    public let batch: Int
+    public let columns: Int
+
+    /// Quantizes `batch` rows of `columns` floats (`columns` a multiple of 32) into storage the
+    /// caller owns and frees with `deallocate()`.
+    public init(_ x: UnsafePointer<Float>, batch: Int, columns: Int) {
+        precondition(columns % 32 == 0, "Q8_0 activation rows must be whole blocks of 32")
+        self.batch = batch
+        self.columns = columns
+        codes = .allocate(capacity: batch * columns)
+        scales = .allocate(capacity: batch * columns / 32)
+        for b in 0..<batch {
+            ActivationQuantizer.quantizeRowFast(x + b * columns, count: columns, codes: codes + b * columns, scales: scales + b * columns / 32)
+        }
+    }
+
+    public func deallocate() {
+        codes.deallocate()
+        scales.deallocate()
+    }
+}
+
+/// Weights whose blocks the integer kernels read: 32 signed codes and an f16 scale at offset 0.
+protocol IntegerWeightBlocks: IntegerBlockDecoder {
+    /// The block's 32 codes as signed bytes, in element order.
+    static func codes(_ block: UnsafeRawPointer) -> SIMD32<Int8>
+}
+
+extension Q8_0Decoder: IntegerWeightBlocks {
+    @inline(__always)
+    static func codes(_ block: UnsafeRawPointer) -> SIMD32<Int8> {
+        block.loadUnaligned(fromByteOffset: 2, as: SIMD32<Int8>.self)
+    }
+}
+
+extension Q4_0Decoder: IntegerWeightBlocks {
+    @inline(__always)
+    static func codes(_ block: UnsafeRawPointer) -> SIMD32<Int8> {
+        #if os(Linux) && arch(x86_64)
+        // ggml's bytes_from_nibbles_32: low nibbles are elements 0..<16, high nibbles 16..<32.
+        let packed = unsafeBitCast(block.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self), to: __m128i.self)
+        let both = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed)
+        let nibbles = _mm256_and_si256(both, _mm256_set1_epi8(0x0F))
+        return unsafeBitCast(_mm256_sub_epi8(nibbles, _mm256_set1_epi8(8)), to: SIMD32<Int8>.self)
+        #else
+        let packed = block.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
+        let low = SIMD16<Int8>(truncatingIfNeeded: packed & 0x0F) &- 8
+        let high = SIMD16<Int8>(truncatingIfNeeded: packed &>> 4) &- 8
+        return SIMD32(lowHalf: low, highHalf: high)
+        #endif
+    }
+}
+
+enum IntegerKernels {
+    /// The eight exact lane sums of one block: lane j = Σ w[i]·x[i] over i = 4j ..< 4j + 4, as floats.
+    @inline(__always)
+    static func blockSums(_ w: SIMD32<Int8>, _ x: SIMD32<Int8>) -> SIMD8<Float> {
+        #if os(Linux) && arch(x86_64)
+        let wv = unsafeBitCast(w, to: __m256i.self), xv = unsafeBitCast(x, to: __m256i.self)
+        let pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(xv, wv))
+        return unsafeBitCast(_mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1))), to: SIMD8<Float>.self)
+        #else
+        return portableBlockSums(w, x)
+        #endif
+    }
+
+    /// `blockSums` in portable SIMD: int16 products, then adjacent pairs summed twice.
+    @inline(__always)
+    static func portableBlockSums(_ w: SIMD32<Int8>, _ x: SIMD32<Int8>) -> SIMD8<Float> {
+        let products = SIMD32<Int16>(truncatingIfNeeded: w) &* SIMD32<Int16>(truncatingIfNeeded: x)
+        let pairs = SIMD16<Int32>(truncatingIfNeeded: products.evenHalf) &+ SIMD16<Int32>(truncatingIfNeeded: products.oddHalf)
+        return SIMD8<Float>(pairs.evenHalf &+ pairs.oddHalf)
+    }
+
+    /// y[b, o] for o in `rows`: weight rows of `rowBytes` bytes against the quantized activations.
+    /// The weight rows are walked one after another, each block loaded once for up to four
+    /// activation rows (`tile1x4`), so the matrix streams from memory in one sequential pass.
+    /// Walking four rows side by side (4×1 and 4×2 tiles) was slower everywhere: m110 Q8_0 S_TG
+    /// B=1 97–102 vs 191–202 tok/s, B=8 247–252 vs 342–380 — the interleaved row streams starve
+    /// the memory bus, as they did for the float kernels.
+    static func multiply<W: IntegerWeightBlocks>(
+        _: W.Type, _ a: Q8Activations, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
+        _ ldy: Int, _ rows: Range<Int>
+    ) {
+        let blocks = a.columns / 32
+        for o in rows {
+            let row = w + o * rowBytes
+            var b = 0
+            while b + 4 <= a.batch {
+                tile1x4(W.self, row, a, b, blocks, y + b * ldy + o, ldy)
+                b += 4
+            }
+            while b < a.batch {
+                y[b * ldy + o] = dot(W.self, row, a, b, blocks)
+                b += 1
+            }
+        }
+    }
+
+    @inline(__always)
+    static func dot<W: IntegerWeightBlocks>(
+        _: W.Type, _ row: UnsafeRawPointer, _ a: Q8Activations, _ b: Int, _ blocks: Int
+    ) -> Float {
+        let x = UnsafeRawPointer(a.codes + b * a.columns), scales = a.scales + b * blocks
+        var acc = SIMD8<Float>()
+        for g in 0..<blocks {
+            let block = row + g &* W.blockBytes
+            let sums = blockSums(W.codes(block), x.loadUnaligned(fromByteOffset: g &* 32, as: SIMD32<Int8>.self))
+            acc = acc.addingProduct(sums, SIMD8(repeating: loadHalfScale(block) * scales[g]))
+        }
+        return Matmul.reduceLanes(acc)
+    }
+
+    /// One weight row against four activation rows: each block decoded once, four FMA chains.
+    @inline(__always)
+    static func tile1x4<W: IntegerWeightBlocks>(
+        _: W.Type, _ row: UnsafeRawPointer, _ a: Q8Activations, _ b: Int, _ blocks: Int,
+        _ y: UnsafeMutablePointer<Float>, _ ldy: Int
+    ) {
+        let x = UnsafeRawPointer(a.codes + b * a.columns), columns = a.columns
+        let s = a.scales + b * blocks
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        for g in 0..<blocks {
+            let block = row + g &* W.blockBytes
+            let codes = W.codes(block), dw = SIMD8(repeating: loadHalfScale(block))
+            let xg = x + g &* 32
+            @inline(__always) func step(_ acc: inout SIMD8<Float>, _ i: Int) {
+                let sums = blockSums(codes, xg.loadUnaligned(fromByteOffset: i &* columns, as: SIMD32<Int8>.self))
+                acc = acc.addingProduct(sums, dw * SIMD8(repeating: s[i &* blocks &+ g]))
+            }
+            step(&a0, 0); step(&a1, 1); step(&a2, 2); step(&a3, 3)
+        }
+        let sums = Matmul.reduceLanes(a0, a1, a2, a3)
+        y[0] = sums[0]; y[ldy] = sums[1]; y[2 * ldy] = sums[2]; y[3 * ldy] = sums[3]
+    }
+}
