@@ -213,13 +213,13 @@ extension BlockFormatTests {
     }
 
     /// The vectorised integer kernel equals its scalar twin (`IntegerMatmul`) bit for bit, for
-    /// batches that use one-row and four-row shapes and their remainders. Random payload bytes
+    /// batches that use the one-, four- and eight-row shapes and their remainders. Random payload bytes
     /// include Q8_0 code −128, the extreme vpmaddubsw must not saturate on.
     @Test(arguments: 0..<integerCases.count)
     func integerKernelEqualsScalarTwin(index: Int) {
         let (format, columns) = Self.integerCases[index]
         let m = EncodedMatrix(format, rows: 6, columns: columns, seed: 700 + UInt64(index))
-        for batch in [1, 3, 4, 9] {
+        for batch in [1, 3, 4, 9, 12, 15] {
             let x = activations(batch * columns, seed: 23 + UInt64(batch))
             var fast = [Float](repeating: .nan, count: batch * m.rows), naive = fast
             m.multiplyIntegers(x, batch: batch, into: &fast)
