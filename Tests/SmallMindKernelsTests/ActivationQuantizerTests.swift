@@ -96,4 +96,25 @@ struct ActivationQuantizerTests {
         #expect(codes[64...].map(Int16.init) == Array(clean.codes[64...]))
         #expect(codes[40] == 0 || codes[40] == 127)
     }
+
+    /// Q8_K codes times d are exactly what `ActivationRounding.q8_K` (the transcription of ggml's
+    /// quantize_row_q8_K_ref) writes back, and each block of 32 keeps the sum of its codes. The
+    /// rows: the ones above run together into super-blocks of 256, and a block whose largest
+    /// magnitude occurs with both signs (the first one wins).
+    @Test func q8KCodesEqualActivationRounding() {
+        let flat = Self.rows().dropLast().flatMap { $0 }
+        let tie = (0..<256).map { i -> Float in i == 5 ? -3 : i == 9 ? 3 : Float(i % 7) * 0.25 - 0.7 }
+        let zero = [Float](repeating: 0, count: 256)
+        let row = Array(flat.prefix(256)) + tie + zero
+        let a = Q8KActivations(row, batch: 1, columns: row.count)
+        defer { a.deallocate() }
+        var rounded = [Float](repeating: .nan, count: row.count)
+        ActivationRounding.q8_K.round(row, count: row.count, into: &rounded)
+        let dequantized = (0..<row.count).map { Float(a.codes[$0]) * a.scales[$0 / 256] }
+        #expect(dequantized == rounded)
+        #expect(a.codes[256 + 5] == -127 && a.codes[256 + 9] == 127)  // iscale = −127 / (−3), not −127 / 3
+        for g in 0..<(row.count / 32) {
+            #expect(a.sums[g] == (0..<32).reduce(Int32(0)) { $0 + Int32(a.codes[g * 32 + $1]) })
+        }
+    }
 }

@@ -199,9 +199,10 @@ struct BlockFormatTests {
     }
 }
 
-/// Q8_0 and Q4_0's integer products (llama.cpp's arithmetic, `IntegerMatmul`).
+/// The integer products of Q8_0, Q4_0 and the K-quants (llama.cpp's arithmetic, `IntegerMatmul`,
+/// `KQuantIntegerMatmul`).
 extension BlockFormatTests {
-    static let integerCases: [(BlockFormat, Int)] = cases.filter { $0.0.hasIntegerProducts } + [(.q8_0, 256), (.q4_0, 512)]
+    static let integerCases: [(BlockFormat, Int)] = cases.filter { $0.0.hasIntegerProducts } + [(.q8_0, 256), (.q4_0, 512), (.q4_K, 768)]
 
     /// Batch invariance of the integer products, as for `multiply`.
     @Test(arguments: 0..<integerCases.count)
@@ -249,20 +250,47 @@ extension BlockFormatTests {
         }
     }
 
+    /// The K-quant chunk sums of x86's integer instructions equal the portable SIMD ones, with and
+    /// without Q6_K's offset, at the extremes of codes (6-bit), activations (±127) and scales.
+    @Test func chunkSumsEqualPortableChunkSums() {
+        var random = XorShift(seed: 78)
+        var cases: [(SIMD32<UInt8>, SIMD32<Int8>, SIMD16<Int16>)] = [
+            (SIMD32(repeating: 63), SIMD32(repeating: -127), SIMD16(repeating: -128)),
+            (SIMD32(repeating: 0), SIMD32(repeating: 127), SIMD16(repeating: 127)),
+        ]
+        for _ in 0..<200 {
+            var u = SIMD32<UInt8>(), x = SIMD32<Int8>(), scales = SIMD16<Int16>()
+            for i in 0..<32 {
+                u[i] = UInt8(truncatingIfNeeded: random.next()) & 63
+                x[i] = max(-127, Int8(truncatingIfNeeded: random.next()))
+            }
+            for i in 0..<16 { scales[i] = Int16(Int8(truncatingIfNeeded: random.next())) }
+            cases.append((u, x, scales))
+        }
+        for (u, x, scales) in cases {
+            for offset in [false, true] {
+                #expect(KQuantIntegerKernels.chunkSums(u, x, scales, offsetBy32: offset)
+                        == KQuantIntegerKernels.portableChunkSums(u, x, scales, offsetBy32: offset))
+            }
+        }
+    }
+
     /// Against the float naive twin: the activations' quantization moves each element by at most
-    /// half a step d_x/2 plus the f16 rounding of d_x (≤ 127·d_x·2⁻¹¹ < amax·2⁻¹⁰), so the results
-    /// differ by at most Σ|w|·(d_x/2 + amax·2⁻¹⁰) over the blocks, plus float rounding of the sums.
+    /// half a step d_x/2 — d_x = amax/127 over the element's block of 32 (Q8_0) or 256 (Q8_K) —
+    /// plus, for Q8_0, the f16 rounding of d_x (≤ 127·d_x·2⁻¹¹ < amax·2⁻¹⁰), so the results differ
+    /// by at most Σ|w|·(d_x/2 + that) over the blocks, plus float rounding of the sums.
     @Test(arguments: 0..<integerCases.count)
     func integerKernelAgreesWithFloatProductWithinQuantization(index: Int) {
         let (format, columns) = Self.integerCases[index]
         let m = EncodedMatrix(format, rows: 10, columns: columns, seed: 600 + UInt64(index))
+        let block = format.blockElements == 256 ? 256 : 32
         Self.expectNaiveTwinAgreement(m, seed: 21, allowance: { x, w, b, o in
             var quantization: Float = 0
-            for g in 0..<(columns / 32) {
-                let amax = x[(b * columns + g * 32)..<(b * columns + g * 32 + 32)].map(abs).max()!
-                let step = Float(Float16(amax / 127))
-                let weights = w[(o * columns + g * 32)..<(o * columns + g * 32 + 32)].map(abs).reduce(0, +)
-                quantization += weights * (step / 2 + amax / 1024)
+            for g in 0..<(columns / block) {
+                let amax = x[(b * columns + g * block)..<(b * columns + (g + 1) * block)].map(abs).max()!
+                let step = block == 32 ? Float(Float16(amax / 127)) : amax / 127
+                let weights = w[(o * columns + g * block)..<(o * columns + (g + 1) * block)].map(abs).reduce(0, +)
+                quantization += weights * (step / 2 + (block == 32 ? amax / 1024 : 0))
             }
             return quantization
         }) {

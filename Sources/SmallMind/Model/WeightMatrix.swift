@@ -42,9 +42,9 @@ public struct WeightMatrix: @unchecked Sendable {
     public let format: WeightFormat
     /// When set, each activation row is rounded as llama.cpp rounds it for this weight type
     /// before the product (see `ActivationRounding`): a parity mode for comparing with llama.cpp,
-    /// off by default. It costs a scratch allocation per multiply. (Q8_0 and Q4_0 weights ignore it:
-    /// they always take llama.cpp's integer products, which quantize the activations themselves
-    /// exactly as llama.cpp does.)
+    /// off by default. It costs a scratch allocation per multiply. (Quantized weights ignore it:
+    /// they always take integer products, which quantize the activations themselves exactly as
+    /// llama.cpp does.)
     public private(set) var activationRounding: ActivationRounding?
     /// When set, float32 and f16 products sum in the order llama.cpp's CPU backend uses for the
     /// product's shape (see `followingLlamaCpp()`).
@@ -86,8 +86,7 @@ public struct WeightMatrix: @unchecked Sendable {
     /// activations rounded to the weight type's vec_dot_type, and — for float32 and f16 weights —
     /// the sums in ggml's order for the product's shape: tinyBLAS's (this runtime's canonical
     /// order) for two or more activation rows, ggml_vec_dot's for one (`GGML.usesTinyBLAS`).
-    /// Q8_0/Q4_0 weights take integer block products in ggml's AVX2 order; the K-quants multiply
-    /// the rounded activations in this runtime's order.
+    /// Quantized weights take integer block products, as always (Q8_0/Q4_0 in ggml's AVX2 order).
     public func followingLlamaCpp() -> WeightMatrix {
         var copy = roundingActivationsLikeLlamaCpp()
         copy.followsLlamaCppOrder = true
@@ -108,17 +107,17 @@ public struct WeightMatrix: @unchecked Sendable {
     /// y[b, o] = Σₖ x[b, k] · W[o, k] for o in `outputRows` (all rows by default): x is (batch,
     /// columns), y is (batch, rows). Every element is reduced in the same order whatever the batch
     /// and the row range — `Matmul.dot`'s order over the (decoded) row; see SmallMindKernels.
-    /// For Q8_0/Q4_0 weights, `quantized` may carry x already quantized (`quantizeActivations`),
+    /// For quantized weights, `quantized` may carry x already quantized (`quantizeActivations`),
     /// so that the threads sharing a product quantize it once.
     public func multiply(
         _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, outputRows: Range<Int>? = nil,
-        quantized: Q8Activations? = nil
+        quantized: QuantizedActivations? = nil
     ) {
         let range = outputRows ?? 0..<rows
         precondition(range.lowerBound >= 0 && range.upperBound <= rows, "output rows \(range) outside 0..<\(rows)")
         if let block = format.blockFormat, block.hasIntegerProducts {
-            // Q8_0/Q4_0: activations quantized to Q8_0, integer block products — llama.cpp's
-            // arithmetic, in every mode.
+            // Activations quantized to Q8_0 (Q8_0/Q4_0 weights) or Q8_K (K-quants), integer block
+            // products — llama.cpp's arithmetic, in every mode.
             if let quantized {
                 block.multiplyIntegerProducts(quantized, w: data, rowBytes: rowBytes, y: y, yStride: rows, rows: range)
             } else {
@@ -144,11 +143,10 @@ public struct WeightMatrix: @unchecked Sendable {
         }
     }
 
-    /// x quantized as this matrix's `multiply` quantizes it (Q8_0/Q4_0 weights), or nil for formats
+    /// x quantized as this matrix's `multiply` quantizes it (quantized weights), or nil for formats
     /// that multiply floats. The caller deallocates it after the product.
-    public func quantizeActivations(_ x: UnsafePointer<Float>, batch: Int) -> Q8Activations? {
-        guard let block = format.blockFormat, block.hasIntegerProducts else { return nil }
-        return Q8Activations(x, batch: batch, columns: columns)
+    public func quantizeActivations(_ x: UnsafePointer<Float>, batch: Int) -> QuantizedActivations? {
+        format.blockFormat?.quantizeActivations(x, batch: batch, columns: columns)
     }
 
     /// Pointer identity, to tell a tied classifier from a separate one.

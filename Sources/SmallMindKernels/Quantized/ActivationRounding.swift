@@ -3,9 +3,10 @@
 // (blocks of 32, f16 scale) for Q8_0/Q4_0, Q8_K (blocks of 256, f32 scale) for the K-quants — and
 // runs integer dot products. `ActivationRounding` reproduces that rounding of x in float: the
 // product of the rounded row with the decoded weights equals llama.cpp's integer arithmetic up to
-// float summation order. It is an opt-in parity mode (tests against llama.cpp); the default path
-// multiplies the unrounded activations, which is more accurate. Each row is rounded on its own, so
-// the result still does not depend on the batch.
+// float summation order. The runtime now multiplies quantized weights in integers itself
+// (`Q8Activations`, `Q8KActivations`), so this serves the parity mode's f16/bf16 weights and tests
+// (the quantizers' codes times scales equal these values). Each row is rounded on its own, so the
+// result still does not depend on the batch.
 
 /// How llama.cpp rounds an activation row before multiplying it by weights of a given type.
 public enum ActivationRounding: Sendable {

@@ -16,10 +16,11 @@
 // The decoded values themselves are bit-identical to each format's scalar reference dequantizer
 // (written after ggml's `dequantize_row_*`), so the chain of equalities reaches the file format.
 //
-// Q8_0 and Q4_0 weights are multiplied in llama.cpp's arithmetic by the runtime (`SmallMind`'s
-// WeightMatrix): activations quantized to Q8_0 and integer block products (`multiplyIntegerProducts`;
-// order in `IntegerMatmul`, kernel in `IntegerKernels`). `multiply` serves them for tests and as
-// the float reference.
+// The runtime (`SmallMind`'s WeightMatrix) multiplies only the half formats this way. Quantized
+// weights take llama.cpp's kind of arithmetic — activations quantized to Q8_0 (for Q8_0/Q4_0) or
+// Q8_K (for the K-quants), integer block products (`multiplyIntegerProducts`; orders in
+// `IntegerMatmul` and `KQuantIntegerMatmul`, kernels in `IntegerKernels` and
+// `KQuantIntegerKernels`). For them `multiply` is the float reference, kept for tests.
 
 /// A weight encoding as the fast kernels see it: how to decode groups of 32 elements of a row.
 /// Conforming types are caseless enums; every member is a static function on raw row bytes.
@@ -55,6 +56,19 @@ struct DecodedGroup {
     var v1: SIMD8<Float>
     var v2: SIMD8<Float>
     var v3: SIMD8<Float>
+}
+
+/// Activation rows quantized for the integer products (`BlockFormat.quantizeActivations`).
+public enum QuantizedActivations: Sendable {
+    case q8_0(Q8Activations)
+    case q8_K(Q8KActivations)
+
+    public func deallocate() {
+        switch self {
+        case .q8_0(let a): a.deallocate()
+        case .q8_K(let a): a.deallocate()
+        }
+    }
 }
 
 /// The encodings a weight matrix may use besides plain float32, as GGUF stores them.
@@ -138,36 +152,52 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         decoder.dequantizeReference(row, count: columns, into: out)
     }
 
-    /// Whether `multiplyIntegerProducts` serves this format (Q8_0 and Q4_0).
-    public var hasIntegerProducts: Bool { self == .q8_0 || self == .q4_0 }
+    /// Whether `multiplyIntegerProducts` serves this format (Q8_0, Q4_0 and the K-quants).
+    public var hasIntegerProducts: Bool { self != .f16 && self != .bf16 }
 
-    /// y = x · Wᵀ as llama.cpp computes it for Q8_0/Q4_0 weights: each row of x quantized to
-    /// Q8_0, integer products per block (`IntegerKernels`; the order is stated in `IntegerMatmul`:
-    /// batch-invariant too, a different one from `multiply`'s). How the runtime multiplies these
-    /// formats.
+    /// Rows of x quantized as `multiplyIntegerProducts` wants them for this format (Q8_0 blocks
+    /// for Q8_0/Q4_0 weights, Q8_K super-blocks for the K-quants), or nil for the half formats.
+    /// The caller deallocates them after the product.
+    public func quantizeActivations(_ x: UnsafePointer<Float>, batch: Int, columns: Int) -> QuantizedActivations? {
+        switch self {
+        case .f16, .bf16: return nil
+        case .q8_0, .q4_0: return .q8_0(Q8Activations(x, batch: batch, columns: columns))
+        case .q4_K, .q6_K: return .q8_K(Q8KActivations(x, batch: batch, columns: columns))
+        }
+    }
+
+    /// y = x · Wᵀ in integers, as llama.cpp computes it for these weights: each row of x quantized
+    /// (`quantizeActivations`), integer products per block — for Q8_0/Q4_0 `IntegerKernels` in
+    /// `IntegerMatmul`'s order, for the K-quants `KQuantIntegerKernels` in `KQuantIntegerMatmul`'s
+    /// (batch-invariant too, a different order from `multiply`'s). How the runtime multiplies
+    /// these formats.
     public func multiplyIntegerProducts(
         x: UnsafePointer<Float>, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
         batch: Int, columns: Int, yStride: Int, rows: Range<Int>
     ) {
-        let activations = Q8Activations(x, batch: batch, columns: columns)
+        guard let activations = quantizeActivations(x, batch: batch, columns: columns) else {
+            preconditionFailure("\(self) has no integer kernel")
+        }
         defer { activations.deallocate() }
         multiplyIntegerProducts(activations, w: w, rowBytes: rowBytes, y: y, yStride: yStride, rows: rows)
     }
 
     /// `multiplyIntegerProducts` on activations already quantized (once for all the threads that
-    /// share a product).
+    /// share a product) by this format's `quantizeActivations`.
     public func multiplyIntegerProducts(
-        _ activations: Q8Activations, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
+        _ activations: QuantizedActivations, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
         yStride: Int, rows: Range<Int>
     ) {
-        switch self {
-        case .q8_0: IntegerKernels.multiply(Q8_0Decoder.self, activations, w, rowBytes, y, yStride, rows)
-        case .q4_0: IntegerKernels.multiply(Q4_0Decoder.self, activations, w, rowBytes, y, yStride, rows)
-        default: preconditionFailure("\(self) has no integer kernel")
+        switch (self, activations) {
+        case (.q8_0, .q8_0(let a)): IntegerKernels.multiply(Q8_0Decoder.self, a, w, rowBytes, y, yStride, rows)
+        case (.q4_0, .q8_0(let a)): IntegerKernels.multiply(Q4_0Decoder.self, a, w, rowBytes, y, yStride, rows)
+        case (.q4_K, .q8_K(let a)): KQuantIntegerKernels.multiply(Q4KDecoder.self, a, w, rowBytes, y, yStride, rows)
+        case (.q6_K, .q8_K(let a)): KQuantIntegerKernels.multiply(Q6KDecoder.self, a, w, rowBytes, y, yStride, rows)
+        default: preconditionFailure("\(self) weights cannot multiply \(activations) activations")
         }
     }
 
-    /// The naive twin of `multiplyIntegerProducts`: scalar sums in the same order (`IntegerMatmul`).
+    /// The naive twin of `multiplyIntegerProducts`: scalar sums in the same order.
     public func multiplyIntegerProductsNaive(
         x: UnsafePointer<Float>, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
         batch: Int, columns: Int, yStride: Int, rows: Range<Int>
@@ -175,6 +205,7 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         switch self {
         case .q8_0: IntegerMatmul.multiply(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_0: IntegerMatmul.multiply(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_K, .q6_K: KQuantIntegerMatmul.multiply(self, x, w, rowBytes, y, batch, columns, yStride, rows)
         default: preconditionFailure("\(self) has no integer kernel")
         }
     }

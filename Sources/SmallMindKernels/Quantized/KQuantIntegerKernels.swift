@@ -1,0 +1,197 @@
+// The fast form of `KQuantIntegerMatmul` (whose header states the order; the two agree bit for
+// bit): Q4_K/Q6_K super-blocks times Q8_K activation codes with vpmaddubsw (unsigned weight code ×
+// signed activation code, adjacent pairs summed) and vpmaddwd (times the sub-block's scale,
+// adjacent pairs summed), 32 elements at a time. Q6_K's offset of 32 is taken off in int16, as
+// 32·x pair sums (a second vpmaddubsw): |u·x pair| ≤ 2·63·127, |32·x pair| ≤ 2·32·127, no overflow.
+// Off x86 the same exact sums come from portable SIMD (`portableChunkSums`).
+//
+// Each weight row is walked once (one sequential stream, as for Q8_0/Q4_0), and each chunk of 32
+// codes, decoded once, serves up to four activation rows.
+#if os(Linux) && arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
+/// A K-quant super-block as the integer kernel reads it: eight chunks of 32 unsigned codes, each
+/// with the integer scales of its int16 pair lanes.
+protocol KQuantBlocks {
+    static var blockBytes: Int { get }
+    /// Whether the codes carry an offset of 32 (Q6_K: value = u − 32).
+    static var offsetBy32: Bool { get }
+    /// The scale of the integer sums (d, f16).
+    static func scale(_ block: UnsafeRawPointer) -> Float
+    /// Chunk c's codes (elements 32c ..< 32c + 32) and the scale of each pair of them.
+    static func chunk(_ block: UnsafeRawPointer, _ c: Int) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>)
+    /// The mins term of a super-block: Σ min · (sum of 32 activation codes), and its scale dmin.
+    static func mins(_ block: UnsafeRawPointer, _ sums: UnsafePointer<Int32>) -> (Int32, Float)
+}
+
+extension Q4KDecoder: KQuantBlocks {
+    static var offsetBy32: Bool { false }
+
+    @inline(__always)
+    static func scale(_ block: UnsafeRawPointer) -> Float { loadHalfScale(block) }
+
+    @inline(__always)
+    static func chunk(_ block: UnsafeRawPointer, _ c: Int) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>) {
+        let bytes = block.loadUnaligned(fromByteOffset: 16 &+ (c &>> 1) &* 32, as: SIMD32<UInt8>.self)
+        let scale = SIMD16<Int16>(repeating: Int16(scaleMin(c, block + 4).scale))
+        #if os(Linux) && arch(x86_64)
+        let v = unsafeBitCast(bytes, to: __m256i.self)
+        let nibbles = c & 1 == 0 ? v : _mm256_srli_epi16(v, 4)
+        return (unsafeBitCast(_mm256_and_si256(nibbles, _mm256_set1_epi8(0x0F)), to: SIMD32<UInt8>.self), scale)
+        #else
+        return (c & 1 == 0 ? bytes & 0x0F : bytes &>> 4, scale)
+        #endif
+    }
+
+    @inline(__always)
+    static func mins(_ block: UnsafeRawPointer, _ sums: UnsafePointer<Int32>) -> (Int32, Float) {
+        var total: Int32 = 0
+        for s in 0..<8 { total &+= Int32(scaleMin(s, block + 4).min) &* sums[s] }
+        return (total, loadHalfScale(block + 2))
+    }
+}
+
+extension Q6KDecoder: KQuantBlocks {
+    static var offsetBy32: Bool { true }
+
+    @inline(__always)
+    static func scale(_ block: UnsafeRawPointer) -> Float { loadHalfScale(block + 208) }
+
+    @inline(__always)
+    static func chunk(_ block: UnsafeRawPointer, _ c: Int) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>) {
+        // Chunk c is quarter t of half n (layout in Q6K.swift); its two sub-blocks of 16 have
+        // scales 8n + 2t and 8n + 2t + 1.
+        let n = c &>> 2, t = c & 3
+        let low = block.loadUnaligned(fromByteOffset: 64 &* n &+ 32 &* (t & 1), as: SIMD32<UInt8>.self)
+        let high = block.loadUnaligned(fromByteOffset: 128 &+ 32 &* n, as: SIMD32<UInt8>.self)
+        let scaleAt = 192 &+ 8 &* n &+ 2 &* t
+        let first = Int16(block.load(fromByteOffset: scaleAt, as: Int8.self))
+        let second = Int16(block.load(fromByteOffset: scaleAt &+ 1, as: Int8.self))
+        let scales = SIMD16(lowHalf: SIMD8(repeating: first), highHalf: SIMD8(repeating: second))
+        #if os(Linux) && arch(x86_64)
+        let l = unsafeBitCast(low, to: __m256i.self), h = unsafeBitCast(high, to: __m256i.self)
+        let mask = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3)
+        let lowBits = _mm256_and_si256(t < 2 ? l : _mm256_srli_epi16(l, 4), mask)
+        let highBits = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, Int32(2 &* t)), two), 4)
+        return (unsafeBitCast(_mm256_or_si256(lowBits, highBits), to: SIMD32<UInt8>.self), scales)
+        #else
+        let lowBits = (t < 2 ? low : low &>> 4) & 0x0F
+        let highBits = ((high &>> UInt8(2 &* t)) & 3) &<< 4
+        return (lowBits | highBits, scales)
+        #endif
+    }
+
+    @inline(__always)
+    static func mins(_ block: UnsafeRawPointer, _ sums: UnsafePointer<Int32>) -> (Int32, Float) { (0, 0) }
+}
+
+enum KQuantIntegerKernels {
+    /// Σ over each lane j of scale·(u − offset)·x for the elements 4j ..< 4j + 4 of a chunk.
+    @inline(__always)
+    static func chunkSums(_ u: SIMD32<UInt8>, _ x: SIMD32<Int8>, _ scales: SIMD16<Int16>, offsetBy32: Bool) -> SIMD8<Int32> {
+        #if os(Linux) && arch(x86_64)
+        let uv = unsafeBitCast(u, to: __m256i.self), xv = unsafeBitCast(x, to: __m256i.self)
+        var pairs = _mm256_maddubs_epi16(uv, xv)
+        if offsetBy32 { pairs = _mm256_sub_epi16(pairs, _mm256_maddubs_epi16(_mm256_set1_epi8(32), xv)) }
+        return unsafeBitCast(_mm256_madd_epi16(pairs, unsafeBitCast(scales, to: __m256i.self)), to: SIMD8<Int32>.self)
+        #else
+        return portableChunkSums(u, x, scales, offsetBy32: offsetBy32)
+        #endif
+    }
+
+    /// `chunkSums` in portable SIMD.
+    @inline(__always)
+    static func portableChunkSums(_ u: SIMD32<UInt8>, _ x: SIMD32<Int8>, _ scales: SIMD16<Int16>, offsetBy32: Bool) -> SIMD8<Int32> {
+        let values = SIMD32<Int32>(truncatingIfNeeded: u) &- (offsetBy32 ? 32 : 0)
+        let products = values &* SIMD32<Int32>(truncatingIfNeeded: x)
+        let pairs = (products.evenHalf &+ products.oddHalf) &* SIMD16<Int32>(truncatingIfNeeded: scales)
+        return pairs.evenHalf &+ pairs.oddHalf
+    }
+
+    @inline(__always)
+    static func toFloat(_ v: SIMD8<Int32>) -> SIMD8<Float> {
+        #if os(Linux) && arch(x86_64)
+        // The generic SIMD conversion ran lane by lane, out of line.
+        return unsafeBitCast(_mm256_cvtepi32_ps(unsafeBitCast(v, to: __m256i.self)), to: SIMD8<Float>.self)
+        #else
+        return SIMD8<Float>(v)
+        #endif
+    }
+
+    /// y[b, o] for o in `rows`, in `KQuantIntegerMatmul`'s order.
+    static func multiply<W: KQuantBlocks>(
+        _: W.Type, _ a: Q8KActivations, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
+        _ ldy: Int, _ rows: Range<Int>
+    ) {
+        for o in rows {
+            let row = w + o * rowBytes
+            var b = 0
+            while b + 4 <= a.batch {
+                tile1x4(W.self, row, a, b, y + b * ldy + o, ldy)
+                b += 4
+            }
+            while b < a.batch {
+                y[b * ldy + o] = dot(W.self, row, a, b)
+                b += 1
+            }
+        }
+    }
+
+    @inline(__always)
+    static func dot<W: KQuantBlocks>(_: W.Type, _ row: UnsafeRawPointer, _ a: Q8KActivations, _ b: Int) -> Float {
+        let superBlocks = a.columns / 256
+        let x = UnsafeRawPointer(a.codes + b * a.columns)
+        var acc = SIMD8<Float>(), accMin: Float = 0
+        for sb in 0..<superBlocks {
+            let block = row + sb &* W.blockBytes, xb = x + sb &* 256
+            var lanes = SIMD8<Int32>()
+            for c in 0..<8 {
+                let (codes, scales) = W.chunk(block, c)
+                lanes &+= chunkSums(codes, xb.loadUnaligned(fromByteOffset: c &* 32, as: SIMD32<Int8>.self), scales, offsetBy32: W.offsetBy32)
+            }
+            let dx = a.scales[b &* superBlocks &+ sb]
+            acc = acc.addingProduct(toFloat(lanes), SIMD8(repeating: W.scale(block) * dx))
+            if !W.offsetBy32 {
+                let (mins, dmin) = W.mins(block, a.sums + (b &* superBlocks &+ sb) &* 8)
+                accMin = accMin.addingProduct(Float(mins), dmin * dx)
+            }
+        }
+        return Matmul.reduceLanes(acc) - accMin
+    }
+
+    /// One weight row against four activation rows: each chunk decoded once for all four.
+    @inline(__always)
+    static func tile1x4<W: KQuantBlocks>(
+        _: W.Type, _ row: UnsafeRawPointer, _ a: Q8KActivations, _ b: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int
+    ) {
+        let superBlocks = a.columns / 256, columns = a.columns
+        let x = UnsafeRawPointer(a.codes + b * columns)
+        var acc = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+        var accMin = SIMD4<Float>()
+        for sb in 0..<superBlocks {
+            let block = row + sb &* W.blockBytes, xb = x + sb &* 256
+            var l0 = SIMD8<Int32>(), l1 = SIMD8<Int32>(), l2 = SIMD8<Int32>(), l3 = SIMD8<Int32>()
+            for c in 0..<8 {
+                let (codes, scales) = W.chunk(block, c)
+                let xc = xb + c &* 32
+                @inline(__always) func step(_ lanes: inout SIMD8<Int32>, _ i: Int) {
+                    lanes &+= chunkSums(codes, xc.loadUnaligned(fromByteOffset: i &* columns, as: SIMD32<Int8>.self), scales, offsetBy32: W.offsetBy32)
+                }
+                step(&l0, 0); step(&l1, 1); step(&l2, 2); step(&l3, 3)
+            }
+            let d = W.scale(block)
+            @inline(__always) func finish(_ acc: inout SIMD8<Float>, _ lanes: SIMD8<Int32>, _ i: Int) {
+                let at = (b &+ i) &* superBlocks &+ sb, dx = a.scales[at]
+                acc = acc.addingProduct(toFloat(lanes), SIMD8(repeating: d * dx))
+                if !W.offsetBy32 {
+                    let (mins, dmin) = W.mins(block, a.sums + at &* 8)
+                    accMin[i] = accMin[i].addingProduct(Float(mins), dmin * dx)
+                }
+            }
+            finish(&acc.0, l0, 0); finish(&acc.1, l1, 1); finish(&acc.2, l2, 2); finish(&acc.3, l3, 3)
+        }
+        let sums = Matmul.reduceLanes(acc.0, acc.1, acc.2, acc.3) - accMin
+        y[0] = sums[0]; y[ldy] = sums[1]; y[2 * ldy] = sums[2]; y[3 * ldy] = sums[3]
+    }
+}
