@@ -14,27 +14,49 @@ import _Builtin_intrinsics.intel
 /// A K-quant super-block as the integer kernel reads it: eight chunks of 32 unsigned codes, each
 /// with the integer scales of its int16 pair lanes.
 protocol KQuantBlocks {
+    /// What a super-block's chunks and mins share, decoded once per super-block and tile.
+    associatedtype Header
     static var blockBytes: Int { get }
     /// Whether the codes carry an offset of 32 (Q6_K: value = u − 32).
     static var offsetBy32: Bool { get }
+    static func header(_ block: UnsafeRawPointer) -> Header
     /// The scale of the integer sums (d, f16).
-    static func scale(_ block: UnsafeRawPointer) -> Float
+    static func scale(_ header: Header) -> Float
     /// Chunk c's codes (elements 32c ..< 32c + 32) and the scale of each pair of them.
-    static func chunk(_ block: UnsafeRawPointer, _ c: Int) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>)
+    static func chunk(_ block: UnsafeRawPointer, _ header: Header, _ c: Int) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>)
     /// The mins term of a super-block: Σ min · (sum of 32 activation codes), and its scale dmin.
-    static func mins(_ block: UnsafeRawPointer, _ sums: UnsafePointer<Int32>) -> (Int32, Float)
+    static func mins(_ header: Header, _ sums: UnsafePointer<Int32>) -> (Int32, Float)
 }
 
 extension Q4KDecoder: KQuantBlocks {
+    /// d, dmin and the eight 6-bit sub-scales and sub-mins.
+    struct Header {
+        var d: Float
+        var dmin: Float
+        var scales: SIMD8<Int16>
+        var mins: SIMD8<Int32>
+    }
+
     static var offsetBy32: Bool { false }
 
     @inline(__always)
-    static func scale(_ block: UnsafeRawPointer) -> Float { loadHalfScale(block) }
+    static func header(_ block: UnsafeRawPointer) -> Header {
+        var scales = SIMD8<Int16>(), mins = SIMD8<Int32>()
+        for s in 0..<8 {
+            let (sc, m) = scaleMin(s, block + 4)
+            scales[s] = Int16(sc)
+            mins[s] = Int32(m)
+        }
+        return Header(d: loadHalfScale(block), dmin: loadHalfScale(block + 2), scales: scales, mins: mins)
+    }
 
     @inline(__always)
-    static func chunk(_ block: UnsafeRawPointer, _ c: Int) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>) {
+    static func scale(_ header: Header) -> Float { header.d }
+
+    @inline(__always)
+    static func chunk(_ block: UnsafeRawPointer, _ header: Header, _ c: Int) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>) {
         let bytes = block.loadUnaligned(fromByteOffset: 16 &+ (c &>> 1) &* 32, as: SIMD32<UInt8>.self)
-        let scale = SIMD16<Int16>(repeating: Int16(scaleMin(c, block + 4).scale))
+        let scale = SIMD16<Int16>(repeating: header.scales[c])
         #if os(Linux) && arch(x86_64)
         let v = unsafeBitCast(bytes, to: __m256i.self)
         let nibbles = c & 1 == 0 ? v : _mm256_srli_epi16(v, 4)
@@ -45,21 +67,26 @@ extension Q4KDecoder: KQuantBlocks {
     }
 
     @inline(__always)
-    static func mins(_ block: UnsafeRawPointer, _ sums: UnsafePointer<Int32>) -> (Int32, Float) {
-        var total: Int32 = 0
-        for s in 0..<8 { total &+= Int32(scaleMin(s, block + 4).min) &* sums[s] }
-        return (total, loadHalfScale(block + 2))
+    static func mins(_ header: Header, _ sums: UnsafePointer<Int32>) -> (Int32, Float) {
+        // Exact: |min · sum| ≤ 63 · 32 · 127 per sub-block.
+        let products = header.mins &* UnsafeRawPointer(sums).loadUnaligned(as: SIMD8<Int32>.self)
+        let four = products.lowHalf &+ products.highHalf, two = four.lowHalf &+ four.highHalf
+        return (two[0] &+ two[1], header.dmin)
     }
 }
 
 extension Q6KDecoder: KQuantBlocks {
     static var offsetBy32: Bool { true }
 
+    /// d; the sub-scales are read per chunk.
     @inline(__always)
-    static func scale(_ block: UnsafeRawPointer) -> Float { loadHalfScale(block + 208) }
+    static func header(_ block: UnsafeRawPointer) -> Float { loadHalfScale(block + 208) }
 
     @inline(__always)
-    static func chunk(_ block: UnsafeRawPointer, _ c: Int) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>) {
+    static func scale(_ header: Float) -> Float { header }
+
+    @inline(__always)
+    static func chunk(_ block: UnsafeRawPointer, _ header: Float, _ c: Int) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>) {
         // Chunk c is quarter t of half n (layout in Q6K.swift); its two sub-blocks of 16 have
         // scales 8n + 2t and 8n + 2t + 1.
         let n = c &>> 2, t = c & 3
@@ -83,7 +110,7 @@ extension Q6KDecoder: KQuantBlocks {
     }
 
     @inline(__always)
-    static func mins(_ block: UnsafeRawPointer, _ sums: UnsafePointer<Int32>) -> (Int32, Float) { (0, 0) }
+    static func mins(_ header: Float, _ sums: UnsafePointer<Int32>) -> (Int32, Float) { (0, 0) }
 }
 
 enum KQuantIntegerKernels {
@@ -127,8 +154,12 @@ enum KQuantIntegerKernels {
         for o in rows {
             let row = w + o * rowBytes
             var b = 0
+            while b + 8 <= a.batch {
+                tile1x4(W.self, row, a, b, y + b * ldy + o, ldy, eight: true)
+                b += 8
+            }
             while b + 4 <= a.batch {
-                tile1x4(W.self, row, a, b, y + b * ldy + o, ldy)
+                tile1x4(W.self, row, a, b, y + b * ldy + o, ldy, eight: false)
                 b += 4
             }
             while b < a.batch {
@@ -145,53 +176,69 @@ enum KQuantIntegerKernels {
         var acc = SIMD8<Float>(), accMin: Float = 0
         for sb in 0..<superBlocks {
             let block = row + sb &* W.blockBytes, xb = x + sb &* 256
+            let header = W.header(block)
             var lanes = SIMD8<Int32>()
             for c in 0..<8 {
-                let (codes, scales) = W.chunk(block, c)
+                let (codes, scales) = W.chunk(block, header, c)
                 lanes &+= chunkSums(codes, xb.loadUnaligned(fromByteOffset: c &* 32, as: SIMD32<Int8>.self), scales, offsetBy32: W.offsetBy32)
             }
-            let dx = a.scales[b &* superBlocks &+ sb]
-            acc = acc.addingProduct(toFloat(lanes), SIMD8(repeating: W.scale(block) * dx))
+            let at = b &* superBlocks &+ sb, dx = a.scales[at]
+            acc = acc.addingProduct(toFloat(lanes), SIMD8(repeating: W.scale(header) * dx))
             if !W.offsetBy32 {
-                let (mins, dmin) = W.mins(block, a.sums + (b &* superBlocks &+ sb) &* 8)
+                let (mins, dmin) = W.mins(header, a.sums + at &* 8)
                 accMin = accMin.addingProduct(Float(mins), dmin * dx)
             }
         }
         return Matmul.reduceLanes(acc) - accMin
     }
 
-    /// One weight row against four activation rows: each chunk decoded once for all four.
+    /// One weight row against four activation rows (eight with `eight`, as two fours sharing each
+    /// decoded chunk): every chunk decoded once for all of them.
     @inline(__always)
     static func tile1x4<W: KQuantBlocks>(
-        _: W.Type, _ row: UnsafeRawPointer, _ a: Q8KActivations, _ b: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int
+        _: W.Type, _ row: UnsafeRawPointer, _ a: Q8KActivations, _ b: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
+        eight: Bool
     ) {
         let superBlocks = a.columns / 256, columns = a.columns
         let x = UnsafeRawPointer(a.codes + b * columns)
         var acc = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
-        var accMin = SIMD4<Float>()
+        var acc2 = acc
+        var accMin = SIMD4<Float>(), accMin2 = SIMD4<Float>()
         for sb in 0..<superBlocks {
             let block = row + sb &* W.blockBytes, xb = x + sb &* 256
+            let header = W.header(block)
             var l0 = SIMD8<Int32>(), l1 = SIMD8<Int32>(), l2 = SIMD8<Int32>(), l3 = SIMD8<Int32>()
+            var l4 = SIMD8<Int32>(), l5 = SIMD8<Int32>(), l6 = SIMD8<Int32>(), l7 = SIMD8<Int32>()
             for c in 0..<8 {
-                let (codes, scales) = W.chunk(block, c)
+                let (codes, scales) = W.chunk(block, header, c)
                 let xc = xb + c &* 32
                 @inline(__always) func step(_ lanes: inout SIMD8<Int32>, _ i: Int) {
                     lanes &+= chunkSums(codes, xc.loadUnaligned(fromByteOffset: i &* columns, as: SIMD32<Int8>.self), scales, offsetBy32: W.offsetBy32)
                 }
                 step(&l0, 0); step(&l1, 1); step(&l2, 2); step(&l3, 3)
+                if eight { step(&l4, 4); step(&l5, 5); step(&l6, 6); step(&l7, 7) }
             }
-            let d = W.scale(block)
-            @inline(__always) func finish(_ acc: inout SIMD8<Float>, _ lanes: SIMD8<Int32>, _ i: Int) {
+            let d = W.scale(header)
+            @inline(__always) func finish(_ acc: inout SIMD8<Float>, _ accMin: inout Float, _ lanes: SIMD8<Int32>, _ i: Int) {
                 let at = (b &+ i) &* superBlocks &+ sb, dx = a.scales[at]
                 acc = acc.addingProduct(toFloat(lanes), SIMD8(repeating: d * dx))
                 if !W.offsetBy32 {
-                    let (mins, dmin) = W.mins(block, a.sums + at &* 8)
-                    accMin[i] = accMin[i].addingProduct(Float(mins), dmin * dx)
+                    let (mins, dmin) = W.mins(header, a.sums + at &* 8)
+                    accMin = accMin.addingProduct(Float(mins), dmin * dx)
                 }
             }
-            finish(&acc.0, l0, 0); finish(&acc.1, l1, 1); finish(&acc.2, l2, 2); finish(&acc.3, l3, 3)
+            finish(&acc.0, &accMin[0], l0, 0); finish(&acc.1, &accMin[1], l1, 1)
+            finish(&acc.2, &accMin[2], l2, 2); finish(&acc.3, &accMin[3], l3, 3)
+            if eight {
+                finish(&acc2.0, &accMin2[0], l4, 4); finish(&acc2.1, &accMin2[1], l5, 5)
+                finish(&acc2.2, &accMin2[2], l6, 6); finish(&acc2.3, &accMin2[3], l7, 7)
+            }
         }
         let sums = Matmul.reduceLanes(acc.0, acc.1, acc.2, acc.3) - accMin
         y[0] = sums[0]; y[ldy] = sums[1]; y[2 * ldy] = sums[2]; y[3 * ldy] = sums[3]
+        if eight {
+            let more = Matmul.reduceLanes(acc2.0, acc2.1, acc2.2, acc2.3) - accMin2
+            y[4 * ldy] = more[0]; y[5 * ldy] = more[1]; y[6 * ldy] = more[2]; y[7 * ldy] = more[3]
+        }
     }
 }
