@@ -11,44 +11,17 @@
 //   vcvtdq2ps, then one FMA by d_w·d_x into lane j of the accumulator.
 //
 // The integer sums are exact, so any tiling gives the same floats as long as each accumulator sees
-// its blocks in ascending order — which every shape here (one activation row, four, eight) does. Where the target has no AVX2 (other
-// platforms) the same sums are formed with portable SIMD (`portableBlockSums`), equally exact.
+// its blocks in ascending order — which every shape here (one activation row, four, eight) does.
+// Where the target has no AVX2 (other platforms) the same sums come from portable SIMD
+// (`portableBlockSums`), equally exact.
 //
-// LLVM does not form vpmaddubsw/vpmaddwd from Swift SIMD arithmetic (tried: see `IntegerMatmul`),
-// so on x86 the instructions are named through Clang's intrinsics module, which the Swift
+// LLVM does not form vpmaddubsw/vpmaddwd from Swift SIMD arithmetic (an earlier session tried it
+// in real tiles: the loops compiled to widening multiplies and came out slower than decoding to
+// floats), so on x86 the instructions are named through Clang's intrinsics module, which the Swift
 // toolchain ships: still Swift code, no C in the package.
 #if os(Linux) && arch(x86_64)
 import _Builtin_intrinsics.intel
 #endif
-
-/// Activation rows quantized to Q8_0 for the integer kernels: `codes` (batch × columns int8, in
-/// element order) and `scales` (batch × columns/32, each an f16 value held as Float).
-public struct Q8Activations: @unchecked Sendable {
-    // @unchecked: two buffers written once by `init` and only read afterwards (by every thread of
-    // a split product), until the owner calls `deallocate()` after the product.
-    public let codes: UnsafeMutablePointer<Int8>
-    public let scales: UnsafeMutablePointer<Float>
-    public let batch: Int
-    public let columns: Int
-
-    /// Quantizes `batch` rows of `columns` floats (`columns` a multiple of 32) into storage the
-    /// caller owns and frees with `deallocate()`.
-    public init(_ x: UnsafePointer<Float>, batch: Int, columns: Int) {
-        precondition(columns % 32 == 0, "Q8_0 activation rows must be whole blocks of 32")
-        self.batch = batch
-        self.columns = columns
-        codes = .allocate(capacity: batch * columns)
-        scales = .allocate(capacity: batch * columns / 32)
-        for b in 0..<batch {
-            ActivationQuantizer.quantizeRowFast(x + b * columns, count: columns, codes: codes + b * columns, scales: scales + b * columns / 32)
-        }
-    }
-
-    public func deallocate() {
-        codes.deallocate()
-        scales.deallocate()
-    }
-}
 
 /// Weights whose blocks the integer kernels read: 32 signed codes and an f16 scale at offset 0.
 protocol IntegerWeightBlocks: IntegerBlockDecoder {

@@ -12,6 +12,35 @@
 import _Builtin_intrinsics.intel
 #endif
 
+/// Activation rows quantized to Q8_0 for the integer kernels: `codes` (batch × columns int8, in
+/// element order) and `scales` (batch × columns/32, each an f16 value held as Float).
+public struct Q8Activations: @unchecked Sendable {
+    // @unchecked: two buffers written once by `init` and only read afterwards (by every thread of
+    // a split product), until the owner calls `deallocate()` after the product.
+    public let codes: UnsafeMutablePointer<Int8>
+    public let scales: UnsafeMutablePointer<Float>
+    public let batch: Int
+    public let columns: Int
+
+    /// Quantizes `batch` rows of `columns` floats (`columns` a multiple of 32) into storage the
+    /// caller owns and frees with `deallocate()`.
+    public init(_ x: UnsafePointer<Float>, batch: Int, columns: Int) {
+        precondition(columns % 32 == 0, "Q8_0 activation rows must be whole blocks of 32")
+        self.batch = batch
+        self.columns = columns
+        codes = .allocate(capacity: batch * columns)
+        scales = .allocate(capacity: batch * columns / 32)
+        for b in 0..<batch {
+            ActivationQuantizer.quantizeRowFast(x + b * columns, count: columns, codes: codes + b * columns, scales: scales + b * columns / 32)
+        }
+    }
+
+    public func deallocate() {
+        codes.deallocate()
+        scales.deallocate()
+    }
+}
+
 /// llama.cpp's Q8_0 quantization of activation rows.
 enum ActivationQuantizer {
     /// Codes of `x[0..<count]` in natural order (element i of block g at g·32 + i) and one scale
