@@ -77,7 +77,7 @@ enum IntegerKernels {
 
     /// y[b, o] for o in `rows`: weight rows of `rowBytes` bytes against the quantized activations.
     /// The weight rows are walked one after another, each block loaded once for up to eight
-    /// activation rows (`tile1x8`, `tile1x4`), so the matrix streams from memory in one sequential
+    /// activation rows (`tile1x4`), so the matrix streams from memory in one sequential
     /// pass. Eight rows rather than four: m110 Q8_0 S_TG B=8 349–389 → 382–420 tok/s, B=32
     /// 364–437 → 421–451 (three alternating runs).
     /// Walking four rows side by side (4×1 and 4×2 tiles) was slower everywhere: m110 Q8_0 S_TG
@@ -92,11 +92,11 @@ enum IntegerKernels {
             let row = w + o * rowBytes
             var b = 0
             while b + 8 <= a.batch {
-                tile1x8(W.self, row, a, b, blocks, y + b * ldy + o, ldy)
+                tile1x4(W.self, row, a, b, blocks, y + b * ldy + o, ldy, eight: true)
                 b += 8
             }
             while b + 4 <= a.batch {
-                tile1x4(W.self, row, a, b, blocks, y + b * ldy + o, ldy)
+                tile1x4(W.self, row, a, b, blocks, y + b * ldy + o, ldy, eight: false)
                 b += 4
             }
             while b < a.batch {
@@ -120,11 +120,12 @@ enum IntegerKernels {
         return Matmul.reduceLanes(acc)
     }
 
-    /// One weight row against eight activation rows: each block decoded once, eight FMA chains.
+    /// One weight row against four activation rows (eight with `eight`): each block decoded once
+    /// for all of them, one FMA chain each.
     @inline(__always)
-    static func tile1x8<W: IntegerWeightBlocks>(
+    static func tile1x4<W: IntegerWeightBlocks>(
         _: W.Type, _ row: UnsafeRawPointer, _ a: Q8Activations, _ b: Int, _ blocks: Int,
-        _ y: UnsafeMutablePointer<Float>, _ ldy: Int
+        _ y: UnsafeMutablePointer<Float>, _ ldy: Int, eight: Bool
     ) {
         let x = UnsafeRawPointer(a.codes + b * a.columns), columns = a.columns
         let s = a.scales + b * blocks
@@ -139,34 +140,13 @@ enum IntegerKernels {
                 acc = acc.addingProduct(sums, dw * SIMD8(repeating: s[i &* blocks &+ g]))
             }
             step(&a0, 0); step(&a1, 1); step(&a2, 2); step(&a3, 3)
-            step(&a4, 4); step(&a5, 5); step(&a6, 6); step(&a7, 7)
+            if eight { step(&a4, 4); step(&a5, 5); step(&a6, 6); step(&a7, 7) }
         }
         let sums = Matmul.reduceLanes(a0, a1, a2, a3)
         y[0] = sums[0]; y[ldy] = sums[1]; y[2 * ldy] = sums[2]; y[3 * ldy] = sums[3]
-        let sums2 = Matmul.reduceLanes(a4, a5, a6, a7)
-        y[4 * ldy] = sums2[0]; y[5 * ldy] = sums2[1]; y[6 * ldy] = sums2[2]; y[7 * ldy] = sums2[3]
-    }
-
-    /// One weight row against four activation rows: each block decoded once, four FMA chains.
-    @inline(__always)
-    static func tile1x4<W: IntegerWeightBlocks>(
-        _: W.Type, _ row: UnsafeRawPointer, _ a: Q8Activations, _ b: Int, _ blocks: Int,
-        _ y: UnsafeMutablePointer<Float>, _ ldy: Int
-    ) {
-        let x = UnsafeRawPointer(a.codes + b * a.columns), columns = a.columns
-        let s = a.scales + b * blocks
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        for g in 0..<blocks {
-            let block = row + g &* W.blockBytes
-            let codes = W.codes(block), dw = SIMD8(repeating: loadHalfScale(block))
-            let xg = x + g &* 32
-            @inline(__always) func step(_ acc: inout SIMD8<Float>, _ i: Int) {
-                let sums = blockSums(codes, xg.loadUnaligned(fromByteOffset: i &* columns, as: SIMD32<Int8>.self))
-                acc = acc.addingProduct(sums, dw * SIMD8(repeating: s[i &* blocks &+ g]))
-            }
-            step(&a0, 0); step(&a1, 1); step(&a2, 2); step(&a3, 3)
+        if eight {
+            let more = Matmul.reduceLanes(a4, a5, a6, a7)
+            y[4 * ldy] = more[0]; y[5 * ldy] = more[1]; y[6 * ldy] = more[2]; y[7 * ldy] = more[3]
         }
-        let sums = Matmul.reduceLanes(a0, a1, a2, a3)
-        y[0] = sums[0]; y[ldy] = sums[1]; y[2 * ldy] = sums[2]; y[3 * ldy] = sums[3]
     }
 }

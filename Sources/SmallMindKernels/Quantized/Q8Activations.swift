@@ -45,8 +45,8 @@ public struct Q8Activations: @unchecked Sendable {
 enum ActivationQuantizer {
     /// Codes of `x[0..<count]` in natural order (element i of block g at g·32 + i) and one scale
     /// per block of 32.
-    static func quantizeRow(
-        _ x: UnsafePointer<Float>, count: Int, codes: UnsafeMutablePointer<Int16>, scales: UnsafeMutablePointer<Float>
+    static func quantizeRow<Code: FixedWidthInteger>(
+        _ x: UnsafePointer<Float>, count: Int, codes: UnsafeMutablePointer<Code>, scales: UnsafeMutablePointer<Float>
     ) {
         for g in 0..<(count / 32) {
             var amax: Float = 0
@@ -56,7 +56,7 @@ enum ActivationQuantizer {
             for j in 0..<32 {
                 // Only when 127 / amax overflows (amax < 4e-37) is the product not finite.
                 let q = (x[g * 32 + j] * inverse).rounded(.toNearestOrEven)
-                codes[g * 32 + j] = q.isFinite ? Int16(q) : 0
+                codes[g * 32 + j] = q.isFinite ? Code(q) : 0
             }
         }
     }
@@ -97,16 +97,7 @@ enum ActivationQuantizer {
             UnsafeMutableRawPointer(codes + g &* 32).storeBytes(of: unsafeBitCast(ordered, to: SIMD32<Int8>.self), as: SIMD32<Int8>.self)
         }
         #else
-        for g in 0..<(count / 32) {
-            var amax: Float = 0
-            for j in 0..<32 { amax = max(amax, abs(x[g * 32 + j])) }
-            scales[g] = Float(Float16(amax / 127))
-            let inverse: Float = amax != 0 ? 127 / amax : 0
-            for j in 0..<32 {
-                let q = (x[g * 32 + j] * inverse).rounded(.toNearestOrEven)
-                codes[g * 32 + j] = q.isFinite ? Int8(q) : 0
-            }
-        }
+        quantizeRow(x, count: count, codes: codes, scales: scales)
         #endif
     }
 }
