@@ -15,7 +15,14 @@ struct BatchInvarianceTests {
         _ model: Model, tokens: [Int], chunk: Int, threads: Int, companions: Int, slot: Int,
         elementType: KVCache.ElementType = .f32
     ) -> [[Float]] {
-        let c = model.configuration
+        logits(model.weights, tokens: tokens, chunk: chunk, threads: threads, companions: companions, slot: slot, elementType: elementType)
+    }
+
+    static func logits(
+        _ weights: ModelWeights, tokens: [Int], chunk: Int, threads: Int, companions: Int, slot: Int,
+        elementType: KVCache.ElementType = .f32
+    ) -> [[Float]] {
+        let c = weights.configuration
         let cache = KVCache(configuration: c, slots: companions + 1, elementType: elementType)
         let workspace = Workspace(configuration: c)
         let pool = ThreadPool(threads: threads)
@@ -35,7 +42,7 @@ struct BatchInvarianceTests {
             for other in 0..<companions where other % 2 == 1 {
                 batch.append(BatchToken(token: (3 * other + step) % c.vocabularySize, position: step, slot: other >= slot ? other + 1 : other))
             }
-            let out = model.weights.forward(batch, cache: cache, workspace: workspace, pool: pool)
+            let out = weights.forward(batch, cache: cache, workspace: workspace, pool: pool)
             let v = c.vocabularySize
             let ownRows = batch.enumerated().filter { $0.element.slot == slot }.map(\.offset)
             let rowOfBatch = Dictionary(uniqueKeysWithValues: batch.enumerated().map { ($0.offset, $0.offset) })
@@ -55,6 +62,20 @@ struct BatchInvarianceTests {
         for (chunk, threads, companions, slot) in [(20, 1, 0, 0), (1, 2, 31, 5), (3, 2, 31, 31), (7, 1, 31, 0), (20, 2, 8, 4)] {
             let other = Self.logits(model, tokens: tokens, chunk: chunk, threads: threads, companions: companions, slot: slot)
             #expect(other == alone, "chunk \(chunk), threads \(threads), companions \(companions), slot \(slot)")
+        }
+    }
+
+    /// Quantized GGUF weights, multiplied in integers on activations quantized row by row: the
+    /// same invariance, for each quantized format.
+    @Test(.enabled(if: SharedFiles.available, SharedFiles.skipReason),
+          arguments: ["kq-q8_0.gguf", "kq-q4_0.gguf", "kq-q4_k_m.gguf", "kq-q6_k.gguf"])
+    func quantizedLogitsAreBitIdenticalAloneAmongOthersOnAnyThreadsAndChunks(model: String) throws {
+        let weights = try GGUFModel.load(path: SharedFiles.model(model))
+        let tokens = (0..<12).map { ($0 * 7 + 1) % weights.configuration.vocabularySize }
+        let alone = Self.logits(weights, tokens: tokens, chunk: 1, threads: 1, companions: 0, slot: 0)
+        for (chunk, threads, companions, slot) in [(12, 1, 0, 0), (3, 2, 31, 31), (12, 2, 8, 4)] {
+            let other = Self.logits(weights, tokens: tokens, chunk: chunk, threads: threads, companions: companions, slot: slot)
+            #expect(other == alone, "\(model): chunk \(chunk), threads \(threads), companions \(companions), slot \(slot)")
         }
     }
 
