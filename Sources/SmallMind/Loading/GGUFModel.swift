@@ -18,7 +18,8 @@ public enum GGUFModel {
     static var supportedTypes: String { "F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K" }
 
     /// Loads the GGUF model at `path`, memory-mapped. `roundingActivationsLikeLlamaCpp` turns on
-    /// the parity mode of `WeightMatrix.activationRounding` for every encoded matrix.
+    /// the parity mode of `WeightMatrix.activationRounding` for every encoded matrix (it changes
+    /// the F16 and BF16 ones: quantized matrices always quantize their activations as llama.cpp does).
     public static func load(path: String, roundingActivationsLikeLlamaCpp: Bool = false) throws(LoadingError) -> ModelWeights {
         try weights(from: GGUFFile(path: path), roundingActivationsLikeLlamaCpp: roundingActivationsLikeLlamaCpp)
     }
