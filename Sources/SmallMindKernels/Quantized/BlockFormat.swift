@@ -22,6 +22,10 @@
 // `IntegerMatmul` and `KQuantIntegerMatmul`, kernels in `IntegerKernels` and
 // `KQuantIntegerKernels`). For them `multiply` is the float reference, kept for tests.
 
+#if os(Linux) && arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
 /// A weight encoding as the fast kernels see it: how to decode groups of 32 elements of a row.
 /// Conforming types are caseless enums; every member is a static function on raw row bytes.
 protocol BlockDecoder {
@@ -435,13 +439,19 @@ func loadHalf(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
 /// block scales of Q8_0, Q4_0, Q4_K and Q6_K. `loadHalf` compiles to vpinsrw + vcvtph2ps,
 /// and vpinsrw merges into whatever register the allocator picked — in the four-row loop that
 /// was an accumulator, which chained all four rows' FMAs into one. Here the bits reach the vector
-/// unit by vmovd (no input dependency): a finite half's 15 magnitude bits, placed as a float's
-/// exponent and mantissa (with the sign), are its value × 2⁻¹¹², which the multiply restores
-/// exactly (subnormal halves included). Infinities and NaNs take the slow path.
+/// unit by vmovd, which depends on nothing, and vcvtph2ps converts them.
 @inline(__always)
 func loadHalfScale(_ p: UnsafeRawPointer) -> Float {
+    #if os(Linux) && arch(x86_64)
+    let bits = _mm_cvtsi32_si128(Int32(p.loadUnaligned(as: UInt16.self)))
+    return unsafeBitCast(_mm_cvtph_ps(bits), to: SIMD4<Float>.self)[0]
+    #else
+    // A finite half's 15 magnitude bits, placed as a float's exponent and mantissa (with the
+    // sign), are its value × 2⁻¹¹², which the multiply restores exactly (subnormal halves
+    // included). Infinities and NaNs take the slow path.
     let h = UInt32(p.loadUnaligned(as: UInt16.self))
     let magnitude = h & 0x7FFF
     if _slowPath(magnitude >= 0x7C00) { return Float(Float16(bitPattern: UInt16(truncatingIfNeeded: h))) }
     return Float(bitPattern: (magnitude &<< 13) | ((h & 0x8000) &<< 16)) * 0x1p112
+    #endif
 }
