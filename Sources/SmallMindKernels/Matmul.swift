@@ -54,11 +54,11 @@ public enum Matmul {
             while o < range.upperBound {
                 let wo = w + o * inDim, yo = y + o
                 switch batch {
-                case 4: tile1x4(x: x, w: wo, y: yo, inDim: inDim, kMain: kMain, ldy: ldy)
+                case 4: tile1x4(x: x, w: wo, y: yo, inDim: inDim, kMain: kMain, ldy: ldy, four: true)
                 case 3:
-                    tile1x2(x: x, w: wo, y: yo, inDim: inDim, kMain: kMain, ldy: ldy)
+                    tile1x4(x: x, w: wo, y: yo, inDim: inDim, kMain: kMain, ldy: ldy, four: false)
                     yo[2 * ldy] = dot(x + 2 * inDim, wo, count: inDim)
-                default: tile1x2(x: x, w: wo, y: yo, inDim: inDim, kMain: kMain, ldy: ldy)
+                default: tile1x4(x: x, w: wo, y: yo, inDim: inDim, kMain: kMain, ldy: ldy, four: false)
                 }
                 o += 1
             }
@@ -99,29 +99,12 @@ public enum Matmul {
     /// (the demo model's are 192 KiB; m110's at least 2.25 MiB).
     static let streamingElements = 1 << 17
 
-    /// One weight row against two activation rows: a single sequential weight stream.
-    @inline(__always)
-    static func tile1x2(
-        x: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, inDim: Int, kMain: Int, ldy: Int
-    ) {
-        let x0 = UnsafeRawPointer(x), x1 = UnsafeRawPointer(x + inDim), wr = UnsafeRawPointer(w)
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
-        var k = 0
-        while k < kMain {
-            let offset = k &* 4
-            let wv = wr.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-            a0 = a0.addingProduct(x0.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self), wv)
-            a1 = a1.addingProduct(x1.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self), wv)
-            k &+= 8
-        }
-        y[0] = reduceLanes(a0) + tail(x, w, from: kMain, to: inDim)
-        y[ldy] = reduceLanes(a1) + tail(x + inDim, w, from: kMain, to: inDim)
-    }
-
-    /// One weight row against four activation rows: a single sequential weight stream.
+    /// One weight row against four activation rows (two without `four`): a single sequential
+    /// weight stream. The four-way lane reduction gives each row `reduceLanes`'s bits.
     @inline(__always)
     static func tile1x4(
-        x: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, inDim: Int, kMain: Int, ldy: Int
+        x: UnsafePointer<Float>, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, inDim: Int, kMain: Int, ldy: Int,
+        four: Bool
     ) {
         let x0 = UnsafeRawPointer(x), x1 = UnsafeRawPointer(x + inDim)
         let x2 = UnsafeRawPointer(x + 2 * inDim), x3 = UnsafeRawPointer(x + 3 * inDim)
@@ -133,12 +116,14 @@ public enum Matmul {
             let wv = wr.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
             a0 = a0.addingProduct(x0.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self), wv)
             a1 = a1.addingProduct(x1.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self), wv)
-            a2 = a2.addingProduct(x2.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self), wv)
-            a3 = a3.addingProduct(x3.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self), wv)
+            if four {
+                a2 = a2.addingProduct(x2.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self), wv)
+                a3 = a3.addingProduct(x3.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self), wv)
+            }
             k &+= 8
         }
         let sums = reduceLanes(a0, a1, a2, a3)
-        for r in 0..<4 { y[r * ldy] = sums[r] + tail(x + r * inDim, w, from: kMain, to: inDim) }
+        for r in 0..<(four ? 4 : 2) { y[r * ldy] = sums[r] + tail(x + r * inDim, w, from: kMain, to: inDim) }
     }
 
     /// Four weight rows against one activation row: four independent FMA chains instead of one, so

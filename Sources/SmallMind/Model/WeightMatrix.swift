@@ -42,9 +42,9 @@ public struct WeightMatrix: @unchecked Sendable {
     public let format: WeightFormat
     /// When set, each activation row is rounded as llama.cpp rounds it for this weight type
     /// before the product (see `ActivationRounding`): a parity mode for comparing with llama.cpp,
-    /// off by default. It costs a scratch allocation per multiply. (Quantized weights ignore it:
-    /// they always take integer products, which quantize the activations themselves exactly as
-    /// llama.cpp does.)
+    /// off by default. It costs a scratch allocation per multiply. Only half-precision weights
+    /// have one: quantized weights always take integer products, which quantize the activations
+    /// themselves exactly as llama.cpp does.
     public private(set) var activationRounding: ActivationRounding?
     /// When set, float32 and f16 products sum in the order llama.cpp's CPU backend uses for the
     /// product's shape (see `followingLlamaCpp()`).
@@ -75,10 +75,11 @@ public struct WeightMatrix: @unchecked Sendable {
     }
 
     /// This matrix multiplying activations rounded the way llama.cpp rounds them for its type
-    /// (no change for float32 weights, which llama.cpp multiplies in float32).
+    /// (no change for float32 weights, which llama.cpp multiplies in float32, nor for quantized
+    /// ones, whose integer products already quantize them as llama.cpp does).
     public func roundingActivationsLikeLlamaCpp() -> WeightMatrix {
         var copy = self
-        copy.activationRounding = format.blockFormat.map(ActivationRounding.init(llamaCppFor:))
+        copy.activationRounding = format.blockFormat.flatMap { $0.hasIntegerProducts ? nil : ActivationRounding(llamaCppFor: $0) }
         return copy
     }
 
