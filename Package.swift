@@ -10,6 +10,13 @@ let kernelSettings: [SwiftSetting] = [
     .unsafeFlags(["-O", "-target-cpu", "haswell"], .when(platforms: [.linux], configuration: .debug)),
 ]
 
+// The AVX-512 VNNI kernels live in a module of their own, compiled for Cascade Lake (AVX-512 F/CD/BW/
+// DQ/VL + VNNI); SmallMindKernels calls them only on processors that have those features.
+let avx512KernelSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-target-cpu", "cascadelake"], .when(platforms: [.linux], configuration: .release)),
+    .unsafeFlags(["-O", "-target-cpu", "cascadelake"], .when(platforms: [.linux], configuration: .debug)),
+]
+
 let package = Package(
     name: "SmallMind",
     platforms: [.macOS(.v14)],
@@ -24,7 +31,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "SmallMindKernels", swiftSettings: kernelSettings),
+        .target(name: "SmallMindKernelsAVX512", swiftSettings: avx512KernelSettings),
+        .target(name: "SmallMindKernels", dependencies: ["SmallMindKernelsAVX512"], swiftSettings: kernelSettings),
         .target(name: "SmallMind", dependencies: ["SmallMindKernels"]),
         .target(
             name: "SmallMindCLI",

@@ -3,7 +3,7 @@ import Testing
 
 /// Random but well-formed encoded rows: random payload bytes, with every scale field overwritten by
 /// a finite half of a sensible magnitude (random bytes there would make infinities and NaNs).
-private struct EncodedMatrix {
+struct EncodedMatrix {
     let format: BlockFormat
     let rows: Int
     let columns: Int
@@ -65,7 +65,7 @@ private struct EncodedMatrix {
     }
 }
 
-private struct XorShift {
+struct XorShift {
     var state: UInt64
     init(seed: UInt64) { state = seed | 1 }
     mutating func next() -> UInt64 {
@@ -75,7 +75,7 @@ private struct XorShift {
     mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 24) }
 }
 
-private func activations(_ count: Int, seed: UInt64) -> [Float] {
+func activations(_ count: Int, seed: UInt64) -> [Float] {
     var random = XorShift(seed: seed)
     return (0..<count).map { _ in random.unit() * 2 - 1 }
 }
@@ -148,7 +148,7 @@ struct BlockFormatTests {
 
     /// Each y[b, o] of `product` is within 1e-5 · Σ|x·w| (+ `allowance(x, w, b, o)`) of the naive
     /// twin's, for 3 activation rows.
-    fileprivate static func expectNaiveTwinAgreement(
+    static func expectNaiveTwinAgreement(
         _ m: EncodedMatrix, seed: UInt64, allowance: (_ x: [Float], _ w: [Float], _ b: Int, _ o: Int) -> Float = { _, _, _, _ in 0 },
         _ product: (EncodedMatrix, [Float], Int, inout [Float]) -> Void
     ) {
@@ -181,7 +181,7 @@ struct BlockFormatTests {
     }
 
     /// The check of `resultsIgnoreBatchAndRowRange` for any product of `m` (x, batch, rows, y).
-    fileprivate static func expectBatchInvariance(
+    static func expectBatchInvariance(
         _ m: EncodedMatrix, seed: UInt64, _ product: (EncodedMatrix, [Float], Int, Range<Int>?, inout [Float]) -> Void
     ) {
         let rows = m.rows, columns = m.columns, batch = 7

@@ -209,7 +209,7 @@ struct TensorTable {
             throw .invalidField(file: file.path, field: "tensor \(name) offset", value: String(info.fileOffset), reason: "F32 data must be 4-byte aligned")
         }
         let matrix = WeightMatrix(data: file.data(of: info), rows: rows, columns: columns, format: format)
-        return roundsActivations ? matrix.roundingActivationsLikeLlamaCpp() : matrix
+        return roundsActivations ? matrix.roundingActivationsLikeLlamaCpp() : matrix.interleavingRows()
     }
 
     /// A required matrix.

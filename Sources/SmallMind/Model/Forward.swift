@@ -270,7 +270,7 @@ extension ModelWeights {
         if let pool, pool.threadCount > 1, tokens * w.rows * w.columns >= Self.parallelThreshold {
             let quantized = w.quantizeActivations(x, batch: tokens)
             defer { quantized?.deallocate() }
-            pool.run(splitting: w.rows, alignment: 4) { rows, _ in
+            pool.run(splitting: w.rows, alignment: 8) { rows, _ in
                 w.multiply(x, into: y, batch: tokens, outputRows: rows, quantized: quantized)
             }
         } else {

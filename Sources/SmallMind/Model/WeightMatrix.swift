@@ -49,6 +49,9 @@ public struct WeightMatrix: @unchecked Sendable {
     /// When set, float32 and f16 products sum in the order llama.cpp's CPU backend uses for the
     /// product's shape (see `followingLlamaCpp()`).
     public private(set) var followsLlamaCppOrder = false
+    /// Q8_0/Q4_0 rows regrouped for the AVX-512 VNNI kernels (`interleavingRows()`); when set,
+    /// products use them, in their order (`InterleavedRows`) rather than `IntegerKernels`'.
+    public private(set) var interleaved: InterleavedRows?
 
     public init(data: UnsafeRawPointer, rows: Int, columns: Int, format: WeightFormat) {
         precondition(columns % format.blockElements == 0, "\(format) rows must be whole blocks of \(format.blockElements)")
@@ -71,7 +74,20 @@ public struct WeightMatrix: @unchecked Sendable {
         var view = WeightMatrix(data: data + range.lowerBound * rowBytes, rows: range.count, columns: columns, format: format)
         view.activationRounding = activationRounding
         view.followsLlamaCppOrder = followsLlamaCppOrder
+        view.interleaved = interleaved?.rows(range)
         return view
+    }
+
+    /// This matrix with its rows regrouped for the AVX-512 VNNI kernels, where the processor has
+    /// them and the format is Q8_0 or Q4_0 (otherwise unchanged). The copy takes as many bytes as
+    /// the matrix; it is made once, when the model loads.
+    public func interleavingRows() -> WeightMatrix {
+        guard InterleavedRows.isAvailable, let block = format.blockFormat,
+              let rows = InterleavedRows(format: block, w: data, rowBytes: rowBytes, rows: self.rows, columns: columns)
+        else { return self }
+        var copy = self
+        copy.interleaved = rows
+        return copy
     }
 
     /// This matrix multiplying activations rounded the way llama.cpp rounds them for its type
@@ -87,10 +103,12 @@ public struct WeightMatrix: @unchecked Sendable {
     /// activations rounded to the weight type's vec_dot_type, and — for float32 and f16 weights —
     /// the sums in ggml's order for the product's shape: tinyBLAS's (this runtime's canonical
     /// order) for two or more activation rows, ggml_vec_dot's for one (`GGML.usesTinyBLAS`).
-    /// Quantized weights take integer block products, as always (Q8_0/Q4_0 in ggml's AVX2 order).
+    /// Quantized weights take integer block products, as always (Q8_0/Q4_0 in ggml's AVX2 order,
+    /// not the interleaved rows' order).
     public func followingLlamaCpp() -> WeightMatrix {
         var copy = roundingActivationsLikeLlamaCpp()
         copy.followsLlamaCppOrder = true
+        copy.interleaved = nil
         return copy
     }
 
@@ -117,7 +135,12 @@ public struct WeightMatrix: @unchecked Sendable {
     ) {
         let range = outputRows ?? 0..<rows
         precondition(range.lowerBound >= 0 && range.upperBound <= rows, "output rows \(range) outside 0..<\(rows)")
-        if let block = format.blockFormat, block.hasIntegerProducts {
+        if let interleaved {
+            let activations = quantized ?? interleaved.format.quantizeActivations(x, batch: batch, columns: columns)!
+            defer { if quantized == nil { activations.deallocate() } }
+            guard case .q8_0(let a) = activations else { preconditionFailure("interleaved rows take Q8_0 activations") }
+            interleaved.multiply(a, y: y, yStride: rows, rows: range)
+        } else if let block = format.blockFormat, block.hasIntegerProducts {
             // Activations quantized to Q8_0 (Q8_0/Q4_0 weights) or Q8_K (K-quants), integer block
             // products — llama.cpp's arithmetic, in every mode.
             if let quantized {

@@ -13,12 +13,14 @@ import _Builtin_intrinsics.intel
 #endif
 
 /// Activation rows quantized to Q8_0 for the integer kernels: `codes` (batch × columns int8, in
-/// element order) and `scales` (batch × columns/32, each an f16 value held as Float).
+/// element order), `scales` (batch × columns/32, each an f16 value held as Float) and `sums`
+/// (batch × columns/32: each block's 32 codes added, which the interleaved kernels need).
 public struct Q8Activations: @unchecked Sendable {
     // @unchecked: two buffers written once by `init` and only read afterwards (by every thread of
     // a split product), until the owner calls `deallocate()` after the product.
     public let codes: UnsafeMutablePointer<Int8>
     public let scales: UnsafeMutablePointer<Float>
+    public let sums: UnsafeMutablePointer<Int32>
     public let batch: Int
     public let columns: Int
 
@@ -30,14 +32,20 @@ public struct Q8Activations: @unchecked Sendable {
         self.columns = columns
         codes = .allocate(capacity: batch * columns)
         scales = .allocate(capacity: batch * columns / 32)
+        sums = .allocate(capacity: batch * columns / 32)
         for b in 0..<batch {
             ActivationQuantizer.quantizeRowFast(x + b * columns, count: columns, codes: codes + b * columns, scales: scales + b * columns / 32)
+        }
+        for g in 0..<(batch * columns / 32) {
+            let block = UnsafeRawPointer(codes + g * 32).loadUnaligned(as: SIMD32<Int8>.self)
+            sums[g] = SIMD32<Int32>(truncatingIfNeeded: block).wrappedSum()
         }
     }
 
     public func deallocate() {
         codes.deallocate()
         scales.deallocate()
+        sums.deallocate()
     }
 }
 

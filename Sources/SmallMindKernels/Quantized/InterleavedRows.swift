@@ -1,0 +1,143 @@
+// Q8_0 and Q4_0 matrices regrouped at load time, eight rows to a group, for the AVX-512 VNNI
+// kernels (SmallMindKernelsAVX512). Those put one weight row in each of a vector's eight lanes,
+// so a block's sums for eight rows come out in one register: no horizontal sums, and the float
+// work per block is shared by eight outputs. llama.cpp repacks its Q4_0 rows the same way for
+// the same reason (its "Q4_0x8" blocks).
+//
+// Rows 8g ..< 8g + 8 form group g; its blocks follow one another (block b of the group at
+// (g · blocks + b) · groupBlockBytes), and groups follow one another, so one group streams from
+// memory in one pass. A group block of eight rows' block b is
+//
+//   bytes 0 ..< 16:  the eight rows' f16 scales, row r at 2r (as in the file)
+//   Q8_0, bytes 16 ..< 272:  eight vectors of 32 bytes; vector k has row r's elements
+//                    4k ..< 4k + 4 at bytes 4r ..< 4r + 4, each stored as w + 128 (an unsigned byte:
+//                    VNNI multiplies unsigned by signed bytes, and the activations are the signed side)
+//   Q4_0, bytes 16 ..< 144:  four chunks of 32 bytes; chunk j has row r's packed bytes 4j ..< 4j + 4
+//                    at 4r ..< 4r + 4 — low nibbles elements 4j + i, high nibbles 16 + 4j + i —
+//                    nibbles as stored (the value is nibble − 8)
+//
+// The same number of bytes as the rows they came from. A last group with fewer than eight rows
+// is padded with rows of scale 0 whose outputs are never stored.
+//
+// The arithmetic is `InterleavedMatmul`'s (the naive twin, which reads the original rows): per
+// block one exact integer sum, then one FMA into one float per output. It differs from
+// `IntegerMatmul`'s order (eight partial sums per row), so a matrix uses one or the other for
+// good: the choice is made when the model loads, by the processor, never by the batch.
+import Foundation
+#if os(Linux) && arch(x86_64)
+import SmallMindKernelsAVX512
+#endif
+
+public struct InterleavedRows: @unchecked Sendable {
+    // @unchecked: `storage` is written once by `init` and only read afterwards.
+    private let storage: Storage
+    /// Group 0 of this matrix (a row-range view starts further into `storage`).
+    private let groups: UnsafeRawPointer
+    public let format: BlockFormat
+    public let rows: Int
+    public let columns: Int
+
+    final class Storage: @unchecked Sendable {
+        // @unchecked: an allocation filled once while loading, then read-only until deinit.
+        let pointer: UnsafeMutableRawPointer
+        init(byteCount: Int) { pointer = .allocate(byteCount: byteCount, alignment: 64) }
+        deinit { pointer.deallocate() }
+    }
+
+    /// Whether this processor runs the kernels: AVX-512 F, CD, BW, DQ and VL with VNNI (the
+    /// Cascade Lake set the module is compiled for), and Linux on x86-64. `SMALLMIND_AVX512=0`
+    /// in the environment turns them off, for comparing against the AVX2 kernels.
+    public static let isAvailable: Bool = {
+        #if os(Linux) && arch(x86_64)
+        if ProcessInfo.processInfo.environment["SMALLMIND_AVX512"] == "0" { return false }
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return false }
+        // The kernel lists a flag only when it also saves the registers the feature needs.
+        let flags = Set(flagsLine.split(separator: " ").map(String.init))
+        return ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl", "avx512_vnni"].allSatisfy(flags.contains)
+        #else
+        return false
+        #endif
+    }()
+
+    /// Bytes of one group block.
+    static func groupBlockBytes(_ format: BlockFormat) -> Int { format == .q4_0 ? 16 + 128 : 16 + 256 }
+
+    /// The rows of a Q8_0 or Q4_0 matrix (`rows` rows of `rowBytes` bytes at `w`) regrouped; nil
+    /// for other formats.
+    public init?(format: BlockFormat, w: UnsafeRawPointer, rowBytes: Int, rows: Int, columns: Int) {
+        guard format == .q8_0 || format == .q4_0 else { return nil }
+        let blocks = columns / 32, groupCount = (rows + 7) / 8, bytes = Self.groupBlockBytes(format)
+        let storage = Storage(byteCount: max(groupCount * blocks * bytes, 1))
+        for g in 0..<groupCount {
+            for b in 0..<blocks {
+                let out = storage.pointer + (g * blocks + b) * bytes
+                for r in 0..<8 {
+                    let row = 8 * g + r
+                    guard row < rows else {
+                        // Padding: scale +0, codes that stand for 0.
+                        out.storeBytes(of: 0, toByteOffset: 2 * r, as: UInt16.self)
+                        for k in 0..<(bytes - 16) / 32 {
+                            out.storeBytes(of: format == .q4_0 ? 0x8888_8888 : 0x8080_8080, toByteOffset: 16 + 32 * k + 4 * r, as: UInt32.self)
+                        }
+                        continue
+                    }
+                    let block = w + row * rowBytes + b * format.blockBytes
+                    out.storeBytes(of: block.loadUnaligned(as: UInt16.self), toByteOffset: 2 * r, as: UInt16.self)
+                    // Four bytes at a time: Q8_0 eight vectors of four codes, Q4_0 four chunks.
+                    for k in 0..<(bytes - 16) / 32 {
+                        let four = block.loadUnaligned(fromByteOffset: 2 + 4 * k, as: UInt32.self)
+                        out.storeBytes(of: format == .q4_0 ? four : four ^ 0x8080_8080, toByteOffset: 16 + 32 * k + 4 * r, as: UInt32.self)
+                    }
+                }
+            }
+        }
+        self.storage = storage
+        self.groups = UnsafeRawPointer(storage.pointer)
+        self.format = format
+        self.rows = rows
+        self.columns = columns
+    }
+
+    private init(storage: Storage, groups: UnsafeRawPointer, format: BlockFormat, rows: Int, columns: Int) {
+        self.storage = storage
+        self.groups = groups
+        self.format = format
+        self.rows = rows
+        self.columns = columns
+    }
+
+    /// The matrix of rows `range` without a copy, when `range` starts at a group (nil otherwise).
+    public func rows(_ range: Range<Int>) -> InterleavedRows? {
+        guard range.lowerBound % 8 == 0, range.upperBound <= rows else { return nil }
+        let offset = range.lowerBound / 8 * (columns / 32) * Self.groupBlockBytes(format)
+        return InterleavedRows(storage: storage, groups: groups + offset, format: format, rows: range.count, columns: columns)
+    }
+
+    /// y[b, o] for o in `rows` against activations quantized to Q8_0 (`Q8Activations`), in
+    /// `InterleavedMatmul`'s order. Only where `isAvailable`.
+    public func multiply(_ a: Q8Activations, y: UnsafeMutablePointer<Float>, yStride: Int, rows range: Range<Int>) {
+        precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "output rows \(range) outside 0..<\(rows)")
+        precondition(Self.isAvailable, "the interleaved kernels need AVX-512 VNNI")
+        #if os(Linux) && arch(x86_64)
+        let codes = ActivationCodes(
+            codes: a.codes, scales: a.scales, sums: a.sums, batch: a.batch, columns: a.columns)
+        InterleavedVNNI.multiply(q4: format == .q4_0, groups: groups, blocks: columns / 32, codes, y: y, ldy: yStride, rows: range)
+        #endif
+    }
+
+    /// The naive twin of `multiply` (`InterleavedMatmul`), on the rows as stored in the file:
+    /// quantizes x itself. Runs anywhere.
+    public static func multiplyNaive(
+        format: BlockFormat, x: UnsafePointer<Float>, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
+        batch: Int, columns: Int, yStride: Int, rows: Range<Int>
+    ) {
+        switch format {
+        case .q8_0: InterleavedMatmul.multiply(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_0: InterleavedMatmul.multiply(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        default: preconditionFailure("\(format) rows are not interleaved")
+        }
+    }
+}
