@@ -71,9 +71,25 @@ public enum Attention {
         }
         Activation.softmax(scores, count: length)
         // out[i] = Σₜ scores[t] · v[t, i], t ascending, one fused multiply-add per term, eight
-        // outputs at a time held in a register across positions.
+        // outputs at a time held in a register across positions — thirty-two at a time where the
+        // head allows, so that four independent chains hide the FMA latency (the same sums).
         let raw = UnsafeMutableRawPointer(out)
         var i = 0
+        while i + 32 <= headSize {
+            var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
+            var v = values + i
+            for t in 0..<length {
+                let p = SIMD8(repeating: scores[t])
+                a0 = a0.addingProduct(p, Element.eight(v, 0)); a1 = a1.addingProduct(p, Element.eight(v, 8))
+                a2 = a2.addingProduct(p, Element.eight(v, 16)); a3 = a3.addingProduct(p, Element.eight(v, 24))
+                v += rowStride
+            }
+            raw.storeBytes(of: a0, toByteOffset: i &* 4, as: SIMD8<Float>.self)
+            raw.storeBytes(of: a1, toByteOffset: (i &+ 8) &* 4, as: SIMD8<Float>.self)
+            raw.storeBytes(of: a2, toByteOffset: (i &+ 16) &* 4, as: SIMD8<Float>.self)
+            raw.storeBytes(of: a3, toByteOffset: (i &+ 24) &* 4, as: SIMD8<Float>.self)
+            i &+= 32
+        }
         while i + 8 <= headSize {
             var acc = SIMD8<Float>()
             var v = values + i

@@ -73,14 +73,17 @@ struct ActivationQuantizerTests {
         }
     }
 
-    /// The vectorised quantizer of the integer kernels writes the scalar one's codes and scales.
+    /// The vectorised quantizer of the integer kernels writes the scalar one's codes and scales,
+    /// and each block's sum of codes.
     @Test func fastQuantizerEqualsScalarQuantizer() {
         for row in Self.rows() {
             let (codes, scales) = Self.quantize(row)
             var fastCodes = [Int8](repeating: 99, count: row.count), fastScales = [Float](repeating: .nan, count: row.count / 32)
-            ActivationQuantizer.quantizeRowFast(row, count: row.count, codes: &fastCodes, scales: &fastScales)
+            var sums = [Int32](repeating: 99, count: row.count / 32)
+            ActivationQuantizer.quantizeRowFast(row, count: row.count, codes: &fastCodes, scales: &fastScales, sums: &sums)
             #expect(fastCodes.map(Int16.init) == codes)
             #expect(fastScales.map(\.bitPattern) == scales.map(\.bitPattern))
+            #expect(sums == (0..<row.count / 32).map { g in codes[g * 32..<g * 32 + 32].reduce(0) { $0 + Int32($1) } })
         }
     }
 
@@ -91,7 +94,8 @@ struct ActivationQuantizerTests {
         row[3] = .nan
         row[40] = .infinity
         var codes = [Int8](repeating: 99, count: row.count), scales = [Float](repeating: .nan, count: row.count / 32)
-        ActivationQuantizer.quantizeRowFast(row, count: row.count, codes: &codes, scales: &scales)
+        var sums = [Int32](repeating: 0, count: row.count / 32)
+        ActivationQuantizer.quantizeRowFast(row, count: row.count, codes: &codes, scales: &scales, sums: &sums)
         let clean = Self.quantize(Self.rows()[0])
         #expect(codes[64...].map(Int16.init) == Array(clean.codes[64...]))
         #expect(codes[40] == 0 || codes[40] == 127)

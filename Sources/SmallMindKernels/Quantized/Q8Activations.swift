@@ -34,11 +34,9 @@ public struct Q8Activations: @unchecked Sendable {
         scales = .allocate(capacity: batch * columns / 32)
         sums = .allocate(capacity: batch * columns / 32)
         for b in 0..<batch {
-            ActivationQuantizer.quantizeRowFast(x + b * columns, count: columns, codes: codes + b * columns, scales: scales + b * columns / 32)
-        }
-        for g in 0..<(batch * columns / 32) {
-            let block = UnsafeRawPointer(codes + g * 32).loadUnaligned(as: SIMD32<Int8>.self)
-            sums[g] = SIMD32<Int32>(truncatingIfNeeded: block).wrappedSum()
+            let blocks = b * columns / 32
+            ActivationQuantizer.quantizeRowFast(
+                x + b * columns, count: columns, codes: codes + b * columns, scales: scales + blocks, sums: sums + blocks)
         }
     }
 
@@ -70,10 +68,12 @@ enum ActivationQuantizer {
     }
 
     /// `quantizeRow` into int8 codes — the same codes and scales (a test holds them equal), eight
-    /// lanes at a time on x86. The largest magnitude is order-free; the product and the rounding
-    /// (vcvtps2dq rounds half to even) are per element, as in the scalar form.
+    /// lanes at a time on x86 — plus each block's sum of codes. The largest magnitude is
+    /// order-free; the product and the rounding (vcvtps2dq rounds half to even) are per element,
+    /// as in the scalar form.
     static func quantizeRowFast(
-        _ x: UnsafePointer<Float>, count: Int, codes: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>
+        _ x: UnsafePointer<Float>, count: Int, codes: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>,
+        sums: UnsafeMutablePointer<Int32>
     ) {
         #if os(Linux) && arch(x86_64)
         // Written with intrinsics, not SIMD8 methods: pointwiseMax and float-to-integer vector
@@ -103,9 +103,16 @@ enum ActivationQuantizer {
             let packed = _mm256_packs_epi16(_mm256_packs_epi32(eight(v0), eight(v1)), _mm256_packs_epi32(eight(v2), eight(v3)))
             let ordered = _mm256_permutevar8x32_epi32(packed, order)
             UnsafeMutableRawPointer(codes + g &* 32).storeBytes(of: unsafeBitCast(ordered, to: SIMD32<Int8>.self), as: SIMD32<Int8>.self)
+            // The sum: codes + 128 as unsigned bytes, summed in four 64-bit lanes by vpsadbw.
+            let sad = unsafeBitCast(
+                _mm256_sad_epu8(_mm256_xor_si256(ordered, _mm256_set1_epi8(-128)), _mm256_setzero_si256()), to: SIMD4<Int64>.self)
+            sums[g] = Int32(truncatingIfNeeded: (sad[0] &+ sad[1]) &+ (sad[2] &+ sad[3])) &- 32 &* 128
         }
         #else
         quantizeRow(x, count: count, codes: codes, scales: scales)
+        for g in 0..<(count / 32) {
+            sums[g] = (0..<32).reduce(0) { $0 + Int32(codes[g * 32 + $1]) }
+        }
         #endif
     }
 }
