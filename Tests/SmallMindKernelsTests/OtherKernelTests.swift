@@ -61,9 +61,11 @@ struct ActivationTests {
 }
 
 struct AttentionTests {
-    @Test(arguments: [0, 1, 6, 40])
-    func fastHeadAgreesWithNaive(lastPosition: Int) {
-        let headSize = 16, stride = 48
+    /// Head sizes that take the four-key scores and the 32-wide values (64), with an 8-wide rest
+    /// (72) and without (16); lengths below, at and beyond four keys.
+    @Test(arguments: [16, 64, 72], [0, 1, 6, 40])
+    func fastHeadAgreesWithNaive(headSize: Int, lastPosition: Int) {
+        let stride = headSize * 3
         let q = randomFloats(headSize, seed: 10)
         let k = randomFloats((lastPosition + 1) * stride, seed: 11)
         let v = randomFloats((lastPosition + 1) * stride, seed: 12)
