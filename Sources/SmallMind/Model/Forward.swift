@@ -163,7 +163,10 @@ extension ModelWeights {
             let (keys, values, normed, query, scores) = (cache.keys, cache.values, ws.normed, ws.query, ws.scores)
             let elementType = cache.elementType
             let scoresStride = cache.contextLength
-            parallel(pool, tasks: n * c.headCount, work: n * c.headCount * (batch.last?.position ?? 0) * hs) { task, worker in
+            // Work: per head and key a score product, a value update and their overheads (the
+            // reduction, the exponential): about four multiply-adds per element of the head.
+            let keysAttended = batch.reduce(0) { $0 + $1.position + 1 }
+            parallel(pool, tasks: n * c.headCount, work: keysAttended * c.headCount * hs * 4) { task, worker in
                 let (i, head) = task.quotientAndRemainder(dividingBy: c.headCount)
                 let (position, base) = (batch[i].position, cache.offset(layer: l, slot: batch[i].slot))
                 let at = base + (head / headsPerKeyValueHead) * hs   // this head's slice at position 0
