@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SmallMind
+import SmallMindKernels
 
 /// The GGUF model loader on small files written in code (no ../shared needed).
 struct GGUFModelTests {
@@ -37,6 +38,23 @@ struct GGUFModelTests {
         #expect(weights.layers[0].query.format == .q8_0)
         #expect(weights.classifier.sharesStorage(with: weights.tokenEmbedding))
         #expect(logits(weights, [1, 4, 5]).allSatisfy { $0.isFinite })
+    }
+
+    /// Q8_0/Q4_0 matrices that multiply activations are regrouped for the AVX-512 VNNI kernels
+    /// where the processor has them; the token embedding keeps the file's rows (its pages handed
+    /// back still read correctly); llama.cpp's parity mode keeps ggml's order. The two orders
+    /// give the same logits up to float rounding.
+    @Test func productMatricesAreRegroupedWhereTheProcessorAllows() throws {
+        let path = try TinyGGUF.llama().write()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let weights = try GGUFModel.load(path: path)
+        let parity = try GGUFModel.load(path: path, roundingActivationsLikeLlamaCpp: true)
+        #expect((weights.layers[0].query.interleaved != nil) == InterleavedRows.isAvailable)
+        #expect((weights.classifier.interleaved != nil) == (InterleavedRows.isAvailable && weights.classifier.format == .q8_0))
+        #expect(weights.tokenEmbedding.interleaved == nil && parity.layers[0].query.interleaved == nil)
+        let regrouped = logits(weights, [1, 4, 5]), ggml = logits(parity, [1, 4, 5])
+        let scale = ggml.map(abs).max()!
+        #expect(zip(regrouped, ggml).allSatisfy { abs($0 - $1) <= 1e-4 * scale }, "\(regrouped) vs \(ggml)")
     }
 
     @Test func modelLoadRecognisesGGUFByContentAndUsesItsVocabulary() throws {

@@ -110,6 +110,17 @@ public enum GGUFModel {
         let d = c.embeddingSize, kvd = c.keyValueSize, h = c.hiddenSize, V = c.vocabularySize
         let normBiases = a.biases.contains(.norms)
 
+        // Matrices that multiply activations: Q8_0/Q4_0 rows regrouped for the AVX-512 VNNI kernels
+        // where the processor has them (not in the llama.cpp parity mode, which keeps ggml's
+        // order); the file's pages of a regrouped matrix are handed back (`release`), since only
+        // embedding lookups read the file's rows afterwards.
+        let interleaves = !roundingActivationsLikeLlamaCpp
+        func product(_ matrix: WeightMatrix) -> WeightMatrix {
+            guard interleaves else { return matrix }
+            let regrouped = matrix.interleavingRows()
+            if regrouped.interleaved != nil { file.mapping.release(UnsafeRawBufferPointer(start: matrix.data, count: matrix.byteCount)) }
+            return regrouped
+        }
         let tokenEmbedding = try t.matrix("token_embd.weight", rows: V, columns: d)
         let positionEmbedding = try t.matrix("position_embd.weight", rows: c.contextLength, columns: d, if: a.learnedPositions)
         var layers: [LayerWeights] = []
@@ -118,16 +129,16 @@ public enum GGUFModel {
             let query: WeightMatrix, key: WeightMatrix, value: WeightMatrix
             var queryBias: WeightVector?, keyBias: WeightVector?, valueBias: WeightVector?
             if a.fusedQueryKeyValue {
-                let qkv = try t.matrix(p + "attn_qkv.weight", rows: d + 2 * kvd, columns: d)
+                let qkv = product(try t.matrix(p + "attn_qkv.weight", rows: d + 2 * kvd, columns: d))
                 (query, key, value) = (qkv.rows(0..<d), qkv.rows(d..<d + kvd), qkv.rows(d + kvd..<d + 2 * kvd))
                 if a.biases.contains(.queryKeyValue) {
                     let bias = try t.vector(p + "attn_qkv.bias", count: d + 2 * kvd)
                     (queryBias, keyBias, valueBias) = (bias.slice(0..<d), bias.slice(d..<d + kvd), bias.slice(d + kvd..<d + 2 * kvd))
                 }
             } else {
-                query = try t.matrix(p + "attn_q.weight", rows: d, columns: d)
-                key = try t.matrix(p + "attn_k.weight", rows: kvd, columns: d)
-                value = try t.matrix(p + "attn_v.weight", rows: kvd, columns: d)
+                query = product(try t.matrix(p + "attn_q.weight", rows: d, columns: d))
+                key = product(try t.matrix(p + "attn_k.weight", rows: kvd, columns: d))
+                value = product(try t.matrix(p + "attn_v.weight", rows: kvd, columns: d))
                 if a.biases.contains(.queryKeyValue) {
                     queryBias = try t.vector(p + "attn_q.bias", count: d)
                     keyBias = try t.vector(p + "attn_k.bias", count: kvd)
@@ -137,15 +148,15 @@ public enum GGUFModel {
             let feedForwardBiases = a.biases.contains(.feedForward), gated = a.gatedFeedForward
             let attentionNorm = try t.vector(p + "attn_norm.weight", count: d)
             let attentionNormBias = try t.vector(p + "attn_norm.bias", count: d, if: normBiases)
-            let output = try t.matrix(p + "attn_output.weight", rows: d, columns: d)
+            let output = product(try t.matrix(p + "attn_output.weight", rows: d, columns: d))
             let outputBias = try t.vector(p + "attn_output.bias", count: d, if: a.biases.contains(.attentionOutput))
             let feedForwardNorm = try t.vector(p + "ffn_norm.weight", count: d)
             let feedForwardNormBias = try t.vector(p + "ffn_norm.bias", count: d, if: normBiases)
             // Gated (SwiGLU): in = gate, up = up. Plain MLP: in = up.
-            let feedForwardIn = try t.matrix(p + (gated ? "ffn_gate.weight" : "ffn_up.weight"), rows: h, columns: d)
+            let feedForwardIn = product(try t.matrix(p + (gated ? "ffn_gate.weight" : "ffn_up.weight"), rows: h, columns: d))
             let feedForwardInBias = try t.vector(p + "ffn_up.bias", count: h, if: feedForwardBiases)
-            let feedForwardUp = try t.matrix(p + "ffn_up.weight", rows: h, columns: d, if: gated)
-            let feedForwardOut = try t.matrix(p + "ffn_down.weight", rows: d, columns: h)
+            let feedForwardUp = try t.matrix(p + "ffn_up.weight", rows: h, columns: d, if: gated).map(product)
+            let feedForwardOut = product(try t.matrix(p + "ffn_down.weight", rows: d, columns: h))
             let feedForwardOutBias = try t.vector(p + "ffn_down.bias", count: d, if: feedForwardBiases)
             layers.append(LayerWeights(
                 attentionNorm: attentionNorm, attentionNormBias: attentionNormBias,
@@ -158,7 +169,7 @@ public enum GGUFModel {
         let finalNorm = try t.vector("output_norm.weight", count: d)
         let finalNormBias = try t.vector("output_norm.bias", count: d, if: normBiases)
         // No output.weight: the classifier is the token embedding (tied), as llama.cpp does.
-        let classifier = try t.optionalMatrix("output.weight", rows: V, columns: d) ?? tokenEmbedding
+        let classifier = product(try t.optionalMatrix("output.weight", rows: V, columns: d) ?? tokenEmbedding)
         try t.requireAllUsed(architecture: a.name)
         return ModelWeights(
             configuration: c, tokenEmbedding: tokenEmbedding, positionEmbedding: positionEmbedding, layers: layers,
@@ -209,7 +220,7 @@ struct TensorTable {
             throw .invalidField(file: file.path, field: "tensor \(name) offset", value: String(info.fileOffset), reason: "F32 data must be 4-byte aligned")
         }
         let matrix = WeightMatrix(data: file.data(of: info), rows: rows, columns: columns, format: format)
-        return roundsActivations ? matrix.roundingActivationsLikeLlamaCpp() : matrix.interleavingRows()
+        return roundsActivations ? matrix.roundingActivationsLikeLlamaCpp() : matrix
     }
 
     /// A required matrix.

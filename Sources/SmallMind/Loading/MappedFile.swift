@@ -35,6 +35,19 @@ public final class MappedFile: WeightStorage, @unchecked Sendable {
     }
 
     public var count: Int { bytes.count }
+
+    /// Tells the kernel this process no longer needs the whole pages inside `range` (a part of
+    /// the mapping) resident: they leave its memory, and are read from the file again if touched.
+    /// For weights copied elsewhere at load time (`InterleavedRows`).
+    public func release(_ range: UnsafeRawBufferPointer) {
+        guard let start = range.baseAddress, let base = bytes.baseAddress,
+              start >= base, start + range.count <= base + bytes.count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + range.count) / page * page
+        guard end > first, let pointer = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = madvise(pointer, end - first, MADV_DONTNEED)
+    }
 }
 
 /// A bounds-checked little-endian cursor over a byte buffer: every read names the field it is for,
