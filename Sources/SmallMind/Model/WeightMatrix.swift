@@ -126,7 +126,8 @@ public struct WeightMatrix: @unchecked Sendable {
     /// y[b, o] = Σₖ x[b, k] · W[o, k] for o in `outputRows` (all rows by default): x is (batch,
     /// columns), y is (batch, rows). Every element is reduced in the same order whatever the batch
     /// and the row range — `Matmul.dot`'s order over the (decoded) row for float32 and half
-    /// weights, the integer products' order for quantized ones; see SmallMindKernels.
+    /// weights, the integer products' order for quantized ones (`IntegerMatmul`'s, or
+    /// `InterleavedMatmul`'s for regrouped rows — fixed per matrix when it loads); see SmallMindKernels.
     /// For quantized weights, `quantized` may carry x already quantized (`quantizeActivations`),
     /// so that the threads sharing a product quantize it once.
     public func multiply(

@@ -28,8 +28,9 @@ import Foundation
 import SmallMindKernelsAVX512
 #endif
 
+/// A Q8_0 or Q4_0 matrix in the layout above, owning its copy (views share it).
 public struct InterleavedRows: @unchecked Sendable {
-    // @unchecked: `storage` is written once by `init` and only read afterwards.
+    // @unchecked: `groups` points into `storage`, which `init` writes once; only read afterwards.
     private let storage: Storage
     /// Group 0 of this matrix (a row-range view starts further into `storage`).
     private let groups: UnsafeRawPointer
