@@ -1,12 +1,13 @@
 import Testing
 @testable import SmallMindKernels
 
-/// Q8_0/Q4_0 rows regrouped eight at a time (`InterleavedRows`) and their AVX-512 VNNI kernels.
+/// Q8_0/Q4_0/Q4_K rows regrouped eight at a time (`InterleavedRows`) and their AVX-512 VNNI kernels.
 struct InterleavedRowsTests {
     /// Formats and shapes: row counts that leave a last group of 1, 5 and 8 rows, rows of one to
-    /// sixteen blocks.
+    /// sixteen blocks (one to three Q4_K super-blocks).
     static let cases: [(BlockFormat, rows: Int, columns: Int)] = [
         (.q8_0, 9, 32), (.q8_0, 21, 96), (.q8_0, 16, 512), (.q4_0, 13, 64), (.q4_0, 24, 160), (.q4_0, 17, 512),
+        (.q4_K, 9, 256), (.q4_K, 16, 512), (.q4_K, 21, 768),
     ]
 
     static let unavailable = "this processor lacks AVX-512 VNNI: the interleaved kernels never run here"
@@ -18,7 +19,7 @@ struct InterleavedRowsTests {
     }
 
     func multiply(_ rows: InterleavedRows, _ x: [Float], batch: Int, range: Range<Int>, into y: inout [Float]) {
-        let a = Q8Activations(x, batch: batch, columns: rows.columns)
+        let a = rows.format.quantizeActivations(x, batch: batch, columns: rows.columns)!
         defer { a.deallocate() }
         rows.multiply(a, y: &y, yStride: rows.rows, rows: range)
     }
@@ -75,8 +76,9 @@ struct InterleavedRowsTests {
     }
 
     /// The twin computes x · Wᵀ: within the activations' quantization error of the float
-    /// product (each element of x moves by at most half a step d_x/2, plus the f16 rounding of d_x,
-    /// below amax·2⁻¹⁰), so by at most Σ|w|·(d_x/2 + amax/1024) per block, plus float rounding.
+    /// product (each element of x moves by at most half a step d_x/2, plus for Q8_0 blocks the
+    /// f16 rounding of d_x, below amax·2⁻¹⁰), so by at most Σ|w|·(d_x/2 + amax/1024) per block
+    /// (Σ|w|·d_x/2 per Q8_K super-block, whose d_x stays a float), plus float rounding.
     @Test(arguments: 0..<cases.count)
     func twinAgreesWithFloatProductWithinQuantization(index: Int) {
         let (format, rows, columns) = Self.cases[index]
@@ -91,11 +93,13 @@ struct InterleavedRowsTests {
         for b in 0..<batch {
             for o in 0..<rows {
                 var exact: Double = 0, magnitude: Float = 0, bound: Float = 0
-                for g in 0..<(columns / 32) {
-                    let xs = x[(b * columns + g * 32)..<(b * columns + g * 32 + 32)]
-                    let amax = xs.map(abs).max()!, step = Float(Float16(amax / 127))
-                    let ws = w[(o * columns + g * 32)..<(o * columns + g * 32 + 32)]
-                    bound += ws.map(abs).reduce(0, +) * (step / 2 + amax / 1024)
+                let n = format.blockElements
+                for g in 0..<(columns / n) {
+                    let xs = x[(b * columns + g * n)..<(b * columns + g * n + n)]
+                    let amax = xs.map(abs).max()!
+                    let step = n == 32 ? Float(Float16(amax / 127)) : amax / 127
+                    let ws = w[(o * columns + g * n)..<(o * columns + g * n + n)]
+                    bound += ws.map(abs).reduce(0, +) * (step / 2 + (n == 32 ? amax / 1024 : 0))
                     for (xi, wi) in zip(xs, ws) { exact += Double(xi) * Double(wi); magnitude += abs(xi * wi) }
                 }
                 let error = abs(Double(y[b * rows + o]) - exact)

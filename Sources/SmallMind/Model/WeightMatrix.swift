@@ -139,8 +139,7 @@ public struct WeightMatrix: @unchecked Sendable {
         if let interleaved {
             let activations = quantized ?? interleaved.format.quantizeActivations(x, batch: batch, columns: columns)!
             defer { if quantized == nil { activations.deallocate() } }
-            guard case .q8_0(let a) = activations else { preconditionFailure("interleaved rows take Q8_0 activations") }
-            interleaved.multiply(a, y: y, yStride: rows, rows: range)
+            interleaved.multiply(activations, y: y, yStride: rows, rows: range)
         } else if let block = format.blockFormat, block.hasIntegerProducts {
             // Activations quantized to Q8_0 (Q8_0/Q4_0 weights) or Q8_K (K-quants), integer block
             // products — llama.cpp's arithmetic, in every mode.

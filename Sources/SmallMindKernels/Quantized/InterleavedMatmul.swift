@@ -34,4 +34,48 @@ enum InterleavedMatmul {
             }
         }
     }
+
+    /// Q4_K, per output (b, o), with x row b quantized to Q8_K (codes q, super-block scales d_x,
+    /// code sums S_s of each sub-block s of 32) exactly as `Q8KActivations` does:
+    ///
+    ///   acc = 0, accMin = 0
+    ///   for each super-block, ascending:
+    ///       isum = Σ_s sc_s · Σ u·q over sub-block s       (u the nibble, sc_s its 6-bit scale)
+    ///       msum = Σ_s m_s · S_s                            (m_s the 6-bit min)
+    ///       acc    = fma(Float(isum), d · d_x, acc)
+    ///       accMin = fma(Float(msum), dmin · d_x, accMin)
+    ///   y[b, o] = acc − accMin
+    ///
+    /// Exact integers: |isum| ≤ 8 · 63 · 32 · 15 · 127 < 2³¹ (Float(isum) may round, the same way
+    /// in every form).
+    static func multiplyQ4K(
+        _ x: UnsafePointer<Float>, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
+        _ batch: Int, _ columns: Int, _ yStride: Int, _ rows: Range<Int>
+    ) {
+        let a = Q8KActivations(x, batch: batch, columns: columns)
+        defer { a.deallocate() }
+        let superBlocks = columns / 256
+        for b in 0..<batch {
+            for o in rows {
+                var acc: Float = 0, accMin: Float = 0
+                for sb in 0..<superBlocks {
+                    let block = w + o * rowBytes + sb * 144, at = b * superBlocks + sb
+                    var isum: Int32 = 0, msum: Int32 = 0
+                    for s in 0..<8 {
+                        let (scale, min) = Q4KDecoder.scaleMin(s, block + 4)
+                        var dot: Int32 = 0
+                        for l in 0..<32 {
+                            dot += KQuantIntegerMatmul.q4KCode(block, 32 * s + l) * Int32(a.codes[b * columns + sb * 256 + 32 * s + l])
+                        }
+                        isum += Int32(scale) * dot
+                        msum += Int32(min) * a.sums[at * 8 + s]
+                    }
+                    let dx = a.scales[at]
+                    acc = acc.addingProduct(Float(isum), KQuantIntegerMatmul.halfValue(block, 0) * dx)
+                    accMin = accMin.addingProduct(Float(msum), KQuantIntegerMatmul.halfValue(block, 2) * dx)
+                }
+                y[b * yStride + o] = acc - accMin
+            }
+        }
+    }
 }

@@ -62,34 +62,31 @@ public struct InterleavedRows: @unchecked Sendable {
         #endif
     }()
 
-    /// Bytes of one group block.
-    static func groupBlockBytes(_ format: BlockFormat) -> Int { format == .q4_0 ? 16 + 128 : 16 + 256 }
+    /// Bytes of one group block (eight rows' block, or super-block for Q4_K).
+    static func groupBlockBytes(_ format: BlockFormat) -> Int {
+        switch format {
+        case .q4_0: return 16 + 128
+        case .q4_K: return 32 + 128 + 1024
+        default: return 16 + 256
+        }
+    }
 
-    /// The rows of a Q8_0 or Q4_0 matrix (`rows` rows of `rowBytes` bytes at `w`) regrouped; nil
-    /// for other formats.
+    /// The rows of a Q8_0, Q4_0 or Q4_K matrix (`rows` rows of `rowBytes` bytes at `w`)
+    /// regrouped; nil for other formats.
     public init?(format: BlockFormat, w: UnsafeRawPointer, rowBytes: Int, rows: Int, columns: Int) {
-        guard format == .q8_0 || format == .q4_0 else { return nil }
-        let blocks = columns / 32, groupCount = (rows + 7) / 8, bytes = Self.groupBlockBytes(format)
+        guard format == .q8_0 || format == .q4_0 || format == .q4_K else { return nil }
+        let blocks = columns / format.blockElements, groupCount = (rows + 7) / 8, bytes = Self.groupBlockBytes(format)
         let storage = Storage(byteCount: max(groupCount * blocks * bytes, 1))
         for g in 0..<groupCount {
             for b in 0..<blocks {
                 let out = storage.pointer + (g * blocks + b) * bytes
                 for r in 0..<8 {
                     let row = 8 * g + r
-                    guard row < rows else {
-                        // Padding: scale +0, codes that stand for 0.
-                        out.storeBytes(of: 0, toByteOffset: 2 * r, as: UInt16.self)
-                        for k in 0..<(bytes - 16) / 32 {
-                            out.storeBytes(of: format == .q4_0 ? 0x8888_8888 : 0x8080_8080, toByteOffset: 16 + 32 * k + 4 * r, as: UInt32.self)
-                        }
-                        continue
-                    }
-                    let block = w + row * rowBytes + b * format.blockBytes
-                    out.storeBytes(of: block.loadUnaligned(as: UInt16.self), toByteOffset: 2 * r, as: UInt16.self)
-                    // Four bytes at a time: Q8_0 eight vectors of four codes, Q4_0 four chunks.
-                    for k in 0..<(bytes - 16) / 32 {
-                        let four = block.loadUnaligned(fromByteOffset: 2 + 4 * k, as: UInt32.self)
-                        out.storeBytes(of: format == .q4_0 ? four : four ^ 0x8080_8080, toByteOffset: 16 + 32 * k + 4 * r, as: UInt32.self)
+                    let block = row < rows ? w + row * rowBytes + b * format.blockBytes : nil
+                    if format == .q4_K {
+                        Self.regroupQ4K(block, row: r, into: out)
+                    } else {
+                        Self.regroup(format, block, row: r, into: out)
                     }
                 }
             }
@@ -99,6 +96,35 @@ public struct InterleavedRows: @unchecked Sendable {
         self.format = format
         self.rows = rows
         self.columns = columns
+    }
+
+    /// Row r's Q8_0/Q4_0 `block` into its place in the group block `out`; nil `block` pads (scale
+    /// +0, codes that stand for 0).
+    private static func regroup(_ format: BlockFormat, _ block: UnsafeRawPointer?, row r: Int, into out: UnsafeMutableRawPointer) {
+        out.storeBytes(of: block?.loadUnaligned(as: UInt16.self) ?? 0, toByteOffset: 2 * r, as: UInt16.self)
+        // Four bytes at a time: Q8_0 eight vectors of four codes, Q4_0 four chunks.
+        for k in 0..<(groupBlockBytes(format) - 16) / 32 {
+            let four = block?.loadUnaligned(fromByteOffset: 2 + 4 * k, as: UInt32.self) ?? (format == .q4_0 ? 0x8888_8888 : 0)
+            out.storeBytes(of: format == .q4_0 ? four : four ^ 0x8080_8080, toByteOffset: 16 + 32 * k + 4 * r, as: UInt32.self)
+        }
+    }
+
+    /// Row r's Q4_K super-block into its place in the group super-block `out` (layout above); nil
+    /// pads with zeros.
+    private static func regroupQ4K(_ block: UnsafeRawPointer?, row r: Int, into out: UnsafeMutableRawPointer) {
+        out.storeBytes(of: block?.loadUnaligned(as: UInt16.self) ?? 0, toByteOffset: 2 * r, as: UInt16.self)
+        out.storeBytes(of: block?.loadUnaligned(fromByteOffset: 2, as: UInt16.self) ?? 0, toByteOffset: 16 + 2 * r, as: UInt16.self)
+        for s in 0..<8 {
+            let (scale, min) = block.map { Q4KDecoder.scaleMin(s, $0 + 4) } ?? (0, 0)
+            out.storeBytes(of: scale, toByteOffset: 32 + 8 * s + r, as: UInt8.self)
+            out.storeBytes(of: min, toByteOffset: 96 + 8 * s + r, as: UInt8.self)
+        }
+        for j in 0..<4 {
+            for k in 0..<8 {
+                let four = block?.loadUnaligned(fromByteOffset: 16 + 32 * j + 4 * k, as: UInt32.self) ?? 0
+                out.storeBytes(of: four, toByteOffset: 160 + 256 * j + 32 * k + 4 * r, as: UInt32.self)
+            }
+        }
     }
 
     private init(storage: Storage, groups: UnsafeRawPointer, format: BlockFormat, rows: Int, columns: Int) {
@@ -112,20 +138,29 @@ public struct InterleavedRows: @unchecked Sendable {
     /// The matrix of rows `range` without a copy, when `range` starts at a group (nil otherwise).
     public func rows(_ range: Range<Int>) -> InterleavedRows? {
         guard range.lowerBound % 8 == 0, range.upperBound <= rows else { return nil }
-        let offset = range.lowerBound / 8 * (columns / 32) * Self.groupBlockBytes(format)
+        let offset = range.lowerBound / 8 * (columns / format.blockElements) * Self.groupBlockBytes(format)
         return InterleavedRows(storage: storage, groups: groups + offset, format: format, rows: range.count, columns: columns)
     }
 
-    /// y[b, o] for o in `rows` against activations quantized to Q8_0 (`Q8Activations`), in
+    /// y[b, o] for o in `rows` against activations quantized as this format's products want them
+    /// (`BlockFormat.quantizeActivations`: Q8_0 for Q8_0/Q4_0, Q8_K for Q4_K), in
     /// `InterleavedMatmul`'s order. Only where `isAvailable`.
-    public func multiply(_ a: Q8Activations, y: UnsafeMutablePointer<Float>, yStride: Int, rows range: Range<Int>) {
-        precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
+    public func multiply(_ activations: QuantizedActivations, y: UnsafeMutablePointer<Float>, yStride: Int, rows range: Range<Int>) {
         precondition(range.lowerBound >= 0 && range.upperBound <= rows, "output rows \(range) outside 0..<\(rows)")
         precondition(Self.isAvailable, "the interleaved kernels need AVX-512 VNNI")
         #if os(Linux) && arch(x86_64)
-        let codes = ActivationCodes(
-            codes: a.codes, scales: a.scales, sums: a.sums, batch: a.batch, columns: a.columns)
-        InterleavedVNNI.multiply(q4: format == .q4_0, groups: groups, blocks: columns / 32, codes, y: y, ldy: yStride, rows: range)
+        switch (format, activations) {
+        case (.q8_0, .q8_0(let a)), (.q4_0, .q8_0(let a)):
+            precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
+            let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.sums, batch: a.batch, columns: a.columns)
+            InterleavedVNNI.multiply(q4: format == .q4_0, groups: groups, blocks: columns / 32, codes, y: y, ldy: yStride, rows: range)
+        case (.q4_K, .q8_K(let a)):
+            precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
+            let codes = SuperBlockCodes(codes: a.codes, scales: a.scales, sums: a.sums, batch: a.batch, columns: a.columns)
+            InterleavedQ4KVNNI.multiply(groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
+        default:
+            preconditionFailure("\(format) rows cannot multiply \(activations) activations")
+        }
         #endif
     }
 
@@ -138,6 +173,7 @@ public struct InterleavedRows: @unchecked Sendable {
         switch format {
         case .q8_0: InterleavedMatmul.multiply(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_0: InterleavedMatmul.multiply(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_K: InterleavedMatmul.multiplyQ4K(x, w, rowBytes, y, batch, columns, yStride, rows)
         default: preconditionFailure("\(format) rows are not interleaved")
         }
     }
