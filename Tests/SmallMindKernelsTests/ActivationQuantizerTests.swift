@@ -104,7 +104,7 @@ struct ActivationQuantizerTests {
     /// Q8_K codes times d are exactly what `ActivationRounding.q8_K` (the transcription of ggml's
     /// quantize_row_q8_K_ref) writes back, and each block of 32 keeps the sum of its codes. The
     /// rows: the ones above run together into super-blocks of 256, and a block whose largest
-    /// magnitude occurs with both signs (the first one wins).
+    /// magnitude occurs with both signs (the first one wins). Each half block keeps its sum too.
     @Test func q8KCodesEqualActivationRounding() {
         let flat = Self.rows().dropLast().flatMap { $0 }
         let tie = (0..<256).map { i -> Float in i == 5 ? -3 : i == 9 ? 3 : Float(i % 7) * 0.25 - 0.7 }
@@ -119,6 +119,9 @@ struct ActivationQuantizerTests {
         #expect(a.codes[256 + 5] == -127 && a.codes[256 + 9] == 127)  // iscale = −127 / (−3), not −127 / 3
         for g in 0..<(row.count / 32) {
             #expect(a.sums[g] == (0..<32).reduce(Int32(0)) { $0 + Int32(a.codes[g * 32 + $1]) })
+        }
+        for h in 0..<(row.count / 16) {
+            #expect(a.halfSums[h] == (0..<16).reduce(Int32(0)) { $0 + Int32(a.codes[h * 16 + $1]) })
         }
     }
 }

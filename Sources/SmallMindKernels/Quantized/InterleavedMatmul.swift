@@ -78,4 +78,36 @@ enum InterleavedMatmul {
             }
         }
     }
+
+    /// Q6_K, per output (b, o), x row b quantized to Q8_K as for Q4_K:
+    ///
+    ///   acc = 0
+    ///   for each super-block, ascending:
+    ///       isum = Σ sc · (u − 32) · q over its 256 elements   (u the 6-bit code, sc its sub-block's
+    ///              signed 8-bit scale; exact: |isum| ≤ 256 · 128 · 32 · 127 < 2³¹)
+    ///       acc  = fma(Float(isum), d · d_x, acc)
+    ///   y[b, o] = acc
+    static func multiplyQ6K(
+        _ x: UnsafePointer<Float>, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
+        _ batch: Int, _ columns: Int, _ yStride: Int, _ rows: Range<Int>
+    ) {
+        let a = Q8KActivations(x, batch: batch, columns: columns)
+        defer { a.deallocate() }
+        let superBlocks = columns / 256
+        for b in 0..<batch {
+            for o in rows {
+                var acc: Float = 0
+                for sb in 0..<superBlocks {
+                    let block = w + o * rowBytes + sb * 210
+                    var isum: Int32 = 0
+                    for i in 0..<256 {
+                        let (u, scale) = KQuantIntegerMatmul.q6KCodeAndScale(block, i)
+                        isum += scale * (u - 32) * Int32(a.codes[b * columns + sb * 256 + i])
+                    }
+                    acc = acc.addingProduct(Float(isum), KQuantIntegerMatmul.halfValue(block, 208) * a.scales[b * superBlocks + sb])
+                }
+                y[b * yStride + o] = acc
+            }
+        }
+    }
 }

@@ -67,14 +67,15 @@ public struct InterleavedRows: @unchecked Sendable {
         switch format {
         case .q4_0: return 16 + 128
         case .q4_K: return 32 + 128 + 1024
+        case .q6_K: return 16 + 128 + 1536
         default: return 16 + 256
         }
     }
 
-    /// The rows of a Q8_0, Q4_0 or Q4_K matrix (`rows` rows of `rowBytes` bytes at `w`)
-    /// regrouped; nil for other formats.
+    /// The rows of a Q8_0, Q4_0, Q4_K or Q6_K matrix (`rows` rows of `rowBytes` bytes at `w`)
+    /// regrouped; nil for the half formats.
     public init?(format: BlockFormat, w: UnsafeRawPointer, rowBytes: Int, rows: Int, columns: Int) {
-        guard format == .q8_0 || format == .q4_0 || format == .q4_K else { return nil }
+        guard format.hasIntegerProducts else { return nil }
         let blocks = columns / format.blockElements, groupCount = (rows + 7) / 8, bytes = Self.groupBlockBytes(format)
         let storage = Storage(byteCount: max(groupCount * blocks * bytes, 1))
         for g in 0..<groupCount {
@@ -83,10 +84,10 @@ public struct InterleavedRows: @unchecked Sendable {
                 for r in 0..<8 {
                     let row = 8 * g + r
                     let block = row < rows ? w + row * rowBytes + b * format.blockBytes : nil
-                    if format == .q4_K {
-                        Self.regroupQ4K(block, row: r, into: out)
-                    } else {
-                        Self.regroup(format, block, row: r, into: out)
+                    switch format {
+                    case .q4_K: Self.regroupQ4K(block, row: r, into: out)
+                    case .q6_K: Self.regroupQ6K(block, row: r, into: out)
+                    default: Self.regroup(format, block, row: r, into: out)
                     }
                 }
             }
@@ -127,6 +128,24 @@ public struct InterleavedRows: @unchecked Sendable {
         }
     }
 
+    /// Row r's Q6_K super-block into its place in the group super-block `out` (layout above); nil
+    /// pads with zeros.
+    private static func regroupQ6K(_ block: UnsafeRawPointer?, row r: Int, into out: UnsafeMutableRawPointer) {
+        out.storeBytes(of: block?.loadUnaligned(fromByteOffset: 208, as: UInt16.self) ?? 0, toByteOffset: 2 * r, as: UInt16.self)
+        for s in 0..<16 {
+            out.storeBytes(of: block?.load(fromByteOffset: 192 + s, as: UInt8.self) ?? 0, toByteOffset: 16 + 8 * s + r, as: UInt8.self)
+        }
+        for n in 0..<2 {
+            for k in 0..<8 {
+                let triple = 144 + 96 * (8 * n + k)
+                for (part, from) in [(0, 64 * n), (32, 64 * n + 32), (64, 128 + 32 * n)] {
+                    let four = block?.loadUnaligned(fromByteOffset: from + 4 * k, as: UInt32.self) ?? 0
+                    out.storeBytes(of: four, toByteOffset: triple + part + 4 * r, as: UInt32.self)
+                }
+            }
+        }
+    }
+
     private init(storage: Storage, groups: UnsafeRawPointer, format: BlockFormat, rows: Int, columns: Int) {
         self.storage = storage
         self.groups = groups
@@ -158,6 +177,10 @@ public struct InterleavedRows: @unchecked Sendable {
             precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
             let codes = SuperBlockCodes(codes: a.codes, scales: a.scales, sums: a.sums, batch: a.batch, columns: a.columns)
             InterleavedQ4KVNNI.multiply(groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
+        case (.q6_K, .q8_K(let a)):
+            precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
+            let codes = SuperBlockCodes(codes: a.codes, scales: a.scales, sums: a.halfSums, batch: a.batch, columns: a.columns)
+            InterleavedQ6KVNNI.multiply(groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
         default:
             preconditionFailure("\(format) rows cannot multiply \(activations) activations")
         }
@@ -174,6 +197,7 @@ public struct InterleavedRows: @unchecked Sendable {
         case .q8_0: InterleavedMatmul.multiply(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_0: InterleavedMatmul.multiply(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_K: InterleavedMatmul.multiplyQ4K(x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q6_K: InterleavedMatmul.multiplyQ6K(x, w, rowBytes, y, batch, columns, yStride, rows)
         default: preconditionFailure("\(format) rows are not interleaved")
         }
     }

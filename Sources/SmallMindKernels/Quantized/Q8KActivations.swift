@@ -6,20 +6,22 @@
 //                            iscale = −127 / v,  q = min(127, round_half_even(iscale · x)),
 //                            d = 1 / iscale (a float, not rounded to f16); all-zero block: 0s.
 //
-// Besides codes and d, each block of 32 codes keeps its sum (the Q4_K mins multiply it). A NaN
+// Besides codes and d, each block of 32 codes keeps its sum (the Q4_K mins multiply it), and each
+// half of one its own (the regrouped Q6_K kernel takes its offset of 32 off with them). A NaN
 // activation gets code 0 (the largest magnitude ignores it) instead of trapping.
 #if os(Linux) && arch(x86_64)
 import _Builtin_intrinsics.intel
 #endif
 
 /// Activation rows in Q8_K form: `codes` (batch × columns int8), `scales` (batch × columns/256),
-/// `sums` (batch × columns/32: the sum of each 32 codes).
+/// `sums` (batch × columns/32: the sum of each 32 codes), `halfSums` (batch × columns/16: of each 16).
 public struct Q8KActivations: @unchecked Sendable {
     // @unchecked: three buffers written once by `init` and only read afterwards (by every thread of
     // a split product), until the owner calls `deallocate()` after the product.
     public let codes: UnsafeMutablePointer<Int8>
     public let scales: UnsafeMutablePointer<Float>
     public let sums: UnsafeMutablePointer<Int32>
+    public let halfSums: UnsafeMutablePointer<Int32>
     public let batch: Int
     public let columns: Int
 
@@ -32,10 +34,11 @@ public struct Q8KActivations: @unchecked Sendable {
         codes = .allocate(capacity: batch * columns)
         scales = .allocate(capacity: batch * columns / 256)
         sums = .allocate(capacity: batch * columns / 32)
+        halfSums = .allocate(capacity: batch * columns / 16)
         for b in 0..<batch {
             for block in 0..<(columns / 256) {
                 let at = b * columns + block * 256
-                scales[at / 256] = Self.quantizeBlock(x + at, codes: codes + at, sums: sums + at / 32)
+                scales[at / 256] = Self.quantizeBlock(x + at, codes: codes + at, sums: sums + at / 32, halfSums: halfSums + at / 16)
             }
         }
     }
@@ -44,18 +47,23 @@ public struct Q8KActivations: @unchecked Sendable {
         codes.deallocate()
         scales.deallocate()
         sums.deallocate()
+        halfSums.deallocate()
     }
 
     /// Quantizes 256 values; returns d.
-    static func quantizeBlock(_ x: UnsafePointer<Float>, codes: UnsafeMutablePointer<Int8>, sums: UnsafeMutablePointer<Int32>) -> Float {
+    static func quantizeBlock(
+        _ x: UnsafePointer<Float>, codes: UnsafeMutablePointer<Int8>, sums: UnsafeMutablePointer<Int32>,
+        halfSums: UnsafeMutablePointer<Int32>
+    ) -> Float {
         let (amax, signed) = largestMagnitude(x)
         guard amax > 0 else {
             codes.initialize(repeating: 0, count: 256)
             sums.initialize(repeating: 0, count: 8)
+            halfSums.initialize(repeating: 0, count: 16)
             return 0
         }
         let iscale = -127 / signed
-        quantize(x, iscale, codes: codes, sums: sums)
+        quantize(x, iscale, codes: codes, sums: sums, halfSums: halfSums)
         return 1 / iscale
     }
 
@@ -90,7 +98,10 @@ public struct Q8KActivations: @unchecked Sendable {
     }
 
     @inline(__always)
-    static func quantize(_ x: UnsafePointer<Float>, _ iscale: Float, codes: UnsafeMutablePointer<Int8>, sums: UnsafeMutablePointer<Int32>) {
+    static func quantize(
+        _ x: UnsafePointer<Float>, _ iscale: Float, codes: UnsafeMutablePointer<Int8>, sums: UnsafeMutablePointer<Int32>,
+        halfSums: UnsafeMutablePointer<Int32>
+    ) {
         #if os(Linux) && arch(x86_64)
         let scale = _mm256_set1_ps(iscale), cap = _mm256_set1_epi32(127), invalid = _mm256_set1_epi32(Int32.min)
         let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)
@@ -103,8 +114,11 @@ public struct Q8KActivations: @unchecked Sendable {
             }
             let q0 = eight(_mm256_loadu_ps(p)), q1 = eight(_mm256_loadu_ps(p + 8))
             let q2 = eight(_mm256_loadu_ps(p + 16)), q3 = eight(_mm256_loadu_ps(p + 24))
-            let total = unsafeBitCast(_mm256_add_epi32(_mm256_add_epi32(q0, q1), _mm256_add_epi32(q2, q3)), to: SIMD8<Int32>.self)
-            sums[g] = total.wrappedSum()
+            let first = unsafeBitCast(_mm256_add_epi32(q0, q1), to: SIMD8<Int32>.self).wrappedSum()
+            let second = unsafeBitCast(_mm256_add_epi32(q2, q3), to: SIMD8<Int32>.self).wrappedSum()
+            halfSums[2 &* g] = first
+            halfSums[2 &* g &+ 1] = second
+            sums[g] = first &+ second
             // Packing interleaves 128-bit halves; the permutation restores element order.
             let packed = _mm256_packs_epi16(_mm256_packs_epi32(q0, q1), _mm256_packs_epi32(q2, q3))
             UnsafeMutableRawPointer(codes + g &* 32).storeBytes(
@@ -118,8 +132,10 @@ public struct Q8KActivations: @unchecked Sendable {
                 let code: Int8 = q.isNaN ? 0 : Int8(min(127, q))
                 codes[g * 32 + j] = code
                 sum += Int32(code)
+                if j == 15 { halfSums[2 * g] = sum }
             }
             sums[g] = sum
+            halfSums[2 * g + 1] = sum - halfSums[2 * g]
         }
         #endif
     }
