@@ -110,7 +110,7 @@ public enum GGUFModel {
         let d = c.embeddingSize, kvd = c.keyValueSize, h = c.hiddenSize, V = c.vocabularySize
         let normBiases = a.biases.contains(.norms)
 
-        // Matrices that multiply activations: Q8_0/Q4_0 rows regrouped for the AVX-512 VNNI kernels
+        // Matrices that multiply activations: quantized rows regrouped for the AVX-512 VNNI kernels
         // where the processor has them (not in the llama.cpp parity mode, which keeps ggml's
         // order); the file's pages of a regrouped matrix are handed back (`release`), since only
         // embedding lookups read the file's rows afterwards.

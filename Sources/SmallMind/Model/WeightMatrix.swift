@@ -49,7 +49,7 @@ public struct WeightMatrix: @unchecked Sendable {
     /// When set, float32 and f16 products sum in the order llama.cpp's CPU backend uses for the
     /// product's shape (see `followingLlamaCpp()`).
     public private(set) var followsLlamaCppOrder = false
-    /// Q8_0/Q4_0 rows regrouped for the AVX-512 VNNI kernels (`interleavingRows()`); when set,
+    /// Quantized rows regrouped for the AVX-512 VNNI kernels (`interleavingRows()`); when set,
     /// products use them, in their order (`InterleavedRows`) rather than `IntegerKernels`'.
     public private(set) var interleaved: InterleavedRows?
 
@@ -79,8 +79,8 @@ public struct WeightMatrix: @unchecked Sendable {
     }
 
     /// This matrix with its rows regrouped for the AVX-512 VNNI kernels, where the processor has
-    /// them and the format is Q8_0 or Q4_0 (otherwise unchanged). The copy takes as many bytes as
-    /// the matrix; it is made once, when the model loads.
+    /// them and the format is quantized (otherwise unchanged). The copy takes as many bytes as
+    /// the matrix (Q4_K: 3 % more); it is made once, when the model loads.
     public func interleavingRows() -> WeightMatrix {
         guard InterleavedRows.isAvailable, let block = format.blockFormat,
               let rows = InterleavedRows(format: block, w: data, rowBytes: rowBytes, rows: self.rows, columns: columns)
@@ -103,8 +103,8 @@ public struct WeightMatrix: @unchecked Sendable {
     /// activations rounded to the weight type's vec_dot_type, and — for float32 and f16 weights —
     /// the sums in ggml's order for the product's shape: tinyBLAS's (this runtime's canonical
     /// order) for two or more activation rows, ggml_vec_dot's for one (`GGML.usesTinyBLAS`).
-    /// Quantized weights take integer block products, as always (Q8_0/Q4_0 in ggml's AVX2 order,
-    /// not the interleaved rows' order).
+    /// Quantized weights take integer block products, as always (in the row walk's order, Q8_0
+    /// and Q4_0 in ggml's AVX2 order — not the regrouped rows').
     public func followingLlamaCpp() -> WeightMatrix {
         var copy = roundingActivationsLikeLlamaCpp()
         copy.followsLlamaCppOrder = true

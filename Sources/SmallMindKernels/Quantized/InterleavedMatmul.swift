@@ -1,6 +1,6 @@
 // The naive twin of the interleaved kernels (`InterleavedRows`, SmallMindKernelsAVX512): scalar,
 // on the rows as the file stores them, so that it checks the regrouping as well as the kernel.
-// It defines their order. For output (b, o):
+// It defines their order. For Q8_0 and Q4_0 weights and output (b, o) (the K-quants: below):
 //
 //   x row b quantized to Q8_0 (codes q, block scales d_x) exactly as `Q8Activations` does
 //   acc = 0

@@ -1,28 +1,36 @@
-// Q8_0 and Q4_0 matrices regrouped at load time, eight rows to a group, for the AVX-512 VNNI
-// kernels (SmallMindKernelsAVX512). Those put one weight row in each of a vector's eight lanes,
-// so a block's sums for eight rows come out in one register: no horizontal sums, and the float
-// work per block is shared by eight outputs. llama.cpp repacks its Q4_0 rows the same way for
-// the same reason (its "Q4_0x8" blocks).
+// Quantized matrices (Q8_0, Q4_0, Q4_K, Q6_K) regrouped at load time, eight rows to a group,
+// for the AVX-512 VNNI kernels (SmallMindKernelsAVX512). Those put one weight row in each of a
+// vector's eight lanes, so a block's sums for eight rows come out in one register: no horizontal
+// sums, and the float work per block is shared by eight outputs. llama.cpp repacks its Q4_0 and
+// Q4_K rows the same way for the same reason (its "Q4_0x8" and "Q4_Kx8" blocks).
 //
 // Rows 8g ..< 8g + 8 form group g; its blocks follow one another (block b of the group at
 // (g · blocks + b) · groupBlockBytes), and groups follow one another, so one group streams from
-// memory in one pass. A group block of eight rows' block b is
+// memory in one pass. A "vector" below is 32 bytes holding four consecutive codes of each row,
+// row r's at bytes 4r ..< 4r + 4 (one vpdpbusd lane). The group block of eight rows' block b:
 //
-//   bytes 0 ..< 16:  the eight rows' f16 scales, row r at 2r (as in the file)
-//   Q8_0, bytes 16 ..< 272:  eight vectors of 32 bytes; vector k has row r's elements
-//                    4k ..< 4k + 4 at bytes 4r ..< 4r + 4, each stored as w + 128 (an unsigned byte:
-//                    VNNI multiplies unsigned by signed bytes, and the activations are the signed side)
-//   Q4_0, bytes 16 ..< 144:  four chunks of 32 bytes; chunk j has row r's packed bytes 4j ..< 4j + 4
-//                    at 4r ..< 4r + 4 — low nibbles elements 4j + i, high nibbles 16 + 4j + i —
-//                    nibbles as stored (the value is nibble − 8)
+//   Q8_0 (272 bytes): the eight f16 scales (row r at 2r), then eight vectors; vector k has
+//        elements 4k ..< 4k + 4, each stored as w + 128 (an unsigned byte: VNNI multiplies
+//        unsigned by signed bytes, and the activations are the signed side)
+//   Q4_0 (144): the scales, then four vectors of packed bytes; vector j has each row's bytes
+//        4j ..< 4j + 4 — low nibbles elements 4j + i, high nibbles 16 + 4j + i (value nibble − 8)
+//   Q4_K (1184, for 1152): d and dmin (eight f16 each), the 6-bit sub-scales and sub-mins
+//        unpacked to a byte each ([sub-block][row], at 32 and 96), then 4 × 8 vectors of packed
+//        bytes at 160 + 256j + 32k: each row's qs bytes 32j + 4k ..< +4 (low nibbles sub-block 2j,
+//        high nibbles 2j + 1, positions 4k ..< 4k + 4)
+//   Q6_K (1680, as in the file): d (eight f16), the sixteen signed sub-scales ([sub-block][row],
+//        at 16), then 2 × 8 triples of vectors at 144 + 96(8n + k): each row's bytes 4k ..< +4 of
+//        ql[64n ..< 64n + 32], ql[64n + 32 ..< 64n + 64] and qh[32n ..< 32n + 32] — the kernel
+//        reassembles the 6-bit codes (layout of the fields in Q6K.swift)
 //
-// The same number of bytes as the rows they came from. A last group with fewer than eight rows
-// is padded with rows of scale 0 whose outputs are never stored.
+// A last group with fewer than eight rows is padded with rows of scale 0 whose outputs are
+// never stored.
 //
 // The arithmetic is `InterleavedMatmul`'s (the naive twin, which reads the original rows): per
 // block one exact integer sum, then one FMA into one float per output. It differs from
-// `IntegerMatmul`'s order (eight partial sums per row), so a matrix uses one or the other for
-// good: the choice is made when the model loads, by the processor, never by the batch.
+// `IntegerMatmul`'s and `KQuantIntegerMatmul`'s orders (eight partial sums per row), so a matrix
+// uses one or the other for good: the choice is made when the model loads, by the processor,
+// never by the batch.
 import Foundation
 #if os(Linux) && arch(x86_64)
 import SmallMindKernelsAVX512
