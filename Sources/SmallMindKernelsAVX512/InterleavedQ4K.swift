@@ -10,24 +10,6 @@
 #if os(Linux) && arch(x86_64)
 import _Builtin_intrinsics.intel
 
-/// Activation rows quantized to Q8_K: codes (batch × columns), scales (batch × columns/256) and
-/// the sums of each 32 codes (batch × columns/32).
-public struct SuperBlockCodes {
-    public let codes: UnsafePointer<Int8>
-    public let scales: UnsafePointer<Float>
-    public let sums: UnsafePointer<Int32>
-    public let batch: Int
-    public let columns: Int
-
-    public init(codes: UnsafePointer<Int8>, scales: UnsafePointer<Float>, sums: UnsafePointer<Int32>, batch: Int, columns: Int) {
-        self.codes = codes
-        self.scales = scales
-        self.sums = sums
-        self.batch = batch
-        self.columns = columns
-    }
-}
-
 public enum InterleavedQ4KVNNI {
     /// Bytes of one group super-block: d and dmin (eight f16 each), sub-scales and sub-mins
     /// (eight sub-blocks × eight rows, a byte each), codes (4 × 8 vectors of 32 bytes).
@@ -36,22 +18,11 @@ public enum InterleavedQ4KVNNI {
     /// y[b, o] for o in `rows` of the matrix whose groups start at `groups`, `superBlocks` group
     /// super-blocks per group. A group only partly inside `rows` is computed whole, stored in part.
     public static func multiply(
-        groups: UnsafeRawPointer, superBlocks: Int, _ a: SuperBlockCodes, y: UnsafeMutablePointer<Float>, ldy: Int,
+        groups: UnsafeRawPointer, superBlocks: Int, _ a: ActivationCodes, y: UnsafeMutablePointer<Float>, ldy: Int,
         rows: Range<Int>
     ) {
-        guard !rows.isEmpty else { return }
-        for g in (rows.lowerBound / 8)..<((rows.upperBound + 7) / 8) {
-            let group = groups + g &* superBlocks &* bytes
-            let first = max(rows.lowerBound - 8 * g, 0), end = min(rows.upperBound - 8 * g, 8)
-            var b = 0
-            while b + 4 <= a.batch {
-                tile(group, superBlocks, a, b, y + b * ldy + 8 * g, ldy, first, end, four: true)
-                b += 4
-            }
-            while b < a.batch {
-                tile(group, superBlocks, a, b, y + b * ldy + 8 * g, ldy, first, end, four: false)
-                b += 1
-            }
+        walkGroups(rows: rows, batch: a.batch, eight: false) { g, first, end, b, width in
+            tile(groups + g &* superBlocks &* bytes, superBlocks, a, b, y + b * ldy + 8 * g, ldy, first, end, four: width == 4)
         }
     }
 
@@ -59,7 +30,7 @@ public enum InterleavedQ4KVNNI {
     /// and split into nibbles once for all of them.
     @inline(__always)
     static func tile(
-        _ group: UnsafeRawPointer, _ superBlocks: Int, _ a: SuperBlockCodes, _ t: Int,
+        _ group: UnsafeRawPointer, _ superBlocks: Int, _ a: ActivationCodes, _ t: Int,
         _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ first: Int, _ end: Int, four: Bool
     ) {
         let columns = a.columns, x = UnsafeRawPointer(a.codes + t &* columns)

@@ -19,22 +19,11 @@ public enum InterleavedQ6KVNNI {
     /// super-blocks per group; `a.sums` must hold the sums of each 16 codes. A group only partly
     /// inside `rows` is computed whole and stored in part.
     public static func multiply(
-        groups: UnsafeRawPointer, superBlocks: Int, _ a: SuperBlockCodes, y: UnsafeMutablePointer<Float>, ldy: Int,
+        groups: UnsafeRawPointer, superBlocks: Int, _ a: ActivationCodes, y: UnsafeMutablePointer<Float>, ldy: Int,
         rows: Range<Int>
     ) {
-        guard !rows.isEmpty else { return }
-        for g in (rows.lowerBound / 8)..<((rows.upperBound + 7) / 8) {
-            let group = groups + g &* superBlocks &* bytes
-            let first = max(rows.lowerBound - 8 * g, 0), end = min(rows.upperBound - 8 * g, 8)
-            var b = 0
-            while b + 4 <= a.batch {
-                tile(group, superBlocks, a, b, y + b * ldy + 8 * g, ldy, first, end, four: true)
-                b += 4
-            }
-            while b < a.batch {
-                tile(group, superBlocks, a, b, y + b * ldy + 8 * g, ldy, first, end, four: false)
-                b += 1
-            }
+        walkGroups(rows: rows, batch: a.batch, eight: false) { g, first, end, b, width in
+            tile(groups + g &* superBlocks &* bytes, superBlocks, a, b, y + b * ldy + 8 * g, ldy, first, end, four: width == 4)
         }
     }
 
@@ -55,7 +44,7 @@ public enum InterleavedQ6KVNNI {
     /// One group against four activation rows (one without `four`).
     @inline(__always)
     static func tile(
-        _ group: UnsafeRawPointer, _ superBlocks: Int, _ a: SuperBlockCodes, _ t0: Int,
+        _ group: UnsafeRawPointer, _ superBlocks: Int, _ a: ActivationCodes, _ t0: Int,
         _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ first: Int, _ end: Int, four: Bool
     ) {
         let columns = a.columns, x = UnsafeRawPointer(a.codes + t0 &* columns)

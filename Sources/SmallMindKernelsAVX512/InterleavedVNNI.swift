@@ -71,8 +71,8 @@ enum Q4_0Group: GroupBlock {
     @inline(__always) static func xOffset(_ v: Int) -> Int { 4 &* (v >> 1) &+ 16 &* (v & 1) }
 }
 
-/// Activation rows quantized to Q8_0: codes (batch × columns), scales and code sums (batch ×
-/// columns/32 each).
+/// Quantized activation rows: codes (batch × columns), one scale per block (Q8_0: 32 codes; Q8_K:
+/// 256) and the sums of the codes in each sub-block the weights need (32 codes, or 16 for Q6_K).
 public struct ActivationCodes {
     public let codes: UnsafePointer<Int8>
     public let scales: UnsafePointer<Float>
@@ -86,6 +86,31 @@ public struct ActivationCodes {
         self.sums = sums
         self.batch = batch
         self.columns = columns
+    }
+}
+
+/// The walk every interleaved kernel makes: each group touching `rows`, and for each, the
+/// activation rows in tiles of eight (when `eight`), then four, then one. `tile(g, first, end, b,
+/// width)` computes group g against activation rows b ..< b + width and stores lanes first ..< end.
+@inline(__always)
+func walkGroups(rows: Range<Int>, batch: Int, eight: Bool, _ tile: (Int, Int, Int, Int, Int) -> Void) {
+    guard !rows.isEmpty else { return }
+    for g in (rows.lowerBound / 8)..<((rows.upperBound + 7) / 8) {
+        // Lanes of this group inside `rows`.
+        let first = max(rows.lowerBound - 8 * g, 0), end = min(rows.upperBound - 8 * g, 8)
+        var b = 0
+        while eight && b + 8 <= batch {
+            tile(g, first, end, b, 8)
+            b += 8
+        }
+        while b + 4 <= batch {
+            tile(g, first, end, b, 4)
+            b += 4
+        }
+        while b < batch {
+            tile(g, first, end, b, 1)
+            b += 1
+        }
     }
 }
 
@@ -108,23 +133,12 @@ public enum InterleavedVNNI {
         _: G.Type, _ groups: UnsafeRawPointer, _ blocks: Int, _ a: ActivationCodes,
         _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ rows: Range<Int>
     ) {
-        guard !rows.isEmpty else { return }
-        for g in (rows.lowerBound / 8)..<((rows.upperBound + 7) / 8) {
-            let group = groups + g &* blocks &* G.bytes
-            // Lanes of this group inside `rows`.
-            let first = max(rows.lowerBound - 8 * g, 0), end = min(rows.upperBound - 8 * g, 8)
-            var b = 0
-            while b + 8 <= a.batch {
-                tile(G.self, group, blocks, a, b, y + b * ldy + 8 * g, ldy, first, end, eight: true)
-                b += 8
-            }
-            while b + 4 <= a.batch {
-                tile(G.self, group, blocks, a, b, y + b * ldy + 8 * g, ldy, first, end, eight: false)
-                b += 4
-            }
-            while b < a.batch {
-                store(single(G.self, group, blocks, a, b), y + b * ldy + 8 * g, first, end)
-                b += 1
+        walkGroups(rows: rows, batch: a.batch, eight: true) { g, first, end, b, width in
+            let group = groups + g &* blocks &* G.bytes, out = y + b * ldy + 8 * g
+            switch width {
+            case 8: tile(G.self, group, blocks, a, b, out, ldy, first, end, eight: true)
+            case 4: tile(G.self, group, blocks, a, b, out, ldy, first, end, eight: false)
+            default: store(single(G.self, group, blocks, a, b), out, first, end)
             }
         }
     }

@@ -10,7 +10,7 @@ struct InterleavedRowsTests {
         (.q4_K, 9, 256), (.q4_K, 16, 512), (.q4_K, 21, 768), (.q6_K, 9, 256), (.q6_K, 16, 512), (.q6_K, 21, 768),
     ]
 
-    static let unavailable = "this processor lacks AVX-512 VNNI: the interleaved kernels never run here"
+    static let unavailable = "no AVX-512 VNNI here (processor, platform or SMALLMIND_AVX512=0): the interleaved kernels never run"
 
     func interleaved(_ m: EncodedMatrix) -> InterleavedRows {
         m.bytes.withUnsafeBytes { raw in

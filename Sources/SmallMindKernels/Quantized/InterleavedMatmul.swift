@@ -35,22 +35,24 @@ enum InterleavedMatmul {
         }
     }
 
-    /// Q4_K, per output (b, o), with x row b quantized to Q8_K (codes q, super-block scales d_x,
-    /// code sums S_s of each sub-block s of 32) exactly as `Q8KActivations` does:
+    /// The K-quants, per output (b, o), with x row b quantized to Q8_K (codes q, super-block
+    /// scales d_x, code sums S_s of each sub-block s of 32) exactly as `Q8KActivations` does:
     ///
     ///   acc = 0, accMin = 0
     ///   for each super-block, ascending:
-    ///       isum = Σ_s sc_s · Σ u·q over sub-block s       (u the nibble, sc_s its 6-bit scale)
-    ///       msum = Σ_s m_s · S_s                            (m_s the 6-bit min)
+    ///       Q4_K:  isum = Σ_s sc_s · Σ u·q over sub-block s    (u the nibble, sc_s its 6-bit scale)
+    ///              msum = Σ_s m_s · S_s                         (m_s the 6-bit min)
+    ///       Q6_K:  isum = Σ sc · (u − 32) · q over the 256     (u the 6-bit code, sc its sub-block
+    ///              msum = 0                                     of 16's signed 8-bit scale)
     ///       acc    = fma(Float(isum), d · d_x, acc)
-    ///       accMin = fma(Float(msum), dmin · d_x, accMin)
+    ///       accMin = fma(Float(msum), dmin · d_x, accMin)     (Q4_K only)
     ///   y[b, o] = acc − accMin
     ///
-    /// Exact integers: |isum| ≤ 8 · 63 · 32 · 15 · 127 < 2³¹ (Float(isum) may round, the same way
-    /// in every form).
-    static func multiplyQ4K(
-        _ x: UnsafePointer<Float>, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
-        _ batch: Int, _ columns: Int, _ yStride: Int, _ rows: Range<Int>
+    /// Exact integers: |isum| ≤ 8 · 63 · 32 · 15 · 127 (Q4_K), 256 · 128 · 32 · 127 (Q6_K), both
+    /// < 2³¹; Float(isum) may round, the same way in every form.
+    static func multiplyKQuant(
+        _ format: BlockFormat, _ x: UnsafePointer<Float>, _ w: UnsafeRawPointer, _ rowBytes: Int,
+        _ y: UnsafeMutablePointer<Float>, _ batch: Int, _ columns: Int, _ yStride: Int, _ rows: Range<Int>
     ) {
         let a = Q8KActivations(x, batch: batch, columns: columns)
         defer { a.deallocate() }
@@ -59,54 +61,29 @@ enum InterleavedMatmul {
             for o in rows {
                 var acc: Float = 0, accMin: Float = 0
                 for sb in 0..<superBlocks {
-                    let block = w + o * rowBytes + sb * 144, at = b * superBlocks + sb
+                    let at = b * superBlocks + sb, dx = a.scales[at], q = a.codes + b * columns + sb * 256
                     var isum: Int32 = 0, msum: Int32 = 0
-                    for s in 0..<8 {
-                        let (scale, min) = Q4KDecoder.scaleMin(s, block + 4)
-                        var dot: Int32 = 0
-                        for l in 0..<32 {
-                            dot += KQuantIntegerMatmul.q4KCode(block, 32 * s + l) * Int32(a.codes[b * columns + sb * 256 + 32 * s + l])
+                    if format == .q4_K {
+                        let block = w + o * rowBytes + sb * 144
+                        for s in 0..<8 {
+                            let (scale, min) = Q4KDecoder.scaleMin(s, block + 4)
+                            var dot: Int32 = 0
+                            for l in 0..<32 { dot += KQuantIntegerMatmul.q4KCode(block, 32 * s + l) * Int32(q[32 * s + l]) }
+                            isum += Int32(scale) * dot
+                            msum += Int32(min) * a.sums[at * 8 + s]
                         }
-                        isum += Int32(scale) * dot
-                        msum += Int32(min) * a.sums[at * 8 + s]
+                        accMin = accMin.addingProduct(Float(msum), KQuantIntegerMatmul.halfValue(block, 2) * dx)
+                        acc = acc.addingProduct(Float(isum), KQuantIntegerMatmul.halfValue(block, 0) * dx)
+                    } else {
+                        let block = w + o * rowBytes + sb * 210
+                        for i in 0..<256 {
+                            let (u, scale) = KQuantIntegerMatmul.q6KCodeAndScale(block, i)
+                            isum += scale * (u - 32) * Int32(q[i])
+                        }
+                        acc = acc.addingProduct(Float(isum), KQuantIntegerMatmul.halfValue(block, 208) * dx)
                     }
-                    let dx = a.scales[at]
-                    acc = acc.addingProduct(Float(isum), KQuantIntegerMatmul.halfValue(block, 0) * dx)
-                    accMin = accMin.addingProduct(Float(msum), KQuantIntegerMatmul.halfValue(block, 2) * dx)
                 }
                 y[b * yStride + o] = acc - accMin
-            }
-        }
-    }
-
-    /// Q6_K, per output (b, o), x row b quantized to Q8_K as for Q4_K:
-    ///
-    ///   acc = 0
-    ///   for each super-block, ascending:
-    ///       isum = Σ sc · (u − 32) · q over its 256 elements   (u the 6-bit code, sc its sub-block's
-    ///              signed 8-bit scale; exact: |isum| ≤ 256 · 128 · 32 · 127 < 2³¹)
-    ///       acc  = fma(Float(isum), d · d_x, acc)
-    ///   y[b, o] = acc
-    static func multiplyQ6K(
-        _ x: UnsafePointer<Float>, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
-        _ batch: Int, _ columns: Int, _ yStride: Int, _ rows: Range<Int>
-    ) {
-        let a = Q8KActivations(x, batch: batch, columns: columns)
-        defer { a.deallocate() }
-        let superBlocks = columns / 256
-        for b in 0..<batch {
-            for o in rows {
-                var acc: Float = 0
-                for sb in 0..<superBlocks {
-                    let block = w + o * rowBytes + sb * 210
-                    var isum: Int32 = 0
-                    for i in 0..<256 {
-                        let (u, scale) = KQuantIntegerMatmul.q6KCodeAndScale(block, i)
-                        isum += scale * (u - 32) * Int32(a.codes[b * columns + sb * 256 + i])
-                    }
-                    acc = acc.addingProduct(Float(isum), KQuantIntegerMatmul.halfValue(block, 208) * a.scales[b * superBlocks + sb])
-                }
-                y[b * yStride + o] = acc
             }
         }
     }

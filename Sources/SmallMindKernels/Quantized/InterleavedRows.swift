@@ -183,11 +183,11 @@ public struct InterleavedRows: @unchecked Sendable {
             InterleavedVNNI.multiply(q4: format == .q4_0, groups: groups, blocks: columns / 32, codes, y: y, ldy: yStride, rows: range)
         case (.q4_K, .q8_K(let a)):
             precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
-            let codes = SuperBlockCodes(codes: a.codes, scales: a.scales, sums: a.sums, batch: a.batch, columns: a.columns)
+            let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.sums, batch: a.batch, columns: a.columns)
             InterleavedQ4KVNNI.multiply(groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
         case (.q6_K, .q8_K(let a)):
             precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
-            let codes = SuperBlockCodes(codes: a.codes, scales: a.scales, sums: a.halfSums, batch: a.batch, columns: a.columns)
+            let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.halfSums, batch: a.batch, columns: a.columns)
             InterleavedQ6KVNNI.multiply(groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
         default:
             preconditionFailure("\(format) rows cannot multiply \(activations) activations")
@@ -204,8 +204,7 @@ public struct InterleavedRows: @unchecked Sendable {
         switch format {
         case .q8_0: InterleavedMatmul.multiply(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_0: InterleavedMatmul.multiply(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q4_K: InterleavedMatmul.multiplyQ4K(x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q6_K: InterleavedMatmul.multiplyQ6K(x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_K, .q6_K: InterleavedMatmul.multiplyKQuant(format, x, w, rowBytes, y, batch, columns, yStride, rows)
         default: preconditionFailure("\(format) rows are not interleaved")
         }
     }
