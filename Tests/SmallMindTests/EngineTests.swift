@@ -117,11 +117,14 @@ struct KVCacheTests {
         let cache = KVCache(configuration: c, slots: 2, contextLength: 4, elementType: .f16)
         let key = (0..<c.keyValueSize).map { Float($0) * 0.001 + 1 / 3 }, value = key.map { -$0 * 7 }
         cache.store(key: key, value: value, layer: 1, slot: 1, position: 2)
-        let at = cache.offset(layer: 1, slot: 1, position: 2)
-        let keys = UnsafeBufferPointer(start: cache.keys.assumingMemoryBound(to: Float16.self) + at, count: c.keyValueSize)
-        let values = UnsafeBufferPointer(start: cache.values.assumingMemoryBound(to: Float16.self) + at, count: c.keyValueSize)
-        #expect(Array(keys) == key.map { Float16($0) })
-        #expect(Array(values) == value.map { Float16($0) })
+        // Head after head, each at its own run of positions.
+        for head in 0..<c.keyValueHeadCount {
+            let at = cache.offset(layer: 1, slot: 1, head: head, position: 2), hs = c.headSize
+            let keys = UnsafeBufferPointer(start: cache.keys.assumingMemoryBound(to: Float16.self) + at, count: hs)
+            let values = UnsafeBufferPointer(start: cache.values.assumingMemoryBound(to: Float16.self) + at, count: hs)
+            #expect(Array(keys) == key[head * hs..<(head + 1) * hs].map { Float16($0) })
+            #expect(Array(values) == value[head * hs..<(head + 1) * hs].map { Float16($0) })
+        }
     }
 }
 

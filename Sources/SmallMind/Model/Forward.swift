@@ -168,22 +168,22 @@ extension ModelWeights {
             let keysAttended = batch.reduce(0) { $0 + $1.position + 1 }
             parallel(pool, tasks: n * c.headCount, work: keysAttended * c.headCount * hs * 4) { task, worker in
                 let (i, head) = task.quotientAndRemainder(dividingBy: c.headCount)
-                let (position, base) = (batch[i].position, cache.offset(layer: l, slot: batch[i].slot))
-                let at = base + (head / headsPerKeyValueHead) * hs   // this head's slice at position 0
+                let position = batch[i].position
+                let at = cache.offset(layer: l, slot: batch[i].slot, head: head / headsPerKeyValueHead)   // position 0
                 let (q, out, s) = (query + i * d + head * hs, normed + i * d + head * hs, scores + worker * scoresStride)
                 switch (elementType, arithmetic) {
                 case (.f32, _):
                     Attention.head(
                         query: q, keys: keys.assumingMemoryBound(to: Float.self) + at, values: values.assumingMemoryBound(to: Float.self) + at,
-                        rowStride: kvd, headSize: hs, lastPosition: position, scores: s, out: out)
+                        rowStride: hs, headSize: hs, lastPosition: position, scores: s, out: out)
                 case (.f16, .standard):
                     Attention.head(
                         query: q, keys: keys.assumingMemoryBound(to: Float16.self) + at, values: values.assumingMemoryBound(to: Float16.self) + at,
-                        rowStride: kvd, headSize: hs, lastPosition: position, scores: s, out: out)
+                        rowStride: hs, headSize: hs, lastPosition: position, scores: s, out: out)
                 case (.f16, .llamaCpp):
                     GGML.flashAttention(
                         query: q, keys: keys.assumingMemoryBound(to: Float16.self) + at, values: values.assumingMemoryBound(to: Float16.self) + at,
-                        rowStride: kvd, headSize: hs, lastPosition: position, out: out)
+                        rowStride: hs, headSize: hs, lastPosition: position, out: out)
                 }
             }
             linear(pool, ws.normed, layer.output, layer.outputBias, into: ws.projected, tokens: n, arithmetic)
