@@ -1,7 +1,7 @@
 // Causal self-attention for one query head of one token over a sequence's cached keys and values.
 //
-// The keys/values of a sequence are laid out (position, kvDim) with the head's slice at
-// `headOffset`. Each score is `Matmul.dot`'s order (fixed), the softmax is sequential, and the
+// A head's keys and values are read position by position, `rowStride` elements apart (the
+// runtime's cache keeps each head's positions contiguous: stride = head size). Each score is `Matmul.dot`'s order (fixed), the softmax is sequential, and the
 // weighted sum of values runs over positions in order — so a token's attention output is the same
 // whether it is computed during prefill (with its batch-mates) or alone during decode.
 //
