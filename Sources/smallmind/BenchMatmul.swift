@@ -1,19 +1,28 @@
 import ArgumentParser
 import Foundation
 import SmallMindCLI
+import SmallMind
 import SmallMindKernels
 
 struct BenchMatmul: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-matmul",
-        abstract: "Measure the float32 matmul kernel's GFLOP/s on transformer-shaped problems.",
-        discussion: "Shapes are OUTxIN weight matrices (the stories110M shapes by default). Compare with numpy using scripts/kernel-bench.sh.")
+        abstract: "Measure the matmul kernels' GFLOP/s on transformer-shaped problems.",
+        discussion: """
+            Shapes are OUTxIN weight matrices (the stories110M shapes by default). --type picks the weight \
+            format; encoded weights are multiplied as the forward pass multiplies them (activations \
+            quantized once per product; rows regrouped for AVX-512 VNNI where the processor has it — \
+            SMALLMIND_AVX512=0 turns that off). Compare float32 with numpy using scripts/kernel-bench.sh.
+            """)
 
     @Option(help: "Comma-separated activation row counts (batch tokens).")
     var rows: String = "1,8,32,128"
 
     @Option(help: "Comma-separated weight shapes OUTxIN.")
     var shapes: String = "768x768,2048x768,768x2048,32000x768"
+
+    @Option(help: "Weight format: \(WeightFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var type: String = "f32"
 
     @Option(help: "Timed repetitions; the median is reported.")
     var repetitions: Int = 5
@@ -35,12 +44,19 @@ struct BenchMatmul: AsyncParsableCommand {
                 return (parts[0], parts[1])
             }
             guard repetitions >= 1, (1...256).contains(threads) else { throw CommandFailure(message: "--repetitions ≥ 1 and --threads in 1...256") }
+            guard let format = WeightFormat(rawValue: type) ?? WeightFormat.allCases.first(where: { $0.displayName == type }) else {
+                throw CommandFailure(message: "--type '\(type)' is not one of \(WeightFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            if let bad = parsed.first(where: { $0.1 % format.blockElements != 0 }) {
+                throw CommandFailure(message: "--shapes: \(format.displayName) rows hold whole blocks of \(format.blockElements); IN = \(bad.1) is not a multiple")
+            }
             let pool = ThreadPool(threads: threads)
             var results: [MatmulBenchmarkResult] = []
-            if !json { StandardStreams.out("rows  shape          ms        GFLOP/s   (threads: \(threads))\n") }
+            if !json { StandardStreams.out("rows  shape          ms        GFLOP/s   (\(format.displayName), threads: \(threads))\n") }
             for (outDim, inDim) in parsed {
                 for r in rowCounts {
-                    let result = MatmulBenchmark.run(rows: r, outDim: outDim, inDim: inDim, pool: pool, repetitions: repetitions)
+                    let result = MatmulBenchmark.run(
+                        rows: r, outDim: outDim, inDim: inDim, pool: pool, repetitions: repetitions, type: format)
                     results.append(result)
                     if !json {
                         StandardStreams.out(String(format: "%4d  %5dx%-6d %9.3f %9.1f\n", r, outDim, inDim, result.seconds * 1000, result.gflops))

@@ -72,3 +72,14 @@ struct BatchedBenchmarkTests {
         #expect(row.s_pp > 0 && row.s_tg > 0 && row.t >= row.t_pp)
     }
 }
+
+struct MatmulBenchmarkTests {
+    /// Every weight format runs through the path the forward pass takes and reports the shape it
+    /// measured with a positive, finite rate.
+    @Test(arguments: WeightFormat.allCases)
+    func everyFormatRuns(type: WeightFormat) {
+        let result = MatmulBenchmark.run(rows: 3, outDim: 20, inDim: 512, pool: ThreadPool(threads: 2), repetitions: 1, type: type)
+        #expect(result.type == type.displayName && result.rows == 3 && result.outDim == 20 && result.inDim == 512)
+        #expect(result.seconds > 0 && result.gflops.isFinite && result.gflops > 0)
+    }
+}

@@ -8,7 +8,7 @@ public enum WeightFormat: String, Sendable, CaseIterable {
     case f32, f16, bf16, q8_0, q4_0, q4_K, q6_K
 
     /// The kernels' description of an encoded format (nil for plain float32).
-    var blockFormat: BlockFormat? {
+    public var blockFormat: BlockFormat? {
         switch self {
         case .f32: return nil
         case .f16: return .f16
