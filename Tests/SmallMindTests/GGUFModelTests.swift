@@ -57,6 +57,21 @@ struct GGUFModelTests {
         #expect(zip(regrouped, ggml).allSatisfy { abs($0 - $1) <= 1e-4 * scale }, "\(regrouped) vs \(ggml)")
     }
 
+    /// GPT-2's fused QKV matrix, regrouped, is viewed as Q, K and V without a copy (each view
+    /// starts at a group), and the model computes what ggml's order computes, to float rounding.
+    @Test func fusedQueryKeyValueViewsKeepTheirRegroupedRows() throws {
+        let path = try TinyGGUF.gpt2Quantized().write()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let weights = try GGUFModel.load(path: path)
+        let parity = try GGUFModel.load(path: path, roundingActivationsLikeLlamaCpp: true)
+        let layer = weights.layers[0]
+        #expect([layer.query, layer.key, layer.value].allSatisfy { ($0.interleaved != nil) == InterleavedRows.isAvailable })
+        #expect([layer.query, layer.key, layer.value].allSatisfy { $0.interleaved.map { $0.rows == 32 } ?? true })
+        let regrouped = logits(weights, [1, 4, 5, 2]), ggml = logits(parity, [1, 4, 5, 2])
+        let scale = ggml.map(abs).max()!
+        #expect(zip(regrouped, ggml).allSatisfy { abs($0 - $1) <= 1e-4 * scale }, "\(regrouped) vs \(ggml)")
+    }
+
     @Test func modelLoadRecognisesGGUFByContentAndUsesItsVocabulary() throws {
         let path = try TinyGGUF.llama().write(name: "no-extension-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(atPath: path) }

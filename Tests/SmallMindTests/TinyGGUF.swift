@@ -112,6 +112,52 @@ struct TinyGGUF {
         return file
     }
 
+    /// A tiny GPT-2: dim 32, hidden 64, one layer, 2 heads, vocabulary 8, context 16, with its
+    /// fused QKV, output and feed-forward matrices in Q8_0 (the classifier tied to the F32 token
+    /// embedding), biases and LayerNorm shifts in F32. No vocabulary: for the weights alone.
+    static func gpt2Quantized(seed: UInt64 = 3) -> TinyGGUF {
+        var random = seed | 1
+        func next() -> UInt64 { random ^= random << 13; random ^= random >> 7; random ^= random << 17; return random }
+        func floats(_ count: Int, scale: Float = 0.2) -> [UInt8] {
+            (0..<count).flatMap { _ -> [UInt8] in
+                let v = (Float(next() >> 40) / Float(1 << 24) * 2 - 1) * scale
+                return withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) }
+            }
+        }
+        func q8(rows: Int, columns: Int) -> [UInt8] {
+            (0..<(rows * columns / 32)).flatMap { _ -> [UInt8] in
+                withUnsafeBytes(of: Float16(0.01).bitPattern.littleEndian) { Array($0) } + (0..<32).map { _ in UInt8(truncatingIfNeeded: next()) }
+            }
+        }
+        let d = 32, h = 64, V = 8, T = 16
+        var file = TinyGGUF()
+        file.metadata = [
+            ("general.architecture", .string("gpt2")),
+            ("gpt2.context_length", .u32(UInt32(T))), ("gpt2.embedding_length", .u32(UInt32(d))),
+            ("gpt2.block_count", .u32(1)), ("gpt2.feed_forward_length", .u32(UInt32(h))),
+            ("gpt2.attention.head_count", .u32(2)), ("gpt2.attention.layer_norm_epsilon", .f32(1e-5)),
+        ]
+        file.tensors = [
+            Tensor(name: "token_embd.weight", dimensions: [d, V], type: .f32, data: floats(V * d, scale: 1)),
+            Tensor(name: "position_embd.weight", dimensions: [d, T], type: .f32, data: floats(T * d, scale: 0.1)),
+            Tensor(name: "blk.0.attn_norm.weight", dimensions: [d], type: .f32, data: floats(d, scale: 1)),
+            Tensor(name: "blk.0.attn_norm.bias", dimensions: [d], type: .f32, data: floats(d, scale: 0.1)),
+            Tensor(name: "blk.0.attn_qkv.weight", dimensions: [d, 3 * d], type: .q8_0, data: q8(rows: 3 * d, columns: d)),
+            Tensor(name: "blk.0.attn_qkv.bias", dimensions: [3 * d], type: .f32, data: floats(3 * d, scale: 0.1)),
+            Tensor(name: "blk.0.attn_output.weight", dimensions: [d, d], type: .q8_0, data: q8(rows: d, columns: d)),
+            Tensor(name: "blk.0.attn_output.bias", dimensions: [d], type: .f32, data: floats(d, scale: 0.1)),
+            Tensor(name: "blk.0.ffn_norm.weight", dimensions: [d], type: .f32, data: floats(d, scale: 1)),
+            Tensor(name: "blk.0.ffn_norm.bias", dimensions: [d], type: .f32, data: floats(d, scale: 0.1)),
+            Tensor(name: "blk.0.ffn_up.weight", dimensions: [d, h], type: .q8_0, data: q8(rows: h, columns: d)),
+            Tensor(name: "blk.0.ffn_up.bias", dimensions: [h], type: .f32, data: floats(h, scale: 0.1)),
+            Tensor(name: "blk.0.ffn_down.weight", dimensions: [h, d], type: .q8_0, data: q8(rows: d, columns: h)),
+            Tensor(name: "blk.0.ffn_down.bias", dimensions: [d], type: .f32, data: floats(d, scale: 0.1)),
+            Tensor(name: "output_norm.weight", dimensions: [d], type: .f32, data: floats(d, scale: 1)),
+            Tensor(name: "output_norm.bias", dimensions: [d], type: .f32, data: floats(d, scale: 0.1)),
+        ]
+        return file
+    }
+
     /// Replaces a metadata value (or appends it).
     mutating func set(_ key: String, _ value: Value) {
         if let i = metadata.firstIndex(where: { $0.0 == key }) { metadata[i].1 = value } else { metadata.append((key, value)) }
