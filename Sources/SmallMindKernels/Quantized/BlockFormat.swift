@@ -444,7 +444,7 @@ func loadHalf(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
 func loadHalfScale(_ p: UnsafeRawPointer) -> Float {
     #if os(Linux) && arch(x86_64)
     let bits = _mm_cvtsi32_si128(Int32(p.loadUnaligned(as: UInt16.self)))
-    return unsafeBitCast(_mm_cvtph_ps(bits), to: SIMD4<Float>.self)[0]
+    return _mm_cvtph_ps(bits)[0]
     #else
     // A finite half's 15 magnitude bits, placed as a float's exponent and mantissa (with the
     // sign), are its value × 2⁻¹¹², which the multiply restores exactly (subnormal halves

@@ -61,7 +61,7 @@ enum IntegerKernels {
         #if os(Linux) && arch(x86_64)
         let wv = unsafeBitCast(w, to: __m256i.self), xv = unsafeBitCast(x, to: __m256i.self)
         let pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(xv, wv))
-        return unsafeBitCast(_mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1))), to: SIMD8<Float>.self)
+        return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)))
         #else
         return portableBlockSums(w, x)
         #endif

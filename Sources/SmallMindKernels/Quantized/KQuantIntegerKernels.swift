@@ -142,7 +142,7 @@ enum KQuantIntegerKernels {
     static func toFloat(_ v: SIMD8<Int32>) -> SIMD8<Float> {
         #if os(Linux) && arch(x86_64)
         // The generic SIMD conversion ran lane by lane, out of line.
-        return unsafeBitCast(_mm256_cvtepi32_ps(unsafeBitCast(v, to: __m256i.self)), to: SIMD8<Float>.self)
+        return _mm256_cvtepi32_ps(unsafeBitCast(v, to: __m256i.self))
         #else
         return SIMD8<Float>(v)
         #endif

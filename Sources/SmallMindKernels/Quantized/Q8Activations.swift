@@ -86,7 +86,7 @@ enum ActivationQuantizer {
             let m = _mm256_max_ps(
                 _mm256_max_ps(_mm256_andnot_ps(signBit, v0), _mm256_andnot_ps(signBit, v1)),
                 _mm256_max_ps(_mm256_andnot_ps(signBit, v2), _mm256_andnot_ps(signBit, v3)))
-            let lanes = unsafeBitCast(m, to: SIMD8<Float>.self)
+            let lanes = m
             var amax: Float = 0
             for j in 0..<8 { amax = max(amax, lanes[j]) }
             scales[g] = Float(Float16(amax / 127))
@@ -104,8 +104,7 @@ enum ActivationQuantizer {
             let ordered = _mm256_permutevar8x32_epi32(packed, order)
             UnsafeMutableRawPointer(codes + g &* 32).storeBytes(of: unsafeBitCast(ordered, to: SIMD32<Int8>.self), as: SIMD32<Int8>.self)
             // The sum: codes + 128 as unsigned bytes, summed in four 64-bit lanes by vpsadbw.
-            let sad = unsafeBitCast(
-                _mm256_sad_epu8(_mm256_xor_si256(ordered, _mm256_set1_epi8(-128)), _mm256_setzero_si256()), to: SIMD4<Int64>.self)
+            let sad = _mm256_sad_epu8(_mm256_xor_si256(ordered, _mm256_set1_epi8(-128)), _mm256_setzero_si256())
             sums[g] = Int32(truncatingIfNeeded: (sad[0] &+ sad[1]) &+ (sad[2] &+ sad[3])) &- 32 &* 128
         }
         #else

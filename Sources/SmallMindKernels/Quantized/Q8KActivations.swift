@@ -75,7 +75,7 @@ public struct Q8KActivations: @unchecked Sendable {
         let signBit = _mm256_set1_ps(-0.0)
         var m = _mm256_setzero_ps()
         for k in stride(from: 0, to: 256, by: 8) { m = _mm256_max_ps(_mm256_andnot_ps(signBit, _mm256_loadu_ps(x + k)), m) }
-        let lanes = unsafeBitCast(m, to: SIMD8<Float>.self)
+        let lanes = m
         var amax: Float = 0
         for j in 0..<8 where lanes[j] > amax { amax = lanes[j] }
         guard amax > 0 else { return (0, 0) }
