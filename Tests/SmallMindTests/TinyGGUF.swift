@@ -70,19 +70,9 @@ struct TinyGGUF {
     /// A tiny llama: dim 32, hidden 64, one layer, 2 heads (1 KV head), vocabulary 8, context 16,
     /// with Q8_0 attention matrices and F32 elsewhere, and an embedded 8-token SentencePiece vocabulary.
     static func llama(seed: UInt64 = 1) -> TinyGGUF {
-        var random = seed | 1
-        func next() -> UInt64 { random ^= random << 13; random ^= random >> 7; random ^= random << 17; return random }
-        func floats(_ count: Int, scale: Float = 0.2) -> [UInt8] {
-            (0..<count).flatMap { _ -> [UInt8] in
-                let v = (Float(next() >> 40) / Float(1 << 24) * 2 - 1) * scale
-                return withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) }
-            }
-        }
-        func q8(rows: Int, columns: Int) -> [UInt8] {
-            (0..<(rows * columns / 32)).flatMap { _ -> [UInt8] in
-                withUnsafeBytes(of: Float16(0.01).bitPattern.littleEndian) { Array($0) } + (0..<32).map { _ in UInt8(truncatingIfNeeded: next()) }
-            }
-        }
+        var payload = Payload(seed: seed)
+        func floats(_ count: Int, scale: Float = 0.2) -> [UInt8] { payload.floats(count, scale: scale) }
+        func q8(rows: Int, columns: Int) -> [UInt8] { payload.q8(rows: rows, columns: columns) }
         let d = 32, h = 64, V = 8, kvd = 16
         var file = TinyGGUF()
         file.metadata = [
@@ -116,19 +106,9 @@ struct TinyGGUF {
     /// fused QKV, output and feed-forward matrices in Q8_0 (the classifier tied to the F32 token
     /// embedding), biases and LayerNorm shifts in F32. No vocabulary: for the weights alone.
     static func gpt2Quantized(seed: UInt64 = 3) -> TinyGGUF {
-        var random = seed | 1
-        func next() -> UInt64 { random ^= random << 13; random ^= random >> 7; random ^= random << 17; return random }
-        func floats(_ count: Int, scale: Float = 0.2) -> [UInt8] {
-            (0..<count).flatMap { _ -> [UInt8] in
-                let v = (Float(next() >> 40) / Float(1 << 24) * 2 - 1) * scale
-                return withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) }
-            }
-        }
-        func q8(rows: Int, columns: Int) -> [UInt8] {
-            (0..<(rows * columns / 32)).flatMap { _ -> [UInt8] in
-                withUnsafeBytes(of: Float16(0.01).bitPattern.littleEndian) { Array($0) } + (0..<32).map { _ in UInt8(truncatingIfNeeded: next()) }
-            }
-        }
+        var payload = Payload(seed: seed)
+        func floats(_ count: Int, scale: Float = 0.2) -> [UInt8] { payload.floats(count, scale: scale) }
+        func q8(rows: Int, columns: Int) -> [UInt8] { payload.q8(rows: rows, columns: columns) }
         let d = 32, h = 64, V = 8, T = 16
         var file = TinyGGUF()
         file.metadata = [
@@ -156,6 +136,31 @@ struct TinyGGUF {
             Tensor(name: "output_norm.bias", dimensions: [d], type: .f32, data: floats(d, scale: 0.1)),
         ]
         return file
+    }
+
+    /// Seeded tensor bytes: little-endian F32 values, or Q8_0 blocks of random codes with scale 0.01.
+    struct Payload {
+        var state: UInt64
+
+        init(seed: UInt64) { state = seed | 1 }
+
+        mutating func next() -> UInt64 {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return state
+        }
+
+        mutating func floats(_ count: Int, scale: Float) -> [UInt8] {
+            (0..<count).flatMap { _ -> [UInt8] in
+                let v = (Float(next() >> 40) / Float(1 << 24) * 2 - 1) * scale
+                return withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) }
+            }
+        }
+
+        mutating func q8(rows: Int, columns: Int) -> [UInt8] {
+            (0..<(rows * columns / 32)).flatMap { _ -> [UInt8] in
+                withUnsafeBytes(of: Float16(0.01).bitPattern.littleEndian) { Array($0) } + (0..<32).map { _ in UInt8(truncatingIfNeeded: next()) }
+            }
+        }
     }
 
     /// Replaces a metadata value (or appends it).
