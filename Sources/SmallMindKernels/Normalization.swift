@@ -97,12 +97,32 @@ public enum RoPE {
         base: Float, rotaryDimensions: Int? = nil, pairing: Pairing = .adjacent
     ) {
         let rotated = rotaryDimensions ?? headSize
-        // Pairs outermost: each angle's cosine and sine serve every head (they were computed per
-        // head: 6 % of m110's batched generation went to cosf, sinf and powf).
+        let table = UnsafeMutablePointer<Float>.allocate(capacity: rotated)
+        defer { table.deallocate() }
+        angles(position: position, base: base, rotaryDimensions: rotated, into: table)
+        apply(vector, count: count, headSize: headSize, angles: table, rotaryDimensions: rotated, pairing: pairing)
+    }
+
+    /// The cosine and sine of each pair's angle at `position` (`rotaryDimensions` values: cos, sin
+    /// of pair 0, then of pair 1, …). They depend on the position only, so a forward pass computes
+    /// them once per token for every layer's queries and keys (cosf, sinf and powf had taken 6 % of
+    /// m110's batched generation when computed per head, 2 % still when per layer).
+    public static func angles(position: Int, base: Float, rotaryDimensions rotated: Int, into table: UnsafeMutablePointer<Float>) {
         for pair in 0..<rotated / 2 {
             let frequency = 1 / powf(base, Float(2 * pair) / Float(rotated))
             let angle = Float(position) * frequency
-            let c = cosf(angle), s = sinf(angle)
+            table[2 * pair] = cosf(angle)
+            table[2 * pair + 1] = sinf(angle)
+        }
+    }
+
+    /// `apply` with the angles' cosines and sines already in `angles` (from `angles(position:…)`).
+    public static func apply(
+        _ vector: UnsafeMutablePointer<Float>, count: Int, headSize: Int, angles: UnsafePointer<Float>,
+        rotaryDimensions rotated: Int, pairing: Pairing
+    ) {
+        for pair in 0..<rotated / 2 {
+            let c = angles[2 * pair], s = angles[2 * pair + 1]
             var head = 0
             while head < count {
                 let (i, j) = pairing == .adjacent ? (head + 2 * pair, head + 2 * pair + 1) : (head + pair, head + pair + rotated / 2)

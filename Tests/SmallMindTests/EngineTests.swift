@@ -11,20 +11,24 @@ struct BatchInvarianceTests {
 
     /// Logits of every position of `tokens`, fed in chunks of `chunk` into slot `slot`, with the
     /// other slots' tokens (`companions`) in the same passes, keys and values stored as `elementType`.
+    /// `splitsEverything`: through the path large models take — layer by layer, every product,
+    /// attention and row-wise operation split over the pool — however small the model.
     static func logits(
         _ model: Model, tokens: [Int], chunk: Int, threads: Int, companions: Int, slot: Int,
-        elementType: KVCache.ElementType = .f32
+        elementType: KVCache.ElementType = .f32, splitsEverything: Bool = false
     ) -> [[Float]] {
-        logits(model.weights, tokens: tokens, chunk: chunk, threads: threads, companions: companions, slot: slot, elementType: elementType)
+        logits(model.weights, tokens: tokens, chunk: chunk, threads: threads, companions: companions, slot: slot,
+               elementType: elementType, splitsEverything: splitsEverything)
     }
 
     static func logits(
         _ weights: ModelWeights, tokens: [Int], chunk: Int, threads: Int, companions: Int, slot: Int,
-        elementType: KVCache.ElementType = .f32
+        elementType: KVCache.ElementType = .f32, splitsEverything: Bool = false
     ) -> [[Float]] {
         let c = weights.configuration
         let cache = KVCache(configuration: c, slots: companions + 1, elementType: elementType)
         let workspace = Workspace(configuration: c)
+        workspace.splitsEverything = splitsEverything
         let pool = ThreadPool(threads: threads)
         var result: [[Float]] = []
         var start = 0
@@ -63,6 +67,10 @@ struct BatchInvarianceTests {
             let other = Self.logits(model, tokens: tokens, chunk: chunk, threads: threads, companions: companions, slot: slot)
             #expect(other == alone, "chunk \(chunk), threads \(threads), companions \(companions), slot \(slot)")
         }
+        for (chunk, companions) in [(20, 0), (3, 31)] {
+            let split = Self.logits(model, tokens: tokens, chunk: chunk, threads: 2, companions: companions, slot: 7 % (companions + 1), splitsEverything: true)
+            #expect(split == alone, "layer by layer, everything split: chunk \(chunk), companions \(companions)")
+        }
     }
 
     /// Quantized GGUF weights, multiplied in integers on activations quantized row by row: the
@@ -77,6 +85,8 @@ struct BatchInvarianceTests {
             let other = Self.logits(weights, tokens: tokens, chunk: chunk, threads: threads, companions: companions, slot: slot)
             #expect(other == alone, "\(model): chunk \(chunk), threads \(threads), companions \(companions), slot \(slot)")
         }
+        let split = Self.logits(weights, tokens: tokens, chunk: 3, threads: 2, companions: 31, slot: 7, splitsEverything: true)
+        #expect(split == alone, "\(model): layer by layer, everything split")
     }
 
     /// The same with an f16 cache: each key and value is rounded once when stored, then attention
@@ -91,6 +101,8 @@ struct BatchInvarianceTests {
             let other = Self.logits(model, tokens: tokens, chunk: chunk, threads: threads, companions: companions, slot: slot, elementType: .f16)
             #expect(other == alone, "chunk \(chunk), threads \(threads), companions \(companions), slot \(slot)")
         }
+        let split = Self.logits(model, tokens: tokens, chunk: 3, threads: 2, companions: 31, slot: 7, elementType: .f16, splitsEverything: true)
+        #expect(split == alone, "layer by layer, everything split")
         // The cache really is f16 (the logits move), and only by its rounding.
         let exact = Self.logits(model, tokens: tokens, chunk: 20, threads: 1, companions: 0, slot: 0)
         #expect(exact != alone)

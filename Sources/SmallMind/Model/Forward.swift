@@ -39,7 +39,7 @@ extension ModelWeights {
     public func forward(
         _ batch: [BatchToken], cache: KVCache, workspace ws: Workspace, pool: ThreadPool? = nil
     ) -> UnsafeBufferPointer<Float> {
-        if let pool, let groups = sequenceGroups(batch, workers: pool.threadCount) {
+        if let pool, !ws.splitsEverything, let groups = sequenceGroups(batch, workers: pool.threadCount) {
             return forwardBySequence(batch, groups: groups, cache: cache, workspace: ws, pool: pool)
         }
         return forwardLayers(batch, cache: cache, workspace: ws, pool: pool)
@@ -117,7 +117,7 @@ extension ModelWeights {
         _ batch: [BatchToken], cache: KVCache, workspace ws: Workspace, pool: ThreadPool?
     ) -> UnsafeBufferPointer<Float> {
         let c = configuration
-        let n = batch.count, d = c.embeddingSize, kvd = c.keyValueSize, hs = c.headSize, h = c.hiddenSize
+        let n = batch.count, d = c.embeddingSize, kvd = c.keyValueSize, hs = c.headSize
         let logitCount = batch.reduce(0) { $0 + ($1.wantsLogits ? 1 : 0) }
         for t in batch {
             precondition(t.token >= 0 && t.token < c.vocabularySize, "token \(t.token) outside the vocabulary")
@@ -125,6 +125,7 @@ extension ModelWeights {
             precondition(t.slot >= 0 && t.slot < cache.slotCount, "slot \(t.slot) outside the cache")
         }
         ws.reserve(tokens: n, logitTokens: logitCount, workers: pool?.threadCount ?? 1)
+        let p = Parallelism(pool: pool, splitsEverything: ws.splitsEverything)
         let x = ws.residual                                          // (n, d)
 
         // Token (and, for gpt2, position) embeddings.
@@ -137,69 +138,53 @@ extension ModelWeights {
         }
 
         let arithmetic = cache.arithmetic   // this runtime's, or llama.cpp's (see the top of the file)
+        // Each token's rotary cosines and sines, once for every layer's queries and keys.
+        let rotary = c.rotaryDimensions ?? hs
+        let angles = UnsafeMutablePointer<Float>.allocate(capacity: n * rotary)
+        defer { angles.deallocate() }
+        if c.architecture == .llama, arithmetic == .standard {
+            for (i, t) in batch.enumerated() {
+                RoPE.angles(position: t.position, base: c.ropeBase, rotaryDimensions: rotary, into: angles + i * rotary)
+            }
+        }
+
         for (l, layer) in layers.enumerated() {
             // Attention: normalise, project to q (n, d), k and v (n, kvd).
-            normalize(x, layer.attentionNorm, layer.attentionNormBias, into: ws.normed, tokens: n, arithmetic)
-            linear(pool, ws.normed, layer.query, layer.queryBias, into: ws.query, tokens: n, arithmetic)
-            linear(pool, ws.normed, layer.key, layer.keyBias, into: ws.key, tokens: n, arithmetic)
-            linear(pool, ws.normed, layer.value, layer.valueBias, into: ws.value, tokens: n, arithmetic)
+            normalize(p, x, layer.attentionNorm, layer.attentionNormBias, into: ws.normed, tokens: n, arithmetic)
+            linear(p, ws.normed, [
+                (layer.query, layer.queryBias, ws.query), (layer.key, layer.keyBias, ws.key), (layer.value, layer.valueBias, ws.value),
+            ], tokens: n, arithmetic)
 
             // Rotary positions (llama), then append k and v to each token's slot in the cache.
             // GGUF models may rotate only part of each head, and pair dimensions NeoX-style (halves).
-            for (i, t) in batch.enumerated() {
-                if c.architecture == .llama {
-                    rotate(ws.query + i * d, count: d, position: t.position, arithmetic)
-                    rotate(ws.key + i * kvd, count: kvd, position: t.position, arithmetic)
+            let (query, key, value) = (ws.query, ws.key, ws.value)
+            byRows(p, tokens: n, elements: n * (d + 2 * kvd)) { rows in
+                for i in rows {
+                    let t = batch[i]
+                    if c.architecture == .llama {
+                        self.rotate(query + i * d, count: d, position: t.position, angles: angles + i * rotary, arithmetic)
+                        self.rotate(key + i * kvd, count: kvd, position: t.position, angles: angles + i * rotary, arithmetic)
+                    }
+                    // An f16 cache rounds k and v here, once (see KVCache.ElementType).
+                    cache.store(key: key + i * kvd, value: value + i * kvd, layer: l, slot: t.slot, position: t.position)
                 }
-                // An f16 cache rounds k and v here, once (see KVCache.ElementType).
-                cache.store(key: ws.key + i * kvd, value: ws.value + i * kvd, layer: l, slot: t.slot, position: t.position)
             }
 
-            // Causal attention of every token over its own sequence, 0...position; heads that share
-            // a KV head (grouped-query attention) read the same cache slice. Output into `normed`.
-            // The kernel follows the cache: float32 or f16 elements (the same arithmetic), or
-            // llama.cpp's flash attention over f16.
-            let headsPerKeyValueHead = c.headCount / c.keyValueHeadCount
-            let (keys, values, normed, query, scores) = (cache.keys, cache.values, ws.normed, ws.query, ws.scores)
-            let elementType = cache.elementType
-            let scoresStride = cache.contextLength
-            // Work: per head and key a score product, a value update and their overheads (the
-            // reduction, the exponential): about four multiply-adds per element of the head.
-            let keysAttended = batch.reduce(0) { $0 + $1.position + 1 }
-            parallel(pool, tasks: n * c.headCount, work: keysAttended * c.headCount * hs * 4) { task, worker in
-                let (i, head) = task.quotientAndRemainder(dividingBy: c.headCount)
-                let position = batch[i].position
-                let at = cache.offset(layer: l, slot: batch[i].slot, head: head / headsPerKeyValueHead)   // position 0
-                let (q, out, s) = (query + i * d + head * hs, normed + i * d + head * hs, scores + worker * scoresStride)
-                switch (elementType, arithmetic) {
-                case (.f32, _):
-                    Attention.head(
-                        query: q, keys: keys.assumingMemoryBound(to: Float.self) + at, values: values.assumingMemoryBound(to: Float.self) + at,
-                        rowStride: hs, headSize: hs, lastPosition: position, scores: s, out: out)
-                case (.f16, .standard):
-                    Attention.head(
-                        query: q, keys: keys.assumingMemoryBound(to: Float16.self) + at, values: values.assumingMemoryBound(to: Float16.self) + at,
-                        rowStride: hs, headSize: hs, lastPosition: position, scores: s, out: out)
-                case (.f16, .llamaCpp):
-                    GGML.flashAttention(
-                        query: q, keys: keys.assumingMemoryBound(to: Float16.self) + at, values: values.assumingMemoryBound(to: Float16.self) + at,
-                        rowStride: hs, headSize: hs, lastPosition: position, out: out)
-                }
-            }
-            linear(pool, ws.normed, layer.output, layer.outputBias, into: ws.projected, tokens: n, arithmetic)
-            addResidual(x, ws.projected, count: n * d)
+            attend(p, batch, layer: l, cache: cache, workspace: ws, arithmetic)
+            linear(p, ws.normed, [(layer.output, layer.outputBias, ws.projected)], tokens: n, arithmetic)
+            addResidual(p, x, ws.projected, tokens: n)
 
             // Feed-forward: SwiGLU (llama) or GELU MLP (gpt2), (n, d) → (n, h) → (n, d).
-            normalize(x, layer.feedForwardNorm, layer.feedForwardNormBias, into: ws.normed, tokens: n, arithmetic)
-            linear(pool, ws.normed, layer.feedForwardIn, layer.feedForwardInBias, into: ws.hidden, tokens: n, arithmetic)
+            normalize(p, x, layer.feedForwardNorm, layer.feedForwardNormBias, into: ws.normed, tokens: n, arithmetic)
             if let up = layer.feedForwardUp {
-                linear(pool, ws.normed, up, nil, into: ws.hiddenUp, tokens: n, arithmetic)
-                swiglu(gate: ws.hidden, up: ws.hiddenUp, count: n * h, arithmetic)
+                linear(p, ws.normed, [(layer.feedForwardIn, layer.feedForwardInBias, ws.hidden), (up, nil, ws.hiddenUp)], tokens: n, arithmetic)
+                swiglu(p, gate: ws.hidden, up: ws.hiddenUp, tokens: n, arithmetic)
             } else {
-                gelu(ws.hidden, count: n * h, arithmetic)
+                linear(p, ws.normed, [(layer.feedForwardIn, layer.feedForwardInBias, ws.hidden)], tokens: n, arithmetic)
+                gelu(p, ws.hidden, tokens: n, arithmetic)
             }
-            linear(pool, ws.hidden, layer.feedForwardOut, layer.feedForwardOutBias, into: ws.projected, tokens: n, arithmetic)
-            addResidual(x, ws.projected, count: n * d)
+            linear(p, ws.hidden, [(layer.feedForwardOut, layer.feedForwardOutBias, ws.projected)], tokens: n, arithmetic)
+            addResidual(p, x, ws.projected, tokens: n)
         }
 
         // Final norm and classifier, only for the rows whose logits are wanted: (logitCount, V).
@@ -208,96 +193,8 @@ extension ModelWeights {
             (ws.logitRows + row * d).update(from: x + i * d, count: d)
             row += 1
         }
-        normalize(ws.logitRows, finalNorm, finalNormBias, into: ws.logitRows, tokens: logitCount, arithmetic)
-        linear(pool, ws.logitRows, classifier, nil, into: ws.logits, tokens: logitCount, arithmetic)
+        normalize(p, ws.logitRows, finalNorm, finalNormBias, into: ws.logitRows, tokens: logitCount, arithmetic)
+        linear(p, ws.logitRows, [(classifier, nil, ws.logits)], tokens: logitCount, arithmetic)
         return UnsafeBufferPointer(start: ws.logits, count: logitCount * c.vocabularySize)
-    }
-
-    /// RMSNorm (llama) or LayerNorm (gpt2) of each of `tokens` rows.
-    private func normalize(
-        _ x: UnsafeMutablePointer<Float>, _ weight: WeightVector, _ bias: WeightVector?,
-        into out: UnsafeMutablePointer<Float>, tokens: Int, _ arithmetic: ForwardArithmetic
-    ) {
-        let d = configuration.embeddingSize, eps = configuration.normEpsilon
-        for i in 0..<tokens {
-            switch (configuration.architecture, arithmetic) {
-            case (.llama, .standard):
-                Normalization.rms(x + i * d, weight: weight.pointer, out: out + i * d, count: d, epsilon: eps)
-            case (.gpt2, .standard):
-                Normalization.layer(x + i * d, weight: weight.pointer, bias: bias?.pointer, out: out + i * d, count: d, epsilon: eps)
-            case (.llama, .llamaCpp):
-                GGML.rmsNorm(x + i * d, weight: weight.pointer, out: out + i * d, count: d, epsilon: eps)
-            case (.gpt2, .llamaCpp):
-                GGML.layerNorm(x + i * d, weight: weight.pointer, bias: bias?.pointer, out: out + i * d, count: d, epsilon: eps)
-            }
-        }
-    }
-
-    /// Rotary positions of one token's q (or k): `count` values, heads of `headSize`.
-    private func rotate(_ v: UnsafeMutablePointer<Float>, count: Int, position: Int, _ arithmetic: ForwardArithmetic) {
-        let c = configuration
-        switch arithmetic {
-        case .standard:
-            RoPE.apply(v, count: count, headSize: c.headSize, position: position, base: c.ropeBase,
-                       rotaryDimensions: c.rotaryDimensions, pairing: c.rotaryPairing)
-        case .llamaCpp:
-            GGML.rope(v, count: count, headSize: c.headSize, position: position, base: c.ropeBase,
-                      rotaryDimensions: c.rotaryDimensions, halves: c.rotaryPairing == .halves)
-        }
-    }
-
-    /// gate = silu(gate) · up in place (llama's feed-forward).
-    private func swiglu(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int, _ arithmetic: ForwardArithmetic) {
-        switch arithmetic {
-        case .standard: VectorMath.swiglu(gate: gate, up: up, count: count)
-        case .llamaCpp: GGML.swiglu(gate: gate, up: up, count: count)
-        }
-    }
-
-    /// GELU in place (gpt2's feed-forward); llama.cpp's goes through an f16 table.
-    private func gelu(_ x: UnsafeMutablePointer<Float>, count: Int, _ arithmetic: ForwardArithmetic) {
-        switch arithmetic {
-        case .standard: VectorMath.gelu(x, count: count)
-        case .llamaCpp: GGML.gelu(x, count: count)
-        }
-    }
-
-    /// y = x · Wᵀ (+ bias) for `tokens` rows, split over weight rows when a pool is given.
-    private func linear(
-        _ pool: ThreadPool?, _ x: UnsafeMutablePointer<Float>, _ w: WeightMatrix, _ bias: WeightVector?,
-        into y: UnsafeMutablePointer<Float>, tokens: Int, _ arithmetic: ForwardArithmetic
-    ) {
-        guard tokens > 0 else { return }
-        // llama.cpp's product rounds the activations as llama.cpp does and sums in its order.
-        let w = arithmetic == .llamaCpp ? w.followingLlamaCpp() : w
-        if let pool, pool.threadCount > 1, tokens * w.rows * w.columns >= Self.parallelThreshold {
-            let quantized = w.quantizeActivations(x, batch: tokens)
-            defer { quantized?.deallocate() }
-            pool.run(splitting: w.rows, alignment: 8) { rows, _ in
-                w.multiply(x, into: y, batch: tokens, outputRows: rows, quantized: quantized)
-            }
-        } else {
-            w.multiply(x, into: y, batch: tokens)
-        }
-        if let bias {
-            for i in 0..<tokens { Activation.addBias(y + i * w.rows, bias.pointer, count: w.rows) }
-        }
-    }
-
-    /// Below this many multiply-adds (a few microseconds of work) a job is cheaper on one thread
-    /// than handed to the pool. Where work runs never changes its result.
-    static let parallelThreshold = 1 << 18
-
-    /// Runs `tasks` independent tasks on the pool when there is enough `work`, else inline.
-    private func parallel(_ pool: ThreadPool?, tasks: Int, work: Int, _ body: @escaping (Int, Int) -> Void) {
-        if let pool, pool.threadCount > 1, work >= Self.parallelThreshold {
-            pool.run(tasks: tasks, body)
-        } else {
-            for task in 0..<tasks { body(task, 0) }
-        }
-    }
-
-    private func addResidual(_ x: UnsafeMutablePointer<Float>, _ delta: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count { x[i] += delta[i] }
     }
 }

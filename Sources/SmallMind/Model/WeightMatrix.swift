@@ -170,9 +170,14 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// x quantized as this matrix's `multiply` quantizes it (quantized weights), or nil for formats
     /// that multiply floats. The caller deallocates it after the product.
-    public func quantizeActivations(_ x: UnsafePointer<Float>, batch: Int) -> QuantizedActivations? {
-        format.blockFormat?.quantizeActivations(x, batch: batch, columns: columns)
+    /// With a pool, the rows are quantized on its threads (the same codes).
+    public func quantizeActivations(_ x: UnsafePointer<Float>, batch: Int, pool: ThreadPool? = nil) -> QuantizedActivations? {
+        format.blockFormat?.quantizeActivations(x, batch: batch, columns: columns, pool: pool)
     }
+
+    /// How `quantizeActivations` encodes x: matrices with the same encoding and columns can share
+    /// one quantization of the same x. nil for formats that multiply floats.
+    public var activationEncoding: QuantizedActivations.Encoding? { format.blockFormat?.activationEncoding }
 
     /// Pointer identity, to tell a tied classifier from a separate one.
     func sharesStorage(with other: WeightMatrix) -> Bool { data == other.data }

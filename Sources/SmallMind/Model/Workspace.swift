@@ -16,6 +16,9 @@ public final class Workspace {
     private(set) var scoreRows = 1
     var logitRows: UnsafeMutablePointer<Float>  // (logit tokens, dim) final hidden rows that need logits
     var logits: UnsafeMutablePointer<Float>     // (logit tokens, vocab)
+    /// Tests: run every operation of the forward pass layer by layer over the pool, whatever its
+    /// size, so that small models take the paths large ones do (see `Parallelism`).
+    var splitsEverything = false
 
     public init(configuration: ModelConfiguration, capacity: Int = 1) {
         self.configuration = configuration

@@ -67,6 +67,21 @@ public enum QuantizedActivations: Sendable {
     case q8_0(Q8Activations)
     case q8_K(Q8KActivations)
 
+    /// The two activation encodings.
+    public enum Encoding: Sendable {
+        case q8_0, q8_K
+    }
+
+    /// Below this many activations, quantizing on one thread beats handing rows to the pool.
+    static let parallelElements = 1 << 13
+
+    func quantize(_ x: UnsafePointer<Float>, rows: Range<Int>) {
+        switch self {
+        case .q8_0(let a): a.quantize(x, rows: rows)
+        case .q8_K(let a): a.quantize(x, rows: rows)
+        }
+    }
+
     public func deallocate() {
         switch self {
         case .q8_0(let a): a.deallocate()
@@ -163,10 +178,33 @@ public enum BlockFormat: String, Sendable, CaseIterable {
     /// for Q8_0/Q4_0 weights, Q8_K super-blocks for the K-quants), or nil for the half formats.
     /// The caller deallocates them after the product.
     public func quantizeActivations(_ x: UnsafePointer<Float>, batch: Int, columns: Int) -> QuantizedActivations? {
+        quantizeActivations(x, batch: batch, columns: columns, pool: nil)
+    }
+
+    /// `quantizeActivations`, the rows split over `pool` when there are enough of them (each row
+    /// is quantized on its own, so the codes are the same).
+    public func quantizeActivations(_ x: UnsafePointer<Float>, batch: Int, columns: Int, pool: ThreadPool?) -> QuantizedActivations? {
+        let activations: QuantizedActivations
+        switch activationEncoding {
+        case nil: return nil
+        case .q8_0: activations = .q8_0(Q8Activations(batch: batch, columns: columns))
+        case .q8_K: activations = .q8_K(Q8KActivations(batch: batch, columns: columns))
+        }
+        if let pool, pool.threadCount > 1, batch > 1, batch * columns >= QuantizedActivations.parallelElements {
+            pool.run(splitting: batch) { rows, _ in activations.quantize(x, rows: rows) }
+        } else {
+            activations.quantize(x, rows: 0..<batch)
+        }
+        return activations
+    }
+
+    /// How `quantizeActivations` encodes activations for this format: matrices of formats with
+    /// the same encoding can share one quantization of the same input. nil for the half formats.
+    public var activationEncoding: QuantizedActivations.Encoding? {
         switch self {
         case .f16, .bf16: return nil
-        case .q8_0, .q4_0: return .q8_0(Q8Activations(x, batch: batch, columns: columns))
-        case .q4_K, .q6_K: return .q8_K(Q8KActivations(x, batch: batch, columns: columns))
+        case .q8_0, .q4_0: return .q8_0
+        case .q4_K, .q6_K: return .q8_K
         }
     }
 

@@ -16,8 +16,8 @@ import _Builtin_intrinsics.intel
 /// element order), `scales` (batch × columns/32, each an f16 value held as Float) and `sums`
 /// (batch × columns/32: each block's 32 codes added, which the interleaved kernels need).
 public struct Q8Activations: @unchecked Sendable {
-    // @unchecked: two buffers written once by `init` and only read afterwards (by every thread of
-    // a split product), until the owner calls `deallocate()` after the product.
+    // @unchecked: buffers written once, each row by one thread (`quantize`), and only read
+    // afterwards (by every thread of a split product), until the owner calls `deallocate()`.
     public let codes: UnsafeMutablePointer<Int8>
     public let scales: UnsafeMutablePointer<Float>
     public let sums: UnsafeMutablePointer<Int32>
@@ -27,13 +27,24 @@ public struct Q8Activations: @unchecked Sendable {
     /// Quantizes `batch` rows of `columns` floats (`columns` a multiple of 32) into storage the
     /// caller owns and frees with `deallocate()`.
     public init(_ x: UnsafePointer<Float>, batch: Int, columns: Int) {
+        self.init(batch: batch, columns: columns)
+        quantize(x, rows: 0..<batch)
+    }
+
+    /// Storage for `batch` rows, to be filled by `quantize` — every row before the codes are read.
+    public init(batch: Int, columns: Int) {
         precondition(columns % 32 == 0, "Q8_0 activation rows must be whole blocks of 32")
         self.batch = batch
         self.columns = columns
         codes = .allocate(capacity: batch * columns)
         scales = .allocate(capacity: batch * columns / 32)
         sums = .allocate(capacity: batch * columns / 32)
-        for b in 0..<batch {
+    }
+
+    /// Quantizes rows `rows` of x (batch × columns). Rows are independent: threads may fill
+    /// different ranges at once, and the codes are the same however the rows are split.
+    public func quantize(_ x: UnsafePointer<Float>, rows: Range<Int>) {
+        for b in rows {
             let blocks = b * columns / 32
             ActivationQuantizer.quantizeRowFast(
                 x + b * columns, count: columns, codes: codes + b * columns, scales: scales + blocks, sums: sums + blocks)

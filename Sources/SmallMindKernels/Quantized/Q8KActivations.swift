@@ -16,8 +16,8 @@ import _Builtin_intrinsics.intel
 /// Activation rows in Q8_K form: `codes` (batch × columns int8), `scales` (batch × columns/256),
 /// `sums` (batch × columns/32: the sum of each 32 codes), `halfSums` (batch × columns/16: of each 16).
 public struct Q8KActivations: @unchecked Sendable {
-    // @unchecked: three buffers written once by `init` and only read afterwards (by every thread of
-    // a split product), until the owner calls `deallocate()` after the product.
+    // @unchecked: buffers written once, each row by one thread (`quantize`), and only read
+    // afterwards (by every thread of a split product), until the owner calls `deallocate()`.
     public let codes: UnsafeMutablePointer<Int8>
     public let scales: UnsafeMutablePointer<Float>
     public let sums: UnsafeMutablePointer<Int32>
@@ -28,6 +28,12 @@ public struct Q8KActivations: @unchecked Sendable {
     /// Quantizes `batch` rows of `columns` floats (`columns` a multiple of 256) into storage the
     /// caller owns and frees with `deallocate()`.
     public init(_ x: UnsafePointer<Float>, batch: Int, columns: Int) {
+        self.init(batch: batch, columns: columns)
+        quantize(x, rows: 0..<batch)
+    }
+
+    /// Storage for `batch` rows, to be filled by `quantize` — every row before the codes are read.
+    public init(batch: Int, columns: Int) {
         precondition(columns % 256 == 0, "Q8_K activation rows must be whole blocks of 256")
         self.batch = batch
         self.columns = columns
@@ -35,7 +41,12 @@ public struct Q8KActivations: @unchecked Sendable {
         scales = .allocate(capacity: batch * columns / 256)
         sums = .allocate(capacity: batch * columns / 32)
         halfSums = .allocate(capacity: batch * columns / 16)
-        for b in 0..<batch {
+    }
+
+    /// Quantizes rows `rows` of x (batch × columns). Rows are independent: threads may fill
+    /// different ranges at once, and the codes are the same however the rows are split.
+    public func quantize(_ x: UnsafePointer<Float>, rows: Range<Int>) {
+        for b in rows {
             for block in 0..<(columns / 256) {
                 let at = b * columns + block * 256
                 scales[at / 256] = Self.quantizeBlock(x + at, codes: codes + at, sums: sums + at / 32, halfSums: halfSums + at / 16)
