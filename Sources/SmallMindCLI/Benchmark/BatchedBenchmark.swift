@@ -1,6 +1,7 @@
 // A sweep in the spirit of llama.cpp's llama-batched-bench: B sequences each process a PP-token
 // prompt (all B prompts in one batched prefill), then generate TG tokens each, B tokens per step,
-// greedily and without stopping at end-of-sequence. It drives the same forward pass, KV cache and
+// greedily and without stopping at end-of-sequence. T_TG times TG forward passes of B tokens, as
+// llama-batched-bench's does (the one after the last sampled tokens included), so S_TG compares. It drives the same forward pass, KV cache and
 // thread pool the engine steps through, without the scheduler around them.
 import Foundation
 import SmallMind
@@ -64,6 +65,8 @@ public enum BatchedBenchmark {
         let start = clock.now
         var logits = model.weights.forward(prompt, cache: cache, workspace: workspace, pool: pool)
         let prefillEnd = clock.now
+        // TG forward passes of B tokens, at positions PP ..< PP + TG, as llama-batched-bench times
+        // them (it decodes TG steps after the prompt; the prompt's logits give the first tokens).
         var step = (0..<batch).map { BatchToken(token: 0, position: promptTokens, slot: $0) }
         for t in 0..<generatedTokens {
             for s in 0..<batch {
@@ -71,7 +74,6 @@ public enum BatchedBenchmark {
                 step[s].token = Sampler.argmax(row)
                 step[s].position = promptTokens + t
             }
-            if t == generatedTokens - 1 { break }  // the last sampled tokens need no forward pass
             logits = model.weights.forward(step, cache: cache, workspace: workspace, pool: pool)
         }
         let end = clock.now
