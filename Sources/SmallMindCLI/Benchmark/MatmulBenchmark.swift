@@ -37,8 +37,9 @@ public enum MatmulBenchmark {
                     Matmul.simd(x: xs, w: ws.assumingMemoryBound(to: Float.self), y: y, batch: rows, inDim: inDim, outDim: outDim, rows: range)
                 }
             } else {
-                // As the forward pass multiplies: activations quantized once, rows split over the pool.
-                let quantized = matrix.quantizeActivations(xs, batch: rows)
+                // As the forward pass multiplies: activations quantized once (their rows split over
+                // the pool), then the weight rows split over the pool.
+                let quantized = matrix.quantizeActivations(xs, batch: rows, pool: pool)
                 defer { quantized?.deallocate() }
                 pool.run(splitting: outDim, alignment: 8) { range, _ in
                     matrix.multiply(xs, into: y, batch: rows, outputRows: range, quantized: quantized)
