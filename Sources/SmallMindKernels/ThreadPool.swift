@@ -35,6 +35,9 @@ public final class ThreadPool: @unchecked Sendable {
     private var threads: [pthread_t] = []
     /// Serialises `run` calls from different threads: one job at a time.
     private let submission = Mutex(())
+    /// Row-wise work over fewer elements than this (normalising or quantizing a few short rows:
+    /// a few microseconds) costs less on the calling thread than a dispatch to the pool.
+    public static let rowSplitMinimumElements = 1 << 13
     /// Atomic polls before a waiting thread goes to sleep (about 50 µs).
     private static let spinLimit = 20_000
 

@@ -111,8 +111,8 @@ extension ModelWeights {
         return total
     }
 
-    /// The whole batch layer by layer, each matmul split over the pool's threads by weight rows and
-    /// attention by (token, head).
+    /// The whole batch layer by layer, each matmul split over the pool's threads by weight rows,
+    /// attention by (token, head), the row-wise operations by tokens (see ForwardOperations).
     private func forwardLayers(
         _ batch: [BatchToken], cache: KVCache, workspace ws: Workspace, pool: ThreadPool?
     ) -> UnsafeBufferPointer<Float> {

@@ -24,7 +24,7 @@ struct Parallelism {
     init(pool: ThreadPool?, splitsEverything: Bool = false) {
         self.pool = (pool?.threadCount ?? 1) > 1 ? pool : nil
         workThreshold = splitsEverything ? 0 : 1 << 18
-        rowElementsThreshold = splitsEverything ? 0 : 1 << 13
+        rowElementsThreshold = splitsEverything ? 0 : ThreadPool.rowSplitMinimumElements
     }
 }
 
@@ -153,23 +153,24 @@ extension ModelWeights {
 
     /// Each product's y = x · Wᵀ (+ bias) for `tokens` rows of x, split over weight rows when a
     /// pool is given. Products that read x quantized the same way (q, k and v; gate and up) share
-    /// one quantization of it.
+    /// one quantization of it: all products here read the same x, so the encoding alone decides.
     func linear(_ p: Parallelism, _ x: UnsafeMutablePointer<Float>, _ products: [Product], tokens: Int, _ arithmetic: ForwardArithmetic) {
         guard tokens > 0 else { return }
-        var shared: [(encoding: QuantizedActivations.Encoding, columns: Int, activations: QuantizedActivations)] = []
-        defer { for s in shared { s.activations.deallocate() } }
+        var q8_0: QuantizedActivations?, q8_K: QuantizedActivations?
+        defer { q8_0?.deallocate(); q8_K?.deallocate() }
         for (weights, bias, y) in products {
             // llama.cpp's product rounds the activations as llama.cpp does and sums in its order.
             let w = arithmetic == .llamaCpp ? weights.followingLlamaCpp() : weights
             if let pool = p.pool, tokens * w.rows * w.columns >= p.workThreshold {
-                var quantized: QuantizedActivations?
-                if let encoding = w.activationEncoding {
-                    if let s = shared.first(where: { $0.encoding == encoding && $0.columns == w.columns }) {
-                        quantized = s.activations
-                    } else if let fresh = w.quantizeActivations(x, batch: tokens, pool: pool) {
-                        shared.append((encoding, w.columns, fresh))
-                        quantized = fresh
-                    }
+                @inline(__always) func shared(_ slot: inout QuantizedActivations?) -> QuantizedActivations? {
+                    if slot == nil { slot = w.quantizeActivations(x, batch: tokens, pool: pool, minimumElements: p.rowElementsThreshold) }
+                    return slot
+                }
+                let quantized: QuantizedActivations?
+                switch w.activationEncoding {
+                case nil: quantized = nil
+                case .q8_0: quantized = shared(&q8_0)
+                case .q8_K: quantized = shared(&q8_K)
                 }
                 pool.run(splitting: w.rows, alignment: 8) { rows, _ in
                     w.multiply(x, into: y, batch: tokens, outputRows: rows, quantized: quantized)

@@ -170,9 +170,12 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// x quantized as this matrix's `multiply` quantizes it (quantized weights), or nil for formats
     /// that multiply floats. The caller deallocates it after the product.
-    /// With a pool, the rows are quantized on its threads (the same codes).
-    public func quantizeActivations(_ x: UnsafePointer<Float>, batch: Int, pool: ThreadPool? = nil) -> QuantizedActivations? {
-        format.blockFormat?.quantizeActivations(x, batch: batch, columns: columns, pool: pool)
+    /// With a pool, the rows are quantized on its threads when they hold `minimumElements` or
+    /// more (the same codes).
+    public func quantizeActivations(
+        _ x: UnsafePointer<Float>, batch: Int, pool: ThreadPool? = nil, minimumElements: Int = ThreadPool.rowSplitMinimumElements
+    ) -> QuantizedActivations? {
+        format.blockFormat?.quantizeActivations(x, batch: batch, columns: columns, pool: pool, minimumElements: minimumElements)
     }
 
     /// How `quantizeActivations` encodes x: matrices with the same encoding and columns can share

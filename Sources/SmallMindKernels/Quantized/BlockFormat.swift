@@ -72,9 +72,6 @@ public enum QuantizedActivations: Sendable {
         case q8_0, q8_K
     }
 
-    /// Below this many activations, quantizing on one thread beats handing rows to the pool.
-    static let parallelElements = 1 << 13
-
     func quantize(_ x: UnsafePointer<Float>, rows: Range<Int>) {
         switch self {
         case .q8_0(let a): a.quantize(x, rows: rows)
@@ -181,16 +178,19 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         quantizeActivations(x, batch: batch, columns: columns, pool: nil)
     }
 
-    /// `quantizeActivations`, the rows split over `pool` when there are enough of them (each row
-    /// is quantized on its own, so the codes are the same).
-    public func quantizeActivations(_ x: UnsafePointer<Float>, batch: Int, columns: Int, pool: ThreadPool?) -> QuantizedActivations? {
+    /// `quantizeActivations`, the rows split over `pool` when they hold `minimumElements` or more
+    /// (each row is quantized on its own, so the codes are the same).
+    public func quantizeActivations(
+        _ x: UnsafePointer<Float>, batch: Int, columns: Int, pool: ThreadPool?,
+        minimumElements: Int = ThreadPool.rowSplitMinimumElements
+    ) -> QuantizedActivations? {
         let activations: QuantizedActivations
         switch activationEncoding {
         case nil: return nil
         case .q8_0: activations = .q8_0(Q8Activations(batch: batch, columns: columns))
         case .q8_K: activations = .q8_K(Q8KActivations(batch: batch, columns: columns))
         }
-        if let pool, pool.threadCount > 1, batch > 1, batch * columns >= QuantizedActivations.parallelElements {
+        if let pool, pool.threadCount > 1, batch > 1, batch * columns >= minimumElements {
             pool.run(splitting: batch) { rows, _ in activations.quantize(x, rows: rows) }
         } else {
             activations.quantize(x, rows: 0..<batch)
