@@ -9,13 +9,12 @@ import SmallMindKernels
 
 /// Loader for GGUF models.
 public enum GGUFModel {
-    /// The tensor types this runtime computes with, by GGML type.
-    static let formats: [GGMLType: WeightFormat] = [
-        .f32: .f32, .f16: .f16, .bf16: .bf16, .q8_0: .q8_0, .q4_0: .q4_0, .q4_K: .q4_K, .q6_K: .q6_K,
-    ]
+    /// The tensor types this runtime computes with, by GGML type (every `WeightFormat`).
+    static let formats: [GGMLType: WeightFormat] = Dictionary(
+        uniqueKeysWithValues: WeightFormat.allCases.map { ($0.ggmlType, $0) })
 
     /// Supported tensor types, for error messages.
-    static var supportedTypes: String { "F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K" }
+    static var supportedTypes: String { WeightFormat.allCases.map(\.displayName).joined(separator: ", ") }
 
     /// Loads the GGUF model at `path`, memory-mapped. `roundingActivationsLikeLlamaCpp` turns on
     /// the parity mode of `WeightMatrix.activationRounding` for every encoded matrix (it changes

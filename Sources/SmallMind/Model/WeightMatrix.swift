@@ -20,6 +20,19 @@ public enum WeightFormat: String, Sendable, CaseIterable {
         }
     }
 
+    /// The GGUF tensor type stored in this format.
+    public var ggmlType: GGMLType {
+        switch self {
+        case .f32: return .f32
+        case .f16: return .f16
+        case .bf16: return .bf16
+        case .q8_0: return .q8_0
+        case .q4_0: return .q4_0
+        case .q4_K: return .q4_K
+        case .q6_K: return .q6_K
+        }
+    }
+
     /// Elements per block: rows must hold a whole number of blocks.
     public var blockElements: Int { blockFormat?.blockElements ?? 1 }
 
