@@ -22,11 +22,11 @@
 //        at 16), then 2 × 8 triples of vectors at 144 + 96(8n + k): each row's bytes 4k ..< +4 of
 //        ql[64n ..< 64n + 32], ql[64n + 32 ..< 64n + 64] and qh[32n ..< 32n + 32] — the kernel
 //        reassembles the 6-bit codes (layout of the fields in Q6K.swift)
-//   Q5_0 (176): the scales, Q4_0's four chunks of packed nibbles, then eight 32-bit high-bit
-//        masks at 144: mask v has bit 4r + i = row r's high bit of the element whose nibble is
-//        byte 4r + i of vector v (vector 2j: chunk j's low nibbles, 2j + 1: its high nibbles)
+//   Q5_0 (176): the scales, Q4_0's four chunks of packed nibbles, then 32 bytes of high bits at
+//        144: bit v of byte 4r + i is row r's high bit of the element whose nibble is byte 4r + i
+//        of vector v (vector 2j: chunk j's low nibbles, 2j + 1: its high nibbles)
 //   Q4_1 (160): the scales, the eight f16 minimums at 16, then the four chunks at 32
-//   Q5_1 (192): the scales, the minimums at 16, the chunks at 32, the high-bit masks at 160
+//   Q5_1 (192): the scales, the minimums at 16, the chunks at 32, the high bits at 160
 //   IQ4_NL (144): as Q4_0 (the kernel looks the nibbles up)
 //
 // A last group with fewer than eight rows is padded with rows of scale 0 whose outputs are
@@ -143,7 +143,7 @@ public struct InterleavedRows: @unchecked Sendable {
     }
 
     /// Row r's Q5_0/Q4_1/Q5_1/IQ4_NL `block` into its place in the group block `out` (layout
-    /// above); nil pads with zeros. Rows arrive in order 0 ..< 8: row 0 starts the masks afresh.
+    /// above); nil pads with zeros.
     private static func regroupNibbles(_ format: BlockFormat, _ block: UnsafeRawPointer?, row r: Int, into out: UnsafeMutableRawPointer) {
         // Offsets in the file's block: the nibbles, the high bits (Q5), the minimum (Q4_1/Q5_1).
         let (qs, qh, minimum): (Int, Int?, Int?)
@@ -165,10 +165,13 @@ public struct InterleavedRows: @unchecked Sendable {
         }
         guard let qh else { return }
         let high = block?.loadUnaligned(fromByteOffset: qh, as: UInt32.self) ?? 0
-        for v in 0..<8 {
-            let at = chunks + 128 + 4 * v, first = 4 * (v / 2) + 16 * (v % 2)
-            let earlier = r == 0 ? 0 : out.load(fromByteOffset: at, as: UInt32.self)
-            out.storeBytes(of: earlier | ((high >> UInt32(first)) & 0xF) << UInt32(4 * r), toByteOffset: at, as: UInt32.self)
+        for i in 0..<4 {
+            var byte: UInt8 = 0
+            for v in 0..<8 {
+                let element = 4 * (v / 2) + 16 * (v % 2) + i
+                byte |= UInt8((high >> UInt32(element)) & 1) << UInt8(v)
+            }
+            out.storeBytes(of: byte, toByteOffset: chunks + 128 + 4 * r + i, as: UInt8.self)
         }
     }
 
