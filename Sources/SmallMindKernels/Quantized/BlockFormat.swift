@@ -85,6 +85,18 @@ public enum QuantizedActivations: Sendable {
         case .q8_K(let a): a.deallocate()
         }
     }
+
+    /// The Q8_0 rows, which a format with that encoding was given (a programmer error otherwise).
+    var q8_0Rows: Q8Activations {
+        guard case .q8_0(let a) = self else { preconditionFailure("Q8_0 activations expected, got \(self)") }
+        return a
+    }
+
+    /// The Q8_K rows, which a format with that encoding was given (a programmer error otherwise).
+    var q8_KRows: Q8KActivations {
+        guard case .q8_K(let a) = self else { preconditionFailure("Q8_K activations expected, got \(self)") }
+        return a
+    }
 }
 
 /// The encodings a weight matrix may use besides plain float32, as GGUF stores them.
@@ -101,6 +113,14 @@ public enum BlockFormat: String, Sendable, CaseIterable {
     case q4_K
     /// Super-blocks of 256: 6-bit values (4 low bits + 2 high bits), sixteen int8 sub-scales, f16 scale.
     case q6_K
+    /// Blocks of 32: f16 scale + 32 5-bit values (offset 16).
+    case q5_0
+    /// Blocks of 32: f16 scale and minimum + 32 4-bit values.
+    case q4_1
+    /// Blocks of 32: f16 scale and minimum + 32 5-bit values.
+    case q5_1
+    /// Blocks of 32: f16 scale + 32 4-bit indices into a fixed table of 16 values.
+    case iq4_nl
 
     /// Elements per block.
     public var blockElements: Int { decoder.blockElements }
@@ -118,6 +138,10 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q4_0: return Q4_0Decoder.self
         case .q4_K: return Q4KDecoder.self
         case .q6_K: return Q6KDecoder.self
+        case .q5_0: return Q5_0Decoder.self
+        case .q4_1: return Q4_1Decoder.self
+        case .q5_1: return Q5_1Decoder.self
+        case .iq4_nl: return IQ4_NLDecoder.self
         }
     }
 
@@ -147,6 +171,10 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q4_K: BlockMatmul.multiply(Q4KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q6_K where decodeOnce: BlockMatmul.multiplyDecoded(Q6KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q6_K: BlockMatmul.multiply(Q6KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q5_0: BlockMatmul.multiplyDecoded(Q5_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_1: BlockMatmul.multiplyDecoded(Q4_1Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q5_1: BlockMatmul.multiplyDecoded(Q5_1Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .iq4_nl: BlockMatmul.multiplyDecoded(IQ4_NLDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         }
     }
 
@@ -160,6 +188,10 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q4_0: BlockMatmul.decodeRow(Q4_0Decoder.self, row, columns, out)
         case .q4_K: BlockMatmul.decodeRow(Q4KDecoder.self, row, columns, out)
         case .q6_K: BlockMatmul.decodeRow(Q6KDecoder.self, row, columns, out)
+        case .q5_0: BlockMatmul.decodeRow(Q5_0Decoder.self, row, columns, out)
+        case .q4_1: BlockMatmul.decodeRow(Q4_1Decoder.self, row, columns, out)
+        case .q5_1: BlockMatmul.decodeRow(Q5_1Decoder.self, row, columns, out)
+        case .iq4_nl: BlockMatmul.decodeRow(IQ4_NLDecoder.self, row, columns, out)
         }
     }
 
@@ -168,8 +200,14 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         decoder.dequantizeReference(row, count: columns, into: out)
     }
 
-    /// Whether `multiplyIntegerProducts` serves this format (Q8_0, Q4_0 and the K-quants).
-    public var hasIntegerProducts: Bool { self != .f16 && self != .bf16 }
+    /// Whether `multiplyIntegerProducts` serves this format (every quantized one).
+    public var hasIntegerProducts: Bool {
+        switch self {
+        case .f16, .bf16: return false
+        case .q8_0, .q4_0, .q4_K, .q6_K: return true
+        case .q5_0, .q4_1, .q5_1, .iq4_nl: return true
+        }
+    }
 
     /// Rows of x quantized as `multiplyIntegerProducts` wants them for this format (Q8_0 blocks
     /// for Q8_0/Q4_0 weights, Q8_K super-blocks for the K-quants), or nil for the half formats.
@@ -205,6 +243,8 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .f16, .bf16: return nil
         case .q8_0, .q4_0: return .q8_0
         case .q4_K, .q6_K: return .q8_K
+        // Q4_1/Q5_1: llama.cpp's Q8_1, which is Q8_0's codes and scale plus `scaledSums`.
+        case .q5_0, .q4_1, .q5_1, .iq4_nl: return .q8_0
         }
     }
 
@@ -230,12 +270,16 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         _ activations: QuantizedActivations, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
         yStride: Int, rows: Range<Int>
     ) {
-        switch (self, activations) {
-        case (.q8_0, .q8_0(let a)): IntegerKernels.multiply(Q8_0Decoder.self, a, w, rowBytes, y, yStride, rows)
-        case (.q4_0, .q8_0(let a)): IntegerKernels.multiply(Q4_0Decoder.self, a, w, rowBytes, y, yStride, rows)
-        case (.q4_K, .q8_K(let a)): KQuantIntegerKernels.multiply(Q4KDecoder.self, a, w, rowBytes, y, yStride, rows)
-        case (.q6_K, .q8_K(let a)): KQuantIntegerKernels.multiply(Q6KDecoder.self, a, w, rowBytes, y, yStride, rows)
-        default: preconditionFailure("\(self) weights cannot multiply \(activations) activations")
+        switch self {
+        case .q8_0: IntegerKernels.multiply(Q8_0Decoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
+        case .q4_0: IntegerKernels.multiply(Q4_0Decoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
+        case .q4_K: KQuantIntegerKernels.multiply(Q4KDecoder.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
+        case .q6_K: KQuantIntegerKernels.multiply(Q6KDecoder.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
+        case .q5_0: IntegerKernels.multiply(Q5_0Decoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
+        case .q4_1: IntegerKernels.multiply(Q4_1Decoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
+        case .q5_1: IntegerKernels.multiply(Q5_1Decoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
+        case .iq4_nl: IntegerKernels.multiply(IQ4_NLDecoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
+        case .f16, .bf16: preconditionFailure("\(self) has no integer kernel")
         }
     }
 
@@ -248,7 +292,11 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q8_0: IntegerMatmul.multiply(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_0: IntegerMatmul.multiply(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_K, .q6_K: KQuantIntegerMatmul.multiply(self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        default: preconditionFailure("\(self) has no integer kernel")
+        case .q5_0: IntegerMatmul.multiply(Q5_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_1: IntegerMatmul.multiply(Q4_1Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q5_1: IntegerMatmul.multiply(Q5_1Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .iq4_nl: IntegerMatmul.multiply(IQ4_NLDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .f16, .bf16: preconditionFailure("\(self) has no integer kernel")
         }
     }
 
