@@ -6,6 +6,7 @@ import SmallMindKernels
 /// How a matrix's elements are stored.
 public enum WeightFormat: String, Sendable, CaseIterable {
     case f32, f16, bf16, q8_0, q4_0, q4_K, q6_K
+    case q5_K, q3_K, q2_K, iq4_xs
 
     /// The kernels' description of an encoded format (nil for plain float32).
     public var blockFormat: BlockFormat? {
@@ -17,6 +18,10 @@ public enum WeightFormat: String, Sendable, CaseIterable {
         case .q4_0: return .q4_0
         case .q4_K: return .q4_K
         case .q6_K: return .q6_K
+        case .q5_K: return .q5_K
+        case .q3_K: return .q3_K
+        case .q2_K: return .q2_K
+        case .iq4_xs: return .iq4_xs
         }
     }
 
@@ -30,6 +35,10 @@ public enum WeightFormat: String, Sendable, CaseIterable {
         case .q4_0: return .q4_0
         case .q4_K: return .q4_K
         case .q6_K: return .q6_K
+        case .q5_K: return .q5_K
+        case .q3_K: return .q3_K
+        case .q2_K: return .q2_K
+        case .iq4_xs: return .iq4_xs
         }
     }
 

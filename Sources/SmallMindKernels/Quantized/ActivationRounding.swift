@@ -19,6 +19,7 @@ public enum ActivationRounding: Sendable {
         case .bf16: self = .bf16
         case .q8_0, .q4_0: self = .q8_0
         case .q4_K, .q6_K: self = .q8_K
+        case .q5_K, .q3_K, .q2_K, .iq4_xs: self = .q8_K
         }
     }
 

@@ -101,6 +101,14 @@ public enum BlockFormat: String, Sendable, CaseIterable {
     case q4_K
     /// Super-blocks of 256: 6-bit values (4 low bits + 2 high bits), sixteen int8 sub-scales, f16 scale.
     case q6_K
+    /// Super-blocks of 256: f16 scale and min, eight 6-bit sub-scales and sub-mins, 5-bit values.
+    case q5_K
+    /// Super-blocks of 256: 3-bit values (2 low bits + 1 high bit), sixteen 6-bit sub-scales, f16 scale.
+    case q3_K
+    /// Super-blocks of 256: 2-bit values, sixteen 4-bit sub-scales and sub-mins, f16 scale and min.
+    case q2_K
+    /// Super-blocks of 256: 4-bit indices into a non-linear table, eight 6-bit sub-scales, f16 scale.
+    case iq4_xs
 
     /// Elements per block.
     public var blockElements: Int { decoder.blockElements }
@@ -118,6 +126,10 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q4_0: return Q4_0Decoder.self
         case .q4_K: return Q4KDecoder.self
         case .q6_K: return Q6KDecoder.self
+        case .q5_K: return Q5KDecoder.self
+        case .q3_K: return Q3KDecoder.self
+        case .q2_K: return Q2KDecoder.self
+        case .iq4_xs: return IQ4XSDecoder.self
         }
     }
 
@@ -147,6 +159,14 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q4_K: BlockMatmul.multiply(Q4KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q6_K where decodeOnce: BlockMatmul.multiplyDecoded(Q6KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q6_K: BlockMatmul.multiply(Q6KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q5_K where decodeOnce: BlockMatmul.multiplyDecoded(Q5KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q5_K: BlockMatmul.multiply(Q5KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q3_K where decodeOnce: BlockMatmul.multiplyDecoded(Q3KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q3_K: BlockMatmul.multiply(Q3KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q2_K where decodeOnce: BlockMatmul.multiplyDecoded(Q2KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q2_K: BlockMatmul.multiply(Q2KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .iq4_xs where decodeOnce: BlockMatmul.multiplyDecoded(IQ4XSDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .iq4_xs: BlockMatmul.multiply(IQ4XSDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         }
     }
 
@@ -160,6 +180,10 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q4_0: BlockMatmul.decodeRow(Q4_0Decoder.self, row, columns, out)
         case .q4_K: BlockMatmul.decodeRow(Q4KDecoder.self, row, columns, out)
         case .q6_K: BlockMatmul.decodeRow(Q6KDecoder.self, row, columns, out)
+        case .q5_K: BlockMatmul.decodeRow(Q5KDecoder.self, row, columns, out)
+        case .q3_K: BlockMatmul.decodeRow(Q3KDecoder.self, row, columns, out)
+        case .q2_K: BlockMatmul.decodeRow(Q2KDecoder.self, row, columns, out)
+        case .iq4_xs: BlockMatmul.decodeRow(IQ4XSDecoder.self, row, columns, out)
         }
     }
 
@@ -168,8 +192,8 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         decoder.dequantizeReference(row, count: columns, into: out)
     }
 
-    /// Whether `multiplyIntegerProducts` serves this format (Q8_0, Q4_0 and the K-quants).
-    public var hasIntegerProducts: Bool { self != .f16 && self != .bf16 }
+    /// Whether `multiplyIntegerProducts` serves this format (Q8_0, Q4_0, the K-quants and IQ4_XS).
+    public var hasIntegerProducts: Bool { activationEncoding != nil }
 
     /// Rows of x quantized as `multiplyIntegerProducts` wants them for this format (Q8_0 blocks
     /// for Q8_0/Q4_0 weights, Q8_K super-blocks for the K-quants), or nil for the half formats.
@@ -205,6 +229,7 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .f16, .bf16: return nil
         case .q8_0, .q4_0: return .q8_0
         case .q4_K, .q6_K: return .q8_K
+        case .q5_K, .q3_K, .q2_K, .iq4_xs: return .q8_K
         }
     }
 
@@ -235,7 +260,12 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case (.q4_0, .q8_0(let a)): IntegerKernels.multiply(Q4_0Decoder.self, a, w, rowBytes, y, yStride, rows)
         case (.q4_K, .q8_K(let a)): KQuantIntegerKernels.multiply(Q4KDecoder.self, a, w, rowBytes, y, yStride, rows)
         case (.q6_K, .q8_K(let a)): KQuantIntegerKernels.multiply(Q6KDecoder.self, a, w, rowBytes, y, yStride, rows)
-        default: preconditionFailure("\(self) weights cannot multiply \(activations) activations")
+        case (.q5_K, .q8_K(let a)): KQuantIntegerKernels.multiply(Q5KDecoder.self, a, w, rowBytes, y, yStride, rows)
+        case (.q3_K, .q8_K(let a)): KQuantIntegerKernels.multiply(Q3KDecoder.self, a, w, rowBytes, y, yStride, rows)
+        case (.q2_K, .q8_K(let a)): KQuantIntegerKernels.multiply(Q2KDecoder.self, a, w, rowBytes, y, yStride, rows)
+        case (.iq4_xs, .q8_K(let a)): KQuantIntegerKernels.multiply(IQ4XSDecoder.self, a, w, rowBytes, y, yStride, rows)
+        case (.f16, _), (.bf16, _), (.q8_0, _), (.q4_0, _), (.q4_K, _), (.q6_K, _), (.q5_K, _), (.q3_K, _), (.q2_K, _), (.iq4_xs, _):
+            preconditionFailure("\(self) weights cannot multiply \(activations) activations")
         }
     }
 
@@ -247,8 +277,9 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         switch self {
         case .q8_0: IntegerMatmul.multiply(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_0: IntegerMatmul.multiply(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q4_K, .q6_K: KQuantIntegerMatmul.multiply(self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        default: preconditionFailure("\(self) has no integer kernel")
+        case .q4_K, .q6_K, .q5_K, .q3_K, .q2_K, .iq4_xs:
+            KQuantIntegerMatmul.multiply(self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .f16, .bf16: preconditionFailure("\(self) has no integer kernel")
         }
     }
 
