@@ -126,7 +126,8 @@ public struct WeightMatrix: @unchecked Sendable {
     /// the sums in ggml's order for the product's shape: tinyBLAS's (this runtime's canonical
     /// order) for two or more activation rows, ggml_vec_dot's for one (`GGML.usesTinyBLAS`).
     /// Quantized weights take integer block products, as always (in the row walk's order, Q8_0
-    /// and Q4_0 in ggml's AVX2 order — not the regrouped rows').
+    /// and Q4_0 in ggml's AVX2 order — not the regrouped rows'; Q2_K one integer per super-block,
+    /// as llama.cpp's repacked Q2_K kernels sum it).
     public func followingLlamaCpp() -> WeightMatrix {
         var copy = roundingActivationsLikeLlamaCpp()
         copy.followsLlamaCppOrder = true
@@ -162,6 +163,12 @@ public struct WeightMatrix: @unchecked Sendable {
             let activations = quantized ?? interleaved.format.quantizeActivations(x, batch: batch, columns: columns)!
             defer { if quantized == nil { activations.deallocate() } }
             interleaved.multiply(activations, y: y, yStride: rows, rows: range)
+        } else if followsLlamaCppOrder, let block = format.blockFormat, block.llamaCppSumsPerSuperBlock {
+            // Q2_K in llama.cpp's order for it: one integer per super-block (see SmallMindKernels'
+            // KQuantSuperBlockOrder.swift).
+            let activations = quantized ?? block.quantizeActivations(x, batch: batch, columns: columns)!
+            defer { if quantized == nil { activations.deallocate() } }
+            block.multiplyIntegerProductsPerSuperBlock(activations, w: data, rowBytes: rowBytes, y: y, yStride: rows, rows: range)
         } else if let block = format.blockFormat, block.hasIntegerProducts {
             // Activations quantized to Q8_0 (Q8_0/Q4_0 weights) or Q8_K (K-quants), integer block
             // products — llama.cpp's arithmetic, in every mode.

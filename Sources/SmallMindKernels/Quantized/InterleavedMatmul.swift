@@ -45,8 +45,10 @@ enum InterleavedMatmul {
     ///              msum = Σ_s m_s · S_s                         (m_s the 6-bit min)
     ///       Q6_K:  isum = Σ sc · (u − 32) · q over the 256     (u the 6-bit code, sc its sub-block
     ///              msum = 0                                     of 16's signed 8-bit scale)
+    ///       Q2_K:  isum = Σ sc · u · q over the 256            (u the 2-bit code, sc its 4-bit scale)
+    ///              msum = Σ_s m_s · S16_s over sub-blocks of 16 (S16_s: code sums of 16)
     ///       acc    = fma(Float(isum), d · d_x, acc)
-    ///       accMin = fma(Float(msum), dmin · d_x, accMin)     (Q4_K and Q5_K)
+    ///       accMin = fma(Float(msum), dmin · d_x, accMin)     (Q4_K, Q5_K and Q2_K)
     ///   y[b, o] = acc − accMin
     ///
     /// Exact integers: |isum| ≤ 8 · 63 · 32 · 31 · 127 (Q5_K), 256 · 128 · 32 · 127 (Q6_K), both
@@ -79,12 +81,20 @@ enum InterleavedMatmul {
                         accMin = accMin.addingProduct(Float(msum), KQuantIntegerMatmul.halfValue(block, 2) * dx)
                         acc = acc.addingProduct(Float(isum), KQuantIntegerMatmul.halfValue(block, 0) * dx)
                     } else {
-                        let block = w + o * rowBytes + sb * 210
+                        // Q6_K (and Q2_K, which llama.cpp sums this way: KQuantSuperBlockOrder.swift).
+                        let block = w + o * rowBytes + sb * format.blockBytes
                         for i in 0..<256 {
-                            let (u, scale) = KQuantIntegerMatmul.q6KCodeAndScale(block, i)
-                            isum += scale * (u - 32) * Int32(q[i])
+                            let (value, scale) = KQuantIntegerMatmul.valueAndScale(format, block, i)
+                            isum += scale * value * Int32(q[i])
                         }
-                        acc = acc.addingProduct(Float(isum), KQuantIntegerMatmul.halfValue(block, 208) * dx)
+                        let (d, mins) = KQuantIntegerMatmul.scalesAndMins(format, block)
+                        if let (perElements, dmin, minOf) = mins {
+                            for s in 0..<(256 / perElements) {
+                                msum += minOf(s) * (perElements == 32 ? a.sums[at * 8 + s] : a.halfSums[at * 16 + s])
+                            }
+                            accMin = accMin.addingProduct(Float(msum), dmin * dx)
+                        }
+                        acc = acc.addingProduct(Float(isum), d * dx)
                     }
                 }
                 y[b * yStride + o] = acc - accMin
