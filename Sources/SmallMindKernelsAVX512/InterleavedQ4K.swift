@@ -1,5 +1,7 @@
-// Q4_K weights times Q8_K activation codes with AVX-512 VNNI, on rows regrouped eight at a time
-// (layout: SmallMindKernels' `InterleavedRows`; order: its `InterleavedMatmul`, the naive twin).
+// Q4_K and Q5_K weights times Q8_K activation codes with AVX-512 VNNI, on rows regrouped eight at a
+// time (layout: SmallMindKernels' `InterleavedRows`; order: its `InterleavedMatmul`, the naive twin).
+// Q5_K's group super-block is Q4_K's followed by eight vectors of fifth bits, which join the
+// nibbles (u = nibble + 16·bit) before the products; everything else is shared.
 // As for Q8_0/Q4_0, lane r of every vector is weight row r. Per group super-block (eight rows ×
 // 256 elements) and activation row x (scale d_x, code sums S_s of each sub-block of 32):
 //
@@ -11,41 +13,59 @@
 import _Builtin_intrinsics.intel
 
 public enum InterleavedQ4KVNNI {
-    /// Bytes of one group super-block: d and dmin (eight f16 each), sub-scales and sub-mins
+    /// Bytes of one Q4_K group super-block: d and dmin (eight f16 each), sub-scales and sub-mins
     /// (eight sub-blocks × eight rows, a byte each), codes (4 × 8 vectors of 32 bytes).
     static let bytes = 32 + 128 + 1024
+    /// Bytes of one Q5_K group super-block: the above, then the fifth bits (8 vectors of 32 bytes).
+    static let fiveBitBytes = bytes + 256
 
     /// y[b, o] for o in `rows` of the matrix whose groups start at `groups`, `superBlocks` group
-    /// super-blocks per group. A group only partly inside `rows` is computed whole, stored in part.
+    /// super-blocks per group (Q5_K's with `fifthBits`, Q4_K's without). A group only partly
+    /// inside `rows` is computed whole, stored in part.
     public static func multiply(
-        groups: UnsafeRawPointer, superBlocks: Int, _ a: ActivationCodes, y: UnsafeMutablePointer<Float>, ldy: Int,
+        fifthBits: Bool, groups: UnsafeRawPointer, superBlocks: Int, _ a: ActivationCodes, y: UnsafeMutablePointer<Float>, ldy: Int,
         rows: Range<Int>
     ) {
-        walkGroups(rows: rows, batch: a.batch, eight: false) { g, first, end, b, width in
-            tile(groups + g &* superBlocks &* bytes, superBlocks, a, b, y + b * ldy + 8 * g, ldy, first, end, four: width == 4)
+        // Two walks, so that `fifthBits` is a constant inside each inlined tile.
+        if fifthBits {
+            walkGroups(rows: rows, batch: a.batch, eight: false) { g, first, end, b, width in
+                tile(groups + g &* superBlocks &* fiveBitBytes, superBlocks, a, b, y + b * ldy + 8 * g, ldy, first, end,
+                     four: width == 4, fifthBits: true)
+            }
+        } else {
+            walkGroups(rows: rows, batch: a.batch, eight: false) { g, first, end, b, width in
+                tile(groups + g &* superBlocks &* bytes, superBlocks, a, b, y + b * ldy + 8 * g, ldy, first, end,
+                     four: width == 4, fifthBits: false)
+            }
         }
     }
 
     /// One group against four activation rows (one without `four`): each vector of codes loaded
-    /// and split into nibbles once for all of them.
+    /// and split into nibbles (with their fifth bits) once for all of them.
     @inline(__always)
     static func tile(
         _ group: UnsafeRawPointer, _ superBlocks: Int, _ a: ActivationCodes, _ t: Int,
-        _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ first: Int, _ end: Int, four: Bool
+        _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ first: Int, _ end: Int, four: Bool, fifthBits: Bool
     ) {
         let columns = a.columns, x = UnsafeRawPointer(a.codes + t &* columns)
-        let zero = _mm256_setzero_si256(), mask = _mm256_set1_epi8(0x0F)
+        let zero = _mm256_setzero_si256(), mask = _mm256_set1_epi8(0x0F), sixteen = _mm256_set1_epi8(16)
         var acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
         var min0 = acc0, min1 = acc0, min2 = acc0, min3 = acc0
         for sb in 0..<superBlocks {
-            let block = group + sb &* bytes, xs = x + sb &* 256
+            let block = group + sb &* (fifthBits ? fiveBitBytes : bytes), xs = x + sb &* 256
             var i0 = zero, i1 = zero, i2 = zero, i3 = zero
             for j in 0..<4 {
                 var lo0 = zero, lo1 = zero, lo2 = zero, lo3 = zero
                 var hi0 = zero, hi1 = zero, hi2 = zero, hi3 = zero
                 for k in 0..<8 {
                     let packed = block.loadUnaligned(fromByteOffset: 160 &+ 256 &* j &+ 32 &* k, as: __m256i.self)
-                    let low = _mm256_and_si256(packed, mask), high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), mask)
+                    var low = _mm256_and_si256(packed, mask), high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), mask)
+                    if fifthBits {
+                        // Bits 2j and 2j + 1 of the row's qh bytes 4k ..< 4k + 4, to bit 4 of each code.
+                        let bits = block.loadUnaligned(fromByteOffset: bytes &+ 32 &* k, as: __m256i.self)
+                        low = _mm256_or_si256(low, _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(bits, Int32(truncatingIfNeeded: 2 &* j)), 4), sixteen))
+                        high = _mm256_or_si256(high, _mm256_and_si256(_mm256_slli_epi16(_mm256_srli_epi16(bits, Int32(truncatingIfNeeded: 2 &* j &+ 1)), 4), sixteen))
+                    }
                     let at = 64 &* j &+ 4 &* k
                     @inline(__always) func dp(_ acc: __m256i, _ v: __m256i, _ row: Int, _ offset: Int) -> __m256i {
                         _mm256_mask_dpbusd_epi32(

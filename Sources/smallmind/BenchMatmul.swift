@@ -44,7 +44,7 @@ struct BenchMatmul: AsyncParsableCommand {
                 return (parts[0], parts[1])
             }
             guard repetitions >= 1, (1...256).contains(threads) else { throw CommandFailure(message: "--repetitions ≥ 1 and --threads in 1...256") }
-            guard let format = WeightFormat(rawValue: type) ?? WeightFormat.allCases.first(where: { $0.displayName == type }) else {
+            guard let format = WeightFormat.allCases.first(where: { $0.rawValue.lowercased() == type.lowercased() }) else {
                 throw CommandFailure(message: "--type '\(type)' is not one of \(WeightFormat.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             if let bad = parsed.first(where: { $0.1 % format.blockElements != 0 }) {

@@ -40,6 +40,10 @@ struct EncodedMatrix {
             case .q6_K: put(208, scale)
             case .q5_0, .iq4_nl: put(0, scale)
             case .q4_1, .q5_1: put(0, scale); put(2, random.unit() * 0.1 - 0.05)
+            case .q5_K: put(0, scale); put(2, random.unit() * 0.05)
+            case .q3_K: put(108, scale)
+            case .q2_K: put(80, scale); put(82, random.unit() * 0.05)
+            case .iq4_xs: put(0, scale * 0.1)
             }
         }
     }
@@ -96,6 +100,7 @@ struct BlockFormatTests {
         (.f16, 172), (.f16, 37), (.f16, 64), (.bf16, 172), (.bf16, 24),
         (.q8_0, 32), (.q8_0, 96), (.q4_0, 64), (.q4_0, 160), (.q4_K, 256), (.q4_K, 512), (.q6_K, 256), (.q6_K, 768),
         (.q5_0, 32), (.q5_0, 160), (.q4_1, 64), (.q4_1, 96), (.q5_1, 32), (.q5_1, 160), (.iq4_nl, 64), (.iq4_nl, 96),
+        (.q5_K, 256), (.q5_K, 768), (.q3_K, 256), (.q3_K, 512), (.q2_K, 256), (.q2_K, 768), (.iq4_xs, 256), (.iq4_xs, 512),
     ]
 
     /// The integer-only half decoder used for Q8_0/Q4_0 scales equals the hardware conversion for
@@ -214,6 +219,7 @@ struct BlockFormatTests {
 extension BlockFormatTests {
     static let integerCases: [(BlockFormat, Int)] = cases.filter { $0.0.hasIntegerProducts } + [
         (.q8_0, 256), (.q4_0, 512), (.q4_K, 768), (.q5_0, 896), (.q4_1, 640), (.q5_1, 512), (.iq4_nl, 896),
+        (.q5_K, 512), (.q3_K, 768), (.q2_K, 512), (.iq4_xs, 768),
     ]
 
     /// Batch invariance of the integer products, as for `multiply`.
@@ -263,12 +269,14 @@ extension BlockFormatTests {
     }
 
     /// The K-quant chunk sums of x86's integer instructions equal the portable SIMD ones, with and
-    /// without Q6_K's offset, at the extremes of codes (6-bit), activations (±127) and scales.
+    /// without Q6_K's and Q3_K's offsets and for IQ4_XS's signed levels, at the extremes of codes
+    /// (6-bit; signed ±127), activations (±127) and scales.
     @Test func chunkSumsEqualPortableChunkSums() {
         var random = XorShift(seed: 78)
         var cases: [(SIMD32<UInt8>, SIMD32<Int8>, SIMD16<Int16>)] = [
             (SIMD32(repeating: 63), SIMD32(repeating: -127), SIMD16(repeating: -128)),
             (SIMD32(repeating: 0), SIMD32(repeating: 127), SIMD16(repeating: 127)),
+            (SIMD32(repeating: 0x81), SIMD32(repeating: -127), SIMD16(repeating: -32)),  // signed: −127 · −127
         ]
         for _ in 0..<200 {
             var u = SIMD32<UInt8>(), x = SIMD32<Int8>(), scales = SIMD16<Int16>()
@@ -280,10 +288,17 @@ extension BlockFormatTests {
             cases.append((u, x, scales))
         }
         for (u, x, scales) in cases {
-            for offset in [false, true] {
-                #expect(KQuantIntegerKernels.chunkSums(u, x, scales, offsetBy32: offset)
-                        == KQuantIntegerKernels.portableChunkSums(u, x, scales, offsetBy32: offset))
+            for codes in [KQuantCodes.unsigned(offset: 0), .unsigned(offset: 4), .unsigned(offset: 32)] {
+                #expect(KQuantIntegerKernels.chunkSums(u, x, scales, codes) == KQuantIntegerKernels.portableChunkSums(u, x, scales, codes))
             }
+            // Signed levels: any byte but −128 (IQ4_XS's table spans −127 … 113).
+            var levels = SIMD32<UInt8>()
+            for i in 0..<32 {
+                let byte = UInt8(truncatingIfNeeded: random.next())
+                levels[i] = byte == 0x80 ? 0x81 : byte
+            }
+            #expect(KQuantIntegerKernels.chunkSums(levels, x, scales, .signed) == KQuantIntegerKernels.portableChunkSums(levels, x, scales, .signed))
+            #expect(KQuantIntegerKernels.chunkSums(u, x, scales, .signed) == KQuantIntegerKernels.portableChunkSums(u, x, scales, .signed))
         }
     }
 

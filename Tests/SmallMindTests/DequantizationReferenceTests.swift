@@ -17,6 +17,17 @@ struct DequantizationReferenceTests {
         ("kq-q6_k.gguf", "blk.0.attn_q.weight", -18.719919621944427, 1029.803152847617, 0.03423810005187988),
         ("kq-q4_k_m.gguf", "token_embd.weight", 29.352991104125977, 130862.1746347418, -1.3076934814453125),
         ("stories260K-q8_0.gguf", "blk.0.ffn_down.weight", 2.4116655588150024, 169.93073613813417, -0.07757568359375),
+        ("kq-q5_k_m.gguf", "blk.0.attn_q.weight", -19.537389993667603, 1029.0537483753, 0.024082183837890625),  // Q5_K
+        ("kq-q5_k_m.gguf", "blk.1.ffn_down.weight", 22.732455849647522, 1025.5168238089686, 0.021837234497070312),  // Q6_K
+        ("kq-q5_k_m.gguf", "blk.0.ffn_gate.weight", 26.90146803855896, 3076.6575058355243, -0.22618675231933594),  // Q5_K
+        ("kq-q3_k_m.gguf", "blk.0.attn_q.weight", -12.276395797729492, 1042.2633240750838, 0.05451202392578125),  // Q3_K
+        ("kq-q3_k_m.gguf", "blk.0.ffn_gate.weight", 85.67073249816895, 3115.902284241656, -0.218994140625),  // Q3_K
+        ("kq-q3_k_m.gguf", "blk.0.attn_v.weight", -43.409069776535034, 1018.9626504210894, 0.05743265151977539),  // Q5_K
+        ("kq-q2_k.gguf", "blk.0.attn_q.weight", -18.720382690429688, 1085.591108370223, 0.04876708984375),  // Q2_K
+        ("kq-q2_k.gguf", "blk.0.ffn_gate.weight", 48.89500427246094, 3244.048539276235, -0.21435546875),  // Q2_K
+        ("kq-q2_k.gguf", "blk.0.ffn_down.weight", 39.83926582336426, 1039.2215674807994, 0.038280487060546875),  // Q3_K
+        ("kq-iq4_xs.gguf", "blk.0.attn_q.weight", -18.582507610321045, 1029.3518830994435, 0.028930187225341797),  // IQ4_XS
+        ("kq-iq4_xs.gguf", "blk.1.ffn_down.weight", 26.15132063627243, 1025.4324435513442, 0.01755291223526001),  // IQ4_XS
         ("kq-q5_0.gguf", "blk.0.attn_q.weight", -19.037094116210938, 1029.694908820209, 0.0350341796875),
         ("kq-q5_0.gguf", "blk.1.ffn_down.weight", 23.61489486694336, 1025.704943988807, 0.0218505859375),
         ("kq-q4_1.gguf", "blk.0.attn_q.weight", -15.405990600585938, 1036.9835097047035, 0.018829345703125),
@@ -59,7 +70,13 @@ struct DequantizationReferenceTests {
         let (columns, rows) = (info.dimensions[0], info.dimensions[1])
         let rowBytes = format.rowBytes(columns: columns)
         var values = [Float](repeating: .nan, count: rows * columns)
-        for r in 0..<rows { format.dequantize(row: file.data(of: info) + r * rowBytes, columns: columns, into: &values[r * columns]) }
+        var reference = values
+        for r in 0..<rows {
+            format.dequantize(row: file.data(of: info) + r * rowBytes, columns: columns, into: &values[r * columns])
+            format.dequantizeReference(row: file.data(of: info) + r * rowBytes, columns: columns, into: &reference[r * columns])
+        }
+        // The fast decoder and the scalar reference agree bit for bit on the file's tensor too.
+        #expect(values.map(\.bitPattern) == reference.map(\.bitPattern), "\(expected.file) \(expected.tensor)")
         let sum = values.reduce(0.0) { $0 + Double($1) }
         let sumOfSquares = values.reduce(0.0) { $0 + Double($1) * Double($1) }
         #expect(abs(sum - expected.sum) <= 1e-6 * sumOfSquares.squareRoot() * 10, "\(expected.file) \(expected.tensor) sum \(sum)")

@@ -7,6 +7,7 @@ import SmallMindKernels
 public enum WeightFormat: String, Sendable, CaseIterable {
     case f32, f16, bf16, q8_0, q4_0, q4_K, q6_K
     case q5_0, q4_1, q5_1, iq4_nl
+    case q5_K, q3_K, q2_K, iq4_xs
 
     /// The kernels' description of an encoded format (nil for plain float32).
     public var blockFormat: BlockFormat? {
@@ -22,6 +23,10 @@ public enum WeightFormat: String, Sendable, CaseIterable {
         case .q4_1: return .q4_1
         case .q5_1: return .q5_1
         case .iq4_nl: return .iq4_nl
+        case .q5_K: return .q5_K
+        case .q3_K: return .q3_K
+        case .q2_K: return .q2_K
+        case .iq4_xs: return .iq4_xs
         }
     }
 
@@ -39,6 +44,10 @@ public enum WeightFormat: String, Sendable, CaseIterable {
         case .q4_1: return .q4_1
         case .q5_1: return .q5_1
         case .iq4_nl: return .iq4_nl
+        case .q5_K: return .q5_K
+        case .q3_K: return .q3_K
+        case .q2_K: return .q2_K
+        case .iq4_xs: return .iq4_xs
         }
     }
 
@@ -126,7 +135,8 @@ public struct WeightMatrix: @unchecked Sendable {
     /// the sums in ggml's order for the product's shape: tinyBLAS's (this runtime's canonical
     /// order) for two or more activation rows, ggml_vec_dot's for one (`GGML.usesTinyBLAS`).
     /// Quantized weights take integer block products, as always (in the row walk's order, Q8_0
-    /// and Q4_0 in ggml's AVX2 order — not the regrouped rows').
+    /// and Q4_0 in ggml's AVX2 order — not the regrouped rows'; Q2_K one integer per super-block,
+    /// as llama.cpp's repacked Q2_K kernels sum it).
     public func followingLlamaCpp() -> WeightMatrix {
         var copy = roundingActivationsLikeLlamaCpp()
         copy.followsLlamaCppOrder = true
@@ -162,6 +172,12 @@ public struct WeightMatrix: @unchecked Sendable {
             let activations = quantized ?? interleaved.format.quantizeActivations(x, batch: batch, columns: columns)!
             defer { if quantized == nil { activations.deallocate() } }
             interleaved.multiply(activations, y: y, yStride: rows, rows: range)
+        } else if followsLlamaCppOrder, let block = format.blockFormat, block.llamaCppSumsPerSuperBlock {
+            // Q2_K in llama.cpp's order for it: one integer per super-block (see SmallMindKernels'
+            // KQuantSuperBlockOrder.swift).
+            let activations = quantized ?? block.quantizeActivations(x, batch: batch, columns: columns)!
+            defer { if quantized == nil { activations.deallocate() } }
+            block.multiplyIntegerProductsPerSuperBlock(activations, w: data, rowBytes: rowBytes, y: y, yStride: rows, rows: range)
         } else if let block = format.blockFormat, block.hasIntegerProducts {
             // Activations quantized to Q8_0 (Q8_0/Q4_0 weights) or Q8_K (K-quants), integer block
             // products — llama.cpp's arithmetic, in every mode.

@@ -87,6 +87,10 @@ public enum MatmulBenchmark {
         case .q6_K: halves = [208]
         case .q5_0, .iq4_nl: halves = [0]
         case .q4_1, .q5_1: halves = [0, 2]
+        case .q5_K: halves = [0, 2]
+        case .q3_K: halves = [108]
+        case .q2_K: halves = [80, 82]
+        case .iq4_xs: halves = [0]
         }
         for at in stride(from: 0, to: bytes, by: block.blockBytes) {
             // bf16 reads the same bits as a bfloat: 0x211F, about 5e-19, still finite and small.

@@ -121,6 +121,14 @@ public enum BlockFormat: String, Sendable, CaseIterable {
     case q5_1
     /// Blocks of 32: f16 scale + 32 4-bit indices into a fixed table of 16 values.
     case iq4_nl
+    /// Super-blocks of 256: f16 scale and min, eight 6-bit sub-scales and sub-mins, 5-bit values.
+    case q5_K
+    /// Super-blocks of 256: 3-bit values (2 low bits + 1 high bit), sixteen 6-bit sub-scales, f16 scale.
+    case q3_K
+    /// Super-blocks of 256: 2-bit values, sixteen 4-bit sub-scales and sub-mins, f16 scale and min.
+    case q2_K
+    /// Super-blocks of 256: 4-bit indices into a non-linear table, eight 6-bit sub-scales, f16 scale.
+    case iq4_xs
 
     /// Elements per block.
     public var blockElements: Int { decoder.blockElements }
@@ -142,6 +150,10 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q4_1: return Q4_1Decoder.self
         case .q5_1: return Q5_1Decoder.self
         case .iq4_nl: return IQ4_NLDecoder.self
+        case .q5_K: return Q5KDecoder.self
+        case .q3_K: return Q3KDecoder.self
+        case .q2_K: return Q2KDecoder.self
+        case .iq4_xs: return IQ4XSDecoder.self
         }
     }
 
@@ -175,6 +187,14 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q4_1: BlockMatmul.multiplyDecoded(Q4_1Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q5_1: BlockMatmul.multiplyDecoded(Q5_1Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .iq4_nl: BlockMatmul.multiplyDecoded(IQ4_NLDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q5_K where decodeOnce: BlockMatmul.multiplyDecoded(Q5KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q5_K: BlockMatmul.multiply(Q5KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q3_K where decodeOnce: BlockMatmul.multiplyDecoded(Q3KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q3_K: BlockMatmul.multiply(Q3KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q2_K where decodeOnce: BlockMatmul.multiplyDecoded(Q2KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q2_K: BlockMatmul.multiply(Q2KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .iq4_xs where decodeOnce: BlockMatmul.multiplyDecoded(IQ4XSDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .iq4_xs: BlockMatmul.multiply(IQ4XSDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         }
     }
 
@@ -192,6 +212,10 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q4_1: BlockMatmul.decodeRow(Q4_1Decoder.self, row, columns, out)
         case .q5_1: BlockMatmul.decodeRow(Q5_1Decoder.self, row, columns, out)
         case .iq4_nl: BlockMatmul.decodeRow(IQ4_NLDecoder.self, row, columns, out)
+        case .q5_K: BlockMatmul.decodeRow(Q5KDecoder.self, row, columns, out)
+        case .q3_K: BlockMatmul.decodeRow(Q3KDecoder.self, row, columns, out)
+        case .q2_K: BlockMatmul.decodeRow(Q2KDecoder.self, row, columns, out)
+        case .iq4_xs: BlockMatmul.decodeRow(IQ4XSDecoder.self, row, columns, out)
         }
     }
 
@@ -206,6 +230,7 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .f16, .bf16: return false
         case .q8_0, .q4_0, .q4_K, .q6_K: return true
         case .q5_0, .q4_1, .q5_1, .iq4_nl: return true
+        case .q5_K, .q3_K, .q2_K, .iq4_xs: return true
         }
     }
 
@@ -245,6 +270,7 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q4_K, .q6_K: return .q8_K
         // Q4_1/Q5_1: llama.cpp's Q8_1, which is Q8_0's codes and scale plus `scaledSums`.
         case .q5_0, .q4_1, .q5_1, .iq4_nl: return .q8_0
+        case .q5_K, .q3_K, .q2_K, .iq4_xs: return .q8_K
         }
     }
 
@@ -279,6 +305,10 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q4_1: IntegerKernels.multiply(Q4_1Decoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
         case .q5_1: IntegerKernels.multiply(Q5_1Decoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
         case .iq4_nl: IntegerKernels.multiply(IQ4_NLDecoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
+        case .q5_K: KQuantIntegerKernels.multiply(Q5KDecoder.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
+        case .q3_K: KQuantIntegerKernels.multiply(Q3KDecoder.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
+        case .q2_K: KQuantIntegerKernels.multiply(Q2KDecoder.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
+        case .iq4_xs: KQuantIntegerKernels.multiply(IQ4XSDecoder.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
         case .f16, .bf16: preconditionFailure("\(self) has no integer kernel")
         }
     }
@@ -291,7 +321,8 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         switch self {
         case .q8_0: IntegerMatmul.multiply(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_0: IntegerMatmul.multiply(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q4_K, .q6_K: KQuantIntegerMatmul.multiply(self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_K, .q6_K, .q5_K, .q3_K, .q2_K, .iq4_xs:
+            KQuantIntegerMatmul.multiply(self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q5_0: IntegerMatmul.multiply(Q5_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_1: IntegerMatmul.multiply(Q4_1Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q5_1: IntegerMatmul.multiply(Q5_1Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)

@@ -44,15 +44,18 @@ enum InterleavedMatmul {
     ///
     ///   acc = 0, accMin = 0
     ///   for each super-block, ascending:
-    ///       Q4_K:  isum = Σ_s sc_s · Σ u·q over sub-block s    (u the nibble, sc_s its 6-bit scale)
+    ///       Q4_K:  isum = Σ_s sc_s · Σ u·q over sub-block s    (u the nibble, sc_s its 6-bit scale;
+    ///                                                           Q5_K: u = nibble + 16·fifth bit)
     ///              msum = Σ_s m_s · S_s                         (m_s the 6-bit min)
     ///       Q6_K:  isum = Σ sc · (u − 32) · q over the 256     (u the 6-bit code, sc its sub-block
     ///              msum = 0                                     of 16's signed 8-bit scale)
+    ///       Q2_K:  isum = Σ sc · u · q over the 256            (u the 2-bit code, sc its 4-bit scale)
+    ///              msum = Σ_s m_s · S16_s over sub-blocks of 16 (S16_s: code sums of 16)
     ///       acc    = fma(Float(isum), d · d_x, acc)
-    ///       accMin = fma(Float(msum), dmin · d_x, accMin)     (Q4_K only)
+    ///       accMin = fma(Float(msum), dmin · d_x, accMin)     (Q4_K, Q5_K and Q2_K)
     ///   y[b, o] = acc − accMin
     ///
-    /// Exact integers: |isum| ≤ 8 · 63 · 32 · 15 · 127 (Q4_K), 256 · 128 · 32 · 127 (Q6_K), both
+    /// Exact integers: |isum| ≤ 8 · 63 · 32 · 31 · 127 (Q5_K), 256 · 128 · 32 · 127 (Q6_K), both
     /// < 2³¹; Float(isum) may round, the same way in every form.
     static func multiplyKQuant(
         _ format: BlockFormat, _ x: UnsafePointer<Float>, _ w: UnsafeRawPointer, _ rowBytes: Int,
@@ -67,24 +70,35 @@ enum InterleavedMatmul {
                 for sb in 0..<superBlocks {
                     let at = b * superBlocks + sb, dx = a.scales[at], q = a.codes + b * columns + sb * 256
                     var isum: Int32 = 0, msum: Int32 = 0
-                    if format == .q4_K {
-                        let block = w + o * rowBytes + sb * 144
+                    if format == .q4_K || format == .q5_K {
+                        let block = w + o * rowBytes + sb * format.blockBytes
                         for s in 0..<8 {
                             let (scale, min) = Q4KDecoder.scaleMin(s, block + 4)
                             var dot: Int32 = 0
-                            for l in 0..<32 { dot += KQuantIntegerMatmul.q4KCode(block, 32 * s + l) * Int32(q[32 * s + l]) }
+                            for l in 0..<32 {
+                                let u = format == .q4_K ? KQuantIntegerMatmul.q4KCode(block, 32 * s + l) : Q5KDecoder.code(block, 32 * s + l)
+                                dot += u * Int32(q[32 * s + l])
+                            }
                             isum += Int32(scale) * dot
                             msum += Int32(min) * a.sums[at * 8 + s]
                         }
                         accMin = accMin.addingProduct(Float(msum), KQuantIntegerMatmul.halfValue(block, 2) * dx)
                         acc = acc.addingProduct(Float(isum), KQuantIntegerMatmul.halfValue(block, 0) * dx)
                     } else {
-                        let block = w + o * rowBytes + sb * 210
+                        // Q6_K (and Q2_K, which llama.cpp sums this way: KQuantSuperBlockOrder.swift).
+                        let block = w + o * rowBytes + sb * format.blockBytes
                         for i in 0..<256 {
-                            let (u, scale) = KQuantIntegerMatmul.q6KCodeAndScale(block, i)
-                            isum += scale * (u - 32) * Int32(q[i])
+                            let (value, scale) = KQuantIntegerMatmul.valueAndScale(format, block, i)
+                            isum += scale * value * Int32(q[i])
                         }
-                        acc = acc.addingProduct(Float(isum), KQuantIntegerMatmul.halfValue(block, 208) * dx)
+                        let (d, mins) = KQuantIntegerMatmul.scalesAndMins(format, block)
+                        if let (perElements, dmin, minOf) = mins {
+                            for s in 0..<(256 / perElements) {
+                                msum += minOf(s) * (perElements == 32 ? a.sums[at * 8 + s] : a.halfSums[at * 16 + s])
+                            }
+                            accMin = accMin.addingProduct(Float(msum), dmin * dx)
+                        }
+                        acc = acc.addingProduct(Float(isum), d * dx)
                     }
                 }
                 y[b * yStride + o] = acc - accMin

@@ -1,4 +1,4 @@
-// Quantized matrices (Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, IQ4_NL, Q4_K, Q6_K) regrouped at load time, eight rows to a group,
+// Quantized matrices (Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, IQ4_NL, Q4_K, Q5_K, Q6_K) regrouped at load time, eight rows to a group,
 // for the AVX-512 VNNI kernels (SmallMindKernelsAVX512). Those put one weight row in each of a
 // vector's eight lanes, so a block's sums for eight rows come out in one register: no horizontal
 // sums, and the float work per block is shared by eight outputs. llama.cpp repacks its Q4_0 and
@@ -18,6 +18,8 @@
 //        unpacked to a byte each ([sub-block][row], at 32 and 96), then 4 × 8 vectors of packed
 //        bytes at 160 + 256j + 32k: each row's qs bytes 32j + 4k ..< +4 (low nibbles sub-block 2j,
 //        high nibbles 2j + 1, positions 4k ..< 4k + 4)
+//   Q5_K (1440, for 1408): Q4_K's group block (its qs from the row's qs at 48), then 8 vectors of
+//        fifth bits at 1184 + 32k: each row's qh bytes 4k ..< +4 (bit s of byte l: element 32s + l)
 //   Q6_K (1680, as in the file): d (eight f16), the sixteen signed sub-scales ([sub-block][row],
 //        at 16), then 2 × 8 triples of vectors at 144 + 96(8n + k): each row's bytes 4k ..< +4 of
 //        ql[64n ..< 64n + 32], ql[64n + 32 ..< 64n + 64] and qh[32n ..< 32n + 32] — the kernel
@@ -82,26 +84,31 @@ public struct InterleavedRows: @unchecked Sendable {
         #endif
     }()
 
-    /// Bytes of one group block (eight rows' block, or super-block for Q4_K).
-    static func groupBlockBytes(_ format: BlockFormat) -> Int {
+    /// Bytes of one group block (eight rows' block, or super-block for the K-quants); nil for the
+    /// formats that have no interleaved kernel (they multiply with the AVX2 kernels everywhere).
+    static func groupBlockBytes(_ format: BlockFormat) -> Int? {
         switch format {
+        case .q8_0: return 16 + 256
         case .q4_0: return 16 + 128
         case .q4_K: return 32 + 128 + 1024
+        case .q5_K: return 32 + 128 + 1024 + 256
         case .q6_K: return 16 + 128 + 1536
-        case .q8_0: return 16 + 256
         case .q5_0: return 16 + 128 + 32
         case .q4_1: return 32 + 128
         case .q5_1: return 32 + 128 + 32
         case .iq4_nl: return 16 + 128
-        case .f16, .bf16: preconditionFailure("\(format) rows are not regrouped")
+        case .f16, .bf16, .q3_K, .q2_K, .iq4_xs: return nil
         }
     }
 
-    /// The rows of a Q8_0, Q4_0, Q4_K or Q6_K matrix (`rows` rows of `rowBytes` bytes at `w`)
-    /// regrouped; nil for the half formats.
+    /// Whether a matrix of this format can be regrouped (has an interleaved kernel).
+    public static func supports(_ format: BlockFormat) -> Bool { groupBlockBytes(format) != nil }
+
+    /// The rows of a Q8_0, Q4_0, Q4_K, Q5_K or Q6_K matrix (`rows` rows of `rowBytes` bytes at `w`)
+    /// regrouped; nil for the other formats.
     public init?(format: BlockFormat, w: UnsafeRawPointer, rowBytes: Int, rows: Int, columns: Int) {
-        guard format.hasIntegerProducts else { return nil }
-        let blocks = columns / format.blockElements, groupCount = (rows + 7) / 8, bytes = Self.groupBlockBytes(format)
+        guard let bytes = Self.groupBlockBytes(format) else { return nil }
+        let blocks = columns / format.blockElements, groupCount = (rows + 7) / 8
         let storage = Storage(byteCount: max(groupCount * blocks * bytes, 1))
         // Groups are independent: regrouped on every core, in slices of 64 (on one core this ran
         // at 1–2 GB/s, seconds for a model of several GB).
@@ -114,11 +121,14 @@ public struct InterleavedRows: @unchecked Sendable {
                         let row = 8 * g + r
                         let block = row < rows ? source.pointer + row * rowBytes + b * format.blockBytes : nil
                         switch format {
-                        case .q4_K: Self.regroupQ4K(block, row: r, into: out)
-                        case .q6_K: Self.regroupQ6K(block, row: r, into: out)
                         case .q8_0, .q4_0: Self.regroup(format, block, row: r, into: out)
+                        case .q4_K: Self.regroupQ4K(block, qs: 16, row: r, into: out)
+                        case .q5_K:
+                            Self.regroupQ4K(block, qs: 48, row: r, into: out)
+                            Self.regroupFifthBits(block, row: r, into: out + 1184)
+                        case .q6_K: Self.regroupQ6K(block, row: r, into: out)
                         case .q5_0, .q4_1, .q5_1, .iq4_nl: Self.regroupNibbles(format, block, row: r, into: out)
-                        case .f16, .bf16: preconditionFailure("\(format) rows are not regrouped")
+                        case .f16, .bf16, .q3_K, .q2_K, .iq4_xs: preconditionFailure("\(format) rows are not regrouped")
                         }
                     }
                 }
@@ -136,7 +146,7 @@ public struct InterleavedRows: @unchecked Sendable {
     private static func regroup(_ format: BlockFormat, _ block: UnsafeRawPointer?, row r: Int, into out: UnsafeMutableRawPointer) {
         out.storeBytes(of: block?.loadUnaligned(as: UInt16.self) ?? 0, toByteOffset: 2 * r, as: UInt16.self)
         // Four bytes at a time: Q8_0 eight vectors of four codes, Q4_0 four chunks.
-        for k in 0..<(groupBlockBytes(format) - 16) / 32 {
+        for k in 0..<(groupBlockBytes(format)! - 16) / 32 {
             let four = block?.loadUnaligned(fromByteOffset: 2 + 4 * k, as: UInt32.self) ?? (format == .q4_0 ? 0x8888_8888 : 0)
             out.storeBytes(of: format == .q4_0 ? four : four ^ 0x8080_8080, toByteOffset: 16 + 32 * k + 4 * r, as: UInt32.self)
         }
@@ -152,7 +162,7 @@ public struct InterleavedRows: @unchecked Sendable {
         case .q4_1: (qs, qh, minimum) = (4, nil, 2)
         case .q5_1: (qs, qh, minimum) = (8, 4, 2)
         case .iq4_nl: (qs, qh, minimum) = (2, nil, nil)
-        case .f16, .bf16, .q8_0, .q4_0, .q4_K, .q6_K: preconditionFailure("\(format) has another layout")
+        case .f16, .bf16, .q8_0, .q4_0, .q4_K, .q5_K, .q6_K, .q3_K, .q2_K, .iq4_xs: preconditionFailure("\(format) has another layout")
         }
         let chunks = minimum == nil ? 16 : 32
         out.storeBytes(of: block?.loadUnaligned(as: UInt16.self) ?? 0, toByteOffset: 2 * r, as: UInt16.self)
@@ -175,9 +185,9 @@ public struct InterleavedRows: @unchecked Sendable {
         }
     }
 
-    /// Row r's Q4_K super-block into its place in the group super-block `out` (layout above); nil
-    /// pads with zeros.
-    private static func regroupQ4K(_ block: UnsafeRawPointer?, row r: Int, into out: UnsafeMutableRawPointer) {
+    /// Row r's Q4_K super-block (or Q5_K's, whose packed nibbles start at `qs`) into its place in
+    /// the group super-block `out` (layout above); nil pads with zeros.
+    private static func regroupQ4K(_ block: UnsafeRawPointer?, qs: Int, row r: Int, into out: UnsafeMutableRawPointer) {
         out.storeBytes(of: block?.loadUnaligned(as: UInt16.self) ?? 0, toByteOffset: 2 * r, as: UInt16.self)
         out.storeBytes(of: block?.loadUnaligned(fromByteOffset: 2, as: UInt16.self) ?? 0, toByteOffset: 16 + 2 * r, as: UInt16.self)
         for s in 0..<8 {
@@ -187,9 +197,17 @@ public struct InterleavedRows: @unchecked Sendable {
         }
         for j in 0..<4 {
             for k in 0..<8 {
-                let four = block?.loadUnaligned(fromByteOffset: 16 + 32 * j + 4 * k, as: UInt32.self) ?? 0
+                let four = block?.loadUnaligned(fromByteOffset: qs + 32 * j + 4 * k, as: UInt32.self) ?? 0
                 out.storeBytes(of: four, toByteOffset: 160 + 256 * j + 32 * k + 4 * r, as: UInt32.self)
             }
+        }
+    }
+
+    /// Row r's Q5_K fifth bits (qh, at 16) into the eight vectors at `out`; nil pads with zeros.
+    private static func regroupFifthBits(_ block: UnsafeRawPointer?, row r: Int, into out: UnsafeMutableRawPointer) {
+        for k in 0..<8 {
+            let four = block?.loadUnaligned(fromByteOffset: 16 + 4 * k, as: UInt32.self) ?? 0
+            out.storeBytes(of: four, toByteOffset: 32 * k + 4 * r, as: UInt32.self)
         }
     }
 
@@ -222,7 +240,7 @@ public struct InterleavedRows: @unchecked Sendable {
     /// The matrix of rows `range` without a copy, when `range` starts at a group (nil otherwise).
     public func rows(_ range: Range<Int>) -> InterleavedRows? {
         guard range.lowerBound % 8 == 0, range.upperBound <= rows else { return nil }
-        let offset = range.lowerBound / 8 * (columns / format.blockElements) * Self.groupBlockBytes(format)
+        let offset = range.lowerBound / 8 * (columns / format.blockElements) * Self.groupBlockBytes(format)!
         return InterleavedRows(storage: storage, groups: groups + offset, format: format, rows: range.count, columns: columns)
     }
 
@@ -247,7 +265,12 @@ public struct InterleavedRows: @unchecked Sendable {
             let a = activations.q8_KRows
             precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
             let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.sums, batch: a.batch, columns: a.columns)
-            InterleavedQ4KVNNI.multiply(groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
+            InterleavedQ4KVNNI.multiply(fifthBits: false, groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
+        case .q5_K:
+            let a = activations.q8_KRows
+            precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
+            let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.sums, batch: a.batch, columns: a.columns)
+            InterleavedQ4KVNNI.multiply(fifthBits: true, groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
         case .q6_K:
             let a = activations.q8_KRows
             precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
@@ -257,7 +280,7 @@ public struct InterleavedRows: @unchecked Sendable {
         case .q4_1: blocks(.q4_1)
         case .q5_1: blocks(.q5_1)
         case .iq4_nl: blocks(.iq4_nl)
-        case .f16, .bf16: preconditionFailure("\(format) rows are not regrouped")
+        case .f16, .bf16, .q3_K, .q2_K, .iq4_xs: preconditionFailure("\(format) rows are not regrouped")
         }
         #endif
     }
@@ -271,12 +294,12 @@ public struct InterleavedRows: @unchecked Sendable {
         switch format {
         case .q8_0: InterleavedMatmul.multiply(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_0: InterleavedMatmul.multiply(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q4_K, .q6_K: InterleavedMatmul.multiplyKQuant(format, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_K, .q5_K, .q6_K: InterleavedMatmul.multiplyKQuant(format, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q5_0: InterleavedMatmul.multiply(Q5_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_1: InterleavedMatmul.multiply(Q4_1Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q5_1: InterleavedMatmul.multiply(Q5_1Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .iq4_nl: InterleavedMatmul.multiply(IQ4_NLDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .f16, .bf16: preconditionFailure("\(format) rows are not interleaved")
+        case .f16, .bf16, .q3_K, .q2_K, .iq4_xs: preconditionFailure("\(format) rows are not interleaved")
         }
     }
 }

@@ -1,9 +1,11 @@
 // The fast form of `KQuantIntegerMatmul` (whose header states the order; the two agree bit for
-// bit): Q4_K/Q6_K super-blocks times Q8_K activation codes with vpmaddubsw (unsigned weight code ×
-// signed activation code, adjacent pairs summed) and vpmaddwd (times the sub-block's scale,
-// adjacent pairs summed), 32 elements at a time. Q6_K's offset of 32 is taken off in int16, as
-// 32·x pair sums (a second vpmaddubsw): |u·x pair| ≤ 2·63·127, |32·x pair| ≤ 2·32·127, no overflow.
-// Off x86 the same exact sums come from portable SIMD (`portableChunkSums`).
+// bit): K-quant (and IQ4_XS) super-blocks times Q8_K activation codes with vpmaddubsw (unsigned
+// weight code × signed activation code, adjacent pairs summed) and vpmaddwd (times the sub-block's
+// scale, adjacent pairs summed), 32 elements at a time. Codes that stand for u − offset (Q6_K: 32,
+// Q3_K: 4) have the offset taken off in int16, as offset·x pair sums (a second vpmaddubsw):
+// |u·x pair| ≤ 2·63·127, |32·x pair| ≤ 2·32·127, no overflow. IQ4_XS's codes are signed levels
+// (−127 … 113): |w|·sign(x, w) pairs (vpsignb), ≤ 2·127·127. Off x86 the same exact sums come
+// from portable SIMD (`portableChunkSums`).
 //
 // Each weight row is walked once (one sequential stream, as for Q8_0/Q4_0); each chunk of 32
 // codes, decoded once, serves up to eight activation rows, and each super-block's sub-scales and
@@ -13,21 +15,35 @@
 import _Builtin_intrinsics.intel
 #endif
 
-/// A K-quant super-block as the integer kernel reads it: eight chunks of 32 unsigned codes, each
-/// with the integer scales of its int16 pair lanes.
+/// How a chunk's 32 code bytes stand for the weights' integer values.
+enum KQuantCodes {
+    /// Unsigned codes u; the value is u − offset (0 for Q4_K/Q5_K/Q2_K, 4 for Q3_K, 32 for Q6_K).
+    case unsigned(offset: Int8)
+    /// Signed values (the bytes' two's-complement bit patterns), |value| ≤ 127: IQ4_XS's levels.
+    case signed
+}
+
+/// A K-quant super-block as the integer kernel reads it: eight chunks of 32 codes, each with the
+/// integer scales of its int16 pair lanes, and optionally a mins term.
 protocol KQuantBlocks {
     /// What a super-block's chunks and mins share, decoded once per super-block and tile.
     associatedtype Header
     static var blockBytes: Int { get }
-    /// Whether the codes carry an offset of 32 (Q6_K: value = u − 32).
-    static var offsetBy32: Bool { get }
+    static var codes: KQuantCodes { get }
+    /// Whether the weights carry mins (value = d·sc·u − dmin·m): Q4_K, Q5_K and Q2_K.
+    static var hasMins: Bool { get }
     static func header(_ block: UnsafeRawPointer) -> Header
     /// The scale of the integer sums (d, f16).
     static func scale(_ header: Header) -> Float
     /// Chunk c's codes (elements 32c ..< 32c + 32) and the scale of each pair of them.
     static func chunk(_ block: UnsafeRawPointer, _ header: Header, _ c: Int) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>)
-    /// The mins term of a super-block: Σ min · (sum of 32 activation codes), and its scale dmin.
-    static func mins(_ header: Header, _ sums: UnsafePointer<Int32>) -> (Int32, Float)
+    /// The mins term of a super-block — Σ min · (sum of the activation codes of the min's
+    /// sub-block), from the sums of each 32 (`sums32`) or 16 (`sums16`) codes — and its scale dmin.
+    static func mins(_ header: Header, sums32: UnsafePointer<Int32>, sums16: UnsafePointer<Int32>) -> (Int32, Float)
+}
+
+extension KQuantBlocks {
+    static func mins(_ header: Header, sums32: UnsafePointer<Int32>, sums16: UnsafePointer<Int32>) -> (Int32, Float) { (0, 0) }
 }
 
 extension Q4KDecoder: KQuantBlocks {
@@ -39,7 +55,8 @@ extension Q4KDecoder: KQuantBlocks {
         var mins: SIMD8<Int32>
     }
 
-    static var offsetBy32: Bool { false }
+    static var codes: KQuantCodes { .unsigned(offset: 0) }
+    static var hasMins: Bool { true }
 
     @inline(__always)
     static func header(_ block: UnsafeRawPointer) -> Header {
@@ -69,16 +86,17 @@ extension Q4KDecoder: KQuantBlocks {
     }
 
     @inline(__always)
-    static func mins(_ header: Header, _ sums: UnsafePointer<Int32>) -> (Int32, Float) {
+    static func mins(_ header: Header, sums32: UnsafePointer<Int32>, sums16: UnsafePointer<Int32>) -> (Int32, Float) {
         // Exact: |min · sum| ≤ 63 · 32 · 127 per sub-block.
-        let products = header.mins &* UnsafeRawPointer(sums).loadUnaligned(as: SIMD8<Int32>.self)
+        let products = header.mins &* UnsafeRawPointer(sums32).loadUnaligned(as: SIMD8<Int32>.self)
         let four = products.lowHalf &+ products.highHalf, two = four.lowHalf &+ four.highHalf
         return (two[0] &+ two[1], header.dmin)
     }
 }
 
 extension Q6KDecoder: KQuantBlocks {
-    static var offsetBy32: Bool { true }
+    static var codes: KQuantCodes { .unsigned(offset: 32) }
+    static var hasMins: Bool { false }
 
     /// d; the sub-scales are read per chunk.
     @inline(__always)
@@ -110,29 +128,38 @@ extension Q6KDecoder: KQuantBlocks {
         return (lowBits | highBits, scales)
         #endif
     }
-
-    @inline(__always)
-    static func mins(_ header: Float, _ sums: UnsafePointer<Int32>) -> (Int32, Float) { (0, 0) }
 }
 
 enum KQuantIntegerKernels {
-    /// Σ over each lane j of scale·(u − offset)·x for the elements 4j ..< 4j + 4 of a chunk.
+    /// Σ over each lane j of scale·value·x for the elements 4j ..< 4j + 4 of a chunk (value as
+    /// `codes` says).
     @inline(__always)
-    static func chunkSums(_ u: SIMD32<UInt8>, _ x: SIMD32<Int8>, _ scales: SIMD16<Int16>, offsetBy32: Bool) -> SIMD8<Int32> {
+    static func chunkSums(_ u: SIMD32<UInt8>, _ x: SIMD32<Int8>, _ scales: SIMD16<Int16>, _ codes: KQuantCodes) -> SIMD8<Int32> {
         #if os(Linux) && arch(x86_64)
         let uv = unsafeBitCast(u, to: __m256i.self), xv = unsafeBitCast(x, to: __m256i.self)
-        var pairs = _mm256_maddubs_epi16(uv, xv)
-        if offsetBy32 { pairs = _mm256_sub_epi16(pairs, _mm256_maddubs_epi16(_mm256_set1_epi8(32), xv)) }
+        var pairs: __m256i
+        switch codes {
+        case .unsigned(let offset):
+            pairs = _mm256_maddubs_epi16(uv, xv)
+            if offset != 0 { pairs = _mm256_sub_epi16(pairs, _mm256_maddubs_epi16(_mm256_set1_epi8(offset), xv)) }
+        case .signed:
+            // w·x = |w| · (x with w's sign): vpmaddubsw wants its unsigned operand first.
+            pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(uv, uv), _mm256_sign_epi8(xv, uv))
+        }
         return unsafeBitCast(_mm256_madd_epi16(pairs, unsafeBitCast(scales, to: __m256i.self)), to: SIMD8<Int32>.self)
         #else
-        return portableChunkSums(u, x, scales, offsetBy32: offsetBy32)
+        return portableChunkSums(u, x, scales, codes)
         #endif
     }
 
     /// `chunkSums` in portable SIMD.
     @inline(__always)
-    static func portableChunkSums(_ u: SIMD32<UInt8>, _ x: SIMD32<Int8>, _ scales: SIMD16<Int16>, offsetBy32: Bool) -> SIMD8<Int32> {
-        let values = SIMD32<Int32>(truncatingIfNeeded: u) &- (offsetBy32 ? 32 : 0)
+    static func portableChunkSums(_ u: SIMD32<UInt8>, _ x: SIMD32<Int8>, _ scales: SIMD16<Int16>, _ codes: KQuantCodes) -> SIMD8<Int32> {
+        let values: SIMD32<Int32>
+        switch codes {
+        case .unsigned(let offset): values = SIMD32<Int32>(truncatingIfNeeded: u) &- Int32(offset)
+        case .signed: values = SIMD32<Int32>(truncatingIfNeeded: SIMD32<Int8>(truncatingIfNeeded: u))
+        }
         let products = values &* SIMD32<Int32>(truncatingIfNeeded: x)
         let pairs = (products.evenHalf &+ products.oddHalf) &* SIMD16<Int32>(truncatingIfNeeded: scales)
         return pairs.evenHalf &+ pairs.oddHalf
@@ -182,12 +209,12 @@ enum KQuantIntegerKernels {
             var lanes = SIMD8<Int32>()
             for c in 0..<8 {
                 let (codes, scales) = W.chunk(block, header, c)
-                lanes &+= chunkSums(codes, xb.loadUnaligned(fromByteOffset: c &* 32, as: SIMD32<Int8>.self), scales, offsetBy32: W.offsetBy32)
+                lanes &+= chunkSums(codes, xb.loadUnaligned(fromByteOffset: c &* 32, as: SIMD32<Int8>.self), scales, W.codes)
             }
             let at = b &* superBlocks &+ sb, dx = a.scales[at]
             acc = acc.addingProduct(toFloat(lanes), SIMD8(repeating: W.scale(header) * dx))
-            if !W.offsetBy32 {
-                let (mins, dmin) = W.mins(header, a.sums + at &* 8)
+            if W.hasMins {
+                let (mins, dmin) = W.mins(header, sums32: a.sums + at &* 8, sums16: a.halfSums + at &* 16)
                 accMin = accMin.addingProduct(Float(mins), dmin * dx)
             }
         }
@@ -215,7 +242,7 @@ enum KQuantIntegerKernels {
                 let (codes, scales) = W.chunk(block, header, c)
                 let xc = xb + c &* 32
                 @inline(__always) func step(_ lanes: inout SIMD8<Int32>, _ i: Int) {
-                    lanes &+= chunkSums(codes, xc.loadUnaligned(fromByteOffset: i &* columns, as: SIMD32<Int8>.self), scales, offsetBy32: W.offsetBy32)
+                    lanes &+= chunkSums(codes, xc.loadUnaligned(fromByteOffset: i &* columns, as: SIMD32<Int8>.self), scales, W.codes)
                 }
                 step(&l0, 0); step(&l1, 1); step(&l2, 2); step(&l3, 3)
                 if eight { step(&l4, 4); step(&l5, 5); step(&l6, 6); step(&l7, 7) }
@@ -224,8 +251,8 @@ enum KQuantIntegerKernels {
             @inline(__always) func finish(_ acc: inout SIMD8<Float>, _ accMin: inout Float, _ lanes: SIMD8<Int32>, _ i: Int) {
                 let at = (b &+ i) &* superBlocks &+ sb, dx = a.scales[at]
                 acc = acc.addingProduct(toFloat(lanes), SIMD8(repeating: d * dx))
-                if !W.offsetBy32 {
-                    let (mins, dmin) = W.mins(header, a.sums + at &* 8)
+                if W.hasMins {
+                    let (mins, dmin) = W.mins(header, sums32: a.sums + at &* 8, sums16: a.halfSums + at &* 16)
                     accMin = accMin.addingProduct(Float(mins), dmin * dx)
                 }
             }

@@ -1,23 +1,30 @@
-// Q4_K and Q6_K weights times activations quantized to Q8_K (`Q8KActivations`), in integers — the
-// runtime's arithmetic for the K-quants, after llama.cpp's (which also quantizes the activations
-// to Q8_K and multiplies in integers). This scalar form defines the order and is the naive twin
-// of the vectorised kernel (`KQuantIntegerKernels`), which equals it bit for bit.
+// K-quant (Q4_K, Q5_K, Q6_K, Q3_K, Q2_K) and IQ4_XS weights times activations quantized to Q8_K
+// (`Q8KActivations`), in integers — the runtime's arithmetic for these formats, after llama.cpp's
+// (which also quantizes the activations to Q8_K and multiplies in integers). This scalar form
+// defines the order and is the naive twin of the vectorised kernel (`KQuantIntegerKernels`),
+// which equals it bit for bit.
 //
-// Order, for activation row b (codes q_x, super-block scales d_x, 32-code sums Σq_x) and weight
-// row o. For each super-block, ascending, with u the weight's unsigned code (Q4_K: the nibble;
-// Q6_K: the 6-bit value) and sc its sub-block's integer scale, the exact integers
+// Order, for activation row b (codes q_x, super-block scales d_x, sums Σq_x of each 32 and each 16
+// codes) and weight row o. For each super-block, ascending, with v the weight's integer value and
+// sc its sub-block's integer scale, the exact integers
 //
-//   Q4_K:  s_j = Σ sc·u·q_x            over the elements i with (i mod 32) / 4 = j   (j < 8)
-//          m   = Σ over sub-blocks of 32:  min · Σq_x
-//   Q6_K:  s_j = Σ sc·(u − 32)·q_x     over the same elements
+//   s_j = Σ sc·v·q_x    over the elements i with (i mod 32) / 4 = j   (j < 8)
+//   m   = Σ over sub-blocks:  min · Σq_x                              (formats with mins)
+//
+//   Q4_K:   v = the nibble,               sc, min 6-bit per 32
+//   Q5_K:   v = nibble + 16·bit,          sc, min 6-bit per 32
+//   Q6_K:   v = 6-bit code − 32,          sc signed 8-bit per 16
+//   Q3_K:   v = q2 + 4·bit − 4,           sc = 6-bit − 32 per 16
+//   Q2_K:   v = the 2-bit code,           sc, min 4-bit per 16
+//   IQ4_XS: v = the table level (±127),   sc = 6-bit − 32 per 32
 //
 // (lane j gets the products 4j ..< 4j + 4 of every 32 — what vpmaddubsw then vpmaddwd give) are
-// fused into a float accumulator lane by lane and, for Q4_K, into a scalar for the mins:
+// fused into a float accumulator lane by lane and, with mins, into a scalar for them:
 //
 //   acc_j = fma(Float(s_j), d_w·d_x, acc_j)       accMin = fma(Float(m), dmin_w·d_x, accMin)
 //
 // and the result is reduceLanes(acc) − accMin (`Matmul.reduceLanes`'s tree). Every s_j fits in
-// an Int32 (Q6_K: 32 products of at most 128·32·127 per lane and super-block).
+// an Int32 (the largest, Q6_K: 32 products of at most 128·32·127 per lane and super-block).
 //
 // llama.cpp sums the same integers per super-block; its float steps differ slightly (it keeps the
 // mins term in four lanes), so results agree with it to float rounding, not bit for bit.
@@ -36,31 +43,55 @@ enum KQuantIntegerMatmul {
                 for sb in 0..<superBlocks {
                     let dx = a.scales[b * superBlocks + sb]
                     let codes = a.codes + b * columns + sb * 256, sums = a.sums + b * columns / 32 + sb * 8
+                    let halfSums = a.halfSums + b * columns / 16 + sb * 16
+                    let block = w + o * rowBytes + sb * format.blockBytes
                     var lanes = SIMD8<Int32>()
-                    switch format {
-                    case .q4_K:
-                        let block = w + o * rowBytes + sb * 144
-                        var mins: Int32 = 0
-                        for i in 0..<256 {
-                            let (sc, _) = Q4KDecoder.scaleMin(i / 32, block + 4)
-                            lanes[(i % 32) / 4] += Int32(sc) * q4KCode(block, i) * Int32(codes[i])
+                    for i in 0..<256 {
+                        let (value, scale) = valueAndScale(format, block, i)
+                        lanes[(i % 32) / 4] += scale * value * Int32(codes[i])
+                    }
+                    let (d, mins) = scalesAndMins(format, block)
+                    acc = acc.addingProduct(SIMD8<Float>(lanes), SIMD8(repeating: d * dx))
+                    if let (perElements, dmin, minOf) = mins {
+                        var m: Int32 = 0
+                        for s in 0..<(256 / perElements) {
+                            let codeSum = perElements == 32 ? sums[s] : halfSums[s]
+                            m += minOf(s) * codeSum
                         }
-                        for s in 0..<8 { mins += Int32(Q4KDecoder.scaleMin(s, block + 4).min) * sums[s] }
-                        acc = acc.addingProduct(SIMD8<Float>(lanes), SIMD8(repeating: halfValue(block, 0) * dx))
-                        accMin = accMin.addingProduct(Float(mins), halfValue(block, 2) * dx)
-                    case .q6_K:
-                        let block = w + o * rowBytes + sb * 210
-                        for i in 0..<256 {
-                            let (u, sc) = q6KCodeAndScale(block, i)
-                            lanes[(i % 32) / 4] += sc * (u - 32) * Int32(codes[i])
-                        }
-                        acc = acc.addingProduct(SIMD8<Float>(lanes), SIMD8(repeating: halfValue(block, 208) * dx))
-                    default:
-                        preconditionFailure("\(format) is not a K-quant")
+                        accMin = accMin.addingProduct(Float(m), dmin * dx)
                     }
                 }
                 y[b * ldy + o] = Matmul.reduceLanes(acc) - accMin
             }
+        }
+    }
+
+    /// Element i's integer value and its sub-block's integer scale (layouts in each format's file).
+    static func valueAndScale(_ format: BlockFormat, _ block: UnsafeRawPointer, _ i: Int) -> (Int32, Int32) {
+        switch format {
+        case .q4_K: return (q4KCode(block, i), Int32(Q4KDecoder.scaleMin(i / 32, block + 4).scale))
+        case .q5_K: return (Q5KDecoder.code(block, i), Int32(Q4KDecoder.scaleMin(i / 32, block + 4).scale))
+        case .q6_K:
+            let (u, scale) = q6KCodeAndScale(block, i)
+            return (u - 32, scale)
+        case .q3_K: return (Q3KDecoder.code(block, i) - 4, Q3KDecoder.scale(i / 16, block))
+        case .q2_K: return (Q2KDecoder.code(block, i), Int32(block.load(fromByteOffset: i / 16, as: UInt8.self) & 0xF))
+        case .iq4_xs: return (IQ4XSDecoder.value(block, i), IQ4XSDecoder.scale(i / 32, block))
+        case .f16, .bf16, .q8_0, .q4_0, .q5_0, .q4_1, .q5_1, .iq4_nl: preconditionFailure("\(format) is not a K-quant")
+        }
+    }
+
+    /// The super-block's d and, for formats with mins: the elements per min, dmin and min s.
+    static func scalesAndMins(_ format: BlockFormat, _ block: UnsafeRawPointer) -> (Float, (Int, Float, (Int) -> Int32)?) {
+        switch format {
+        case .q4_K, .q5_K:
+            return (halfValue(block, 0), (32, halfValue(block, 2), { Int32(Q4KDecoder.scaleMin($0, block + 4).min) }))
+        case .q2_K:
+            return (halfValue(block, 80), (16, halfValue(block, 82), { Int32(block.load(fromByteOffset: $0, as: UInt8.self) >> 4) }))
+        case .q6_K: return (halfValue(block, 208), nil)
+        case .q3_K: return (halfValue(block, 108), nil)
+        case .iq4_xs: return (halfValue(block, 0), nil)
+        case .f16, .bf16, .q8_0, .q4_0, .q5_0, .q4_1, .q5_1, .iq4_nl: preconditionFailure("\(format) is not a K-quant")
         }
     }
 

@@ -1,0 +1,163 @@
+// How `KQuantIntegerKernels` reads Q5_K, Q3_K, Q2_K and IQ4_XS super-blocks (layouts in Q5K.swift,
+// Q3K.swift, Q2K.swift, IQ4XS.swift): chunk c is elements 32c ..< 32c + 32, with the integer
+// scale of each pair of them. The integers are llama.cpp's (ggml_vec_dot_*_q8_K): Q5_K's 5-bit
+// codes with Q4_K's 6-bit scales and mins; Q3_K's codes q2 + 4·bit offset by 4, scales sc − 32
+// per 16; Q2_K's 2-bit codes, 4-bit scales per 16 and mins against the activations' sums of 16;
+// IQ4_XS's signed levels with scales ls − 32 per 32.
+#if os(Linux) && arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
+extension Q5KDecoder: KQuantBlocks {
+    static var codes: KQuantCodes { .unsigned(offset: 0) }
+    static var hasMins: Bool { true }
+
+    /// d, dmin, sub-scales and sub-mins sit where Q4_K's do.
+    @inline(__always)
+    static func header(_ block: UnsafeRawPointer) -> Q4KDecoder.Header { Q4KDecoder.header(block) }
+
+    @inline(__always)
+    static func scale(_ header: Q4KDecoder.Header) -> Float { header.d }
+
+    @inline(__always)
+    static func chunk(_ block: UnsafeRawPointer, _ header: Q4KDecoder.Header, _ c: Int) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>) {
+        let bytes = block.loadUnaligned(fromByteOffset: 48 &+ (c &>> 1) &* 32, as: SIMD32<UInt8>.self)
+        let high = block.loadUnaligned(fromByteOffset: 16, as: SIMD32<UInt8>.self)
+        let scale = SIMD16<Int16>(repeating: header.scales[c])
+        #if os(Linux) && arch(x86_64)
+        let v = unsafeBitCast(bytes, to: __m256i.self), h = unsafeBitCast(high, to: __m256i.self)
+        let nibbles = _mm256_and_si256(c & 1 == 0 ? v : _mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0F))
+        // Bit c of each byte, to bit 4 (a 16-bit shift: the bit never crosses into the next byte).
+        let bit = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, Int32(truncatingIfNeeded: c)), _mm256_set1_epi8(1)), 4)
+        return (unsafeBitCast(_mm256_or_si256(nibbles, bit), to: SIMD32<UInt8>.self), scale)
+        #else
+        let nibbles = (c & 1 == 0 ? bytes : bytes &>> 4) & 0x0F
+        return (nibbles | ((high &>> UInt8(truncatingIfNeeded: c)) & 1) &<< 4, scale)
+        #endif
+    }
+
+    @inline(__always)
+    static func mins(_ header: Q4KDecoder.Header, sums32: UnsafePointer<Int32>, sums16: UnsafePointer<Int32>) -> (Int32, Float) {
+        Q4KDecoder.mins(header, sums32: sums32, sums16: sums16)
+    }
+}
+
+extension Q3KDecoder: KQuantBlocks {
+    /// d and the sixteen signed sub-scales.
+    struct Header {
+        var d: Float
+        var scales: SIMD16<Int16>
+    }
+
+    static var codes: KQuantCodes { .unsigned(offset: 4) }
+    static var hasMins: Bool { false }
+
+    @inline(__always)
+    static func header(_ block: UnsafeRawPointer) -> Header {
+        var scales = SIMD16<Int16>()
+        for s in 0..<16 { scales[s] = Int16(truncatingIfNeeded: scale(s, block)) }
+        return Header(d: loadHalfScale(block + 108), scales: scales)
+    }
+
+    @inline(__always)
+    static func scale(_ header: Header) -> Float { header.d }
+
+    @inline(__always)
+    static func chunk(_ block: UnsafeRawPointer, _ header: Header, _ c: Int) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>) {
+        let low = block.loadUnaligned(fromByteOffset: 32 &+ 32 &* (c &>> 2), as: SIMD32<UInt8>.self)
+        let high = block.loadUnaligned(as: SIMD32<UInt8>.self)
+        let scales = SIMD16(lowHalf: SIMD8(repeating: header.scales[2 &* c]), highHalf: SIMD8(repeating: header.scales[2 &* c &+ 1]))
+        #if os(Linux) && arch(x86_64)
+        let l = unsafeBitCast(low, to: __m256i.self), h = unsafeBitCast(high, to: __m256i.self)
+        let two = _mm256_and_si256(_mm256_srli_epi16(l, Int32(truncatingIfNeeded: 2 &* (c & 3))), _mm256_set1_epi8(3))
+        let bit = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, Int32(truncatingIfNeeded: c)), _mm256_set1_epi8(1)), 2)
+        return (unsafeBitCast(_mm256_or_si256(two, bit), to: SIMD32<UInt8>.self), scales)
+        #else
+        let two = (low &>> UInt8(truncatingIfNeeded: 2 &* (c & 3))) & 3
+        return (two | ((high &>> UInt8(truncatingIfNeeded: c)) & 1) &<< 2, scales)
+        #endif
+    }
+}
+
+extension Q2KDecoder: KQuantBlocks {
+    /// d, dmin and the sixteen packed scale/min bytes.
+    struct Header {
+        var d: Float
+        var dmin: Float
+        var packed: SIMD16<UInt8>
+    }
+
+    static var codes: KQuantCodes { .unsigned(offset: 0) }
+    static var hasMins: Bool { true }
+
+    @inline(__always)
+    static func header(_ block: UnsafeRawPointer) -> Header {
+        Header(d: loadHalfScale(block + 80), dmin: loadHalfScale(block + 82), packed: block.loadUnaligned(as: SIMD16<UInt8>.self))
+    }
+
+    @inline(__always)
+    static func scale(_ header: Header) -> Float { header.d }
+
+    @inline(__always)
+    static func chunk(_ block: UnsafeRawPointer, _ header: Header, _ c: Int) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>) {
+        let bytes = block.loadUnaligned(fromByteOffset: 16 &+ 32 &* (c &>> 2), as: SIMD32<UInt8>.self)
+        let first = Int16(header.packed[2 &* c] & 0xF), second = Int16(header.packed[2 &* c &+ 1] & 0xF)
+        let scales = SIMD16(lowHalf: SIMD8(repeating: first), highHalf: SIMD8(repeating: second))
+        #if os(Linux) && arch(x86_64)
+        let v = unsafeBitCast(bytes, to: __m256i.self)
+        let two = _mm256_and_si256(_mm256_srli_epi16(v, Int32(truncatingIfNeeded: 2 &* (c & 3))), _mm256_set1_epi8(3))
+        return (unsafeBitCast(two, to: SIMD32<UInt8>.self), scales)
+        #else
+        return ((bytes &>> UInt8(truncatingIfNeeded: 2 &* (c & 3))) & 3, scales)
+        #endif
+    }
+
+    @inline(__always)
+    static func mins(_ header: Header, sums32: UnsafePointer<Int32>, sums16: UnsafePointer<Int32>) -> (Int32, Float) {
+        // Exact: |min · sum| ≤ 15 · 16 · 127 per sub-block of 16.
+        let mins = SIMD16<Int32>(truncatingIfNeeded: header.packed &>> 4)
+        return ((mins &* UnsafeRawPointer(sums16).loadUnaligned(as: SIMD16<Int32>.self)).wrappedSum(), header.dmin)
+    }
+}
+
+extension IQ4XSDecoder: KQuantBlocks {
+    /// d and the eight signed sub-scales.
+    struct Header {
+        var d: Float
+        var scales: SIMD8<Int16>
+    }
+
+    static var codes: KQuantCodes { .signed }
+    static var hasMins: Bool { false }
+
+    @inline(__always)
+    static func header(_ block: UnsafeRawPointer) -> Header {
+        var scales = SIMD8<Int16>()
+        for s in 0..<8 { scales[s] = Int16(truncatingIfNeeded: scale(s, block)) }
+        return Header(d: loadHalfScale(block), scales: scales)
+    }
+
+    @inline(__always)
+    static func scale(_ header: Header) -> Float { header.d }
+
+    @inline(__always)
+    static func chunk(_ block: UnsafeRawPointer, _ header: Header, _ c: Int) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>) {
+        let scale = SIMD16<Int16>(repeating: header.scales[c])
+        #if os(Linux) && arch(x86_64)
+        let packed = block.loadUnaligned(fromByteOffset: 8 &+ 16 &* c, as: __m128i.self), mask = _mm_set1_epi8(0x0F)
+        // Indices of elements 0..<16 (low nibbles) in the lower 128 bits, 16..<32 in the upper;
+        // vpshufb looks each up in the table (repeated in both halves).
+        let indices = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), mask), _mm_and_si128(packed, mask))
+        let table = unsafeBitCast(SIMD32(lowHalf: levels, highHalf: levels), to: __m256i.self)
+        return (unsafeBitCast(_mm256_shuffle_epi8(table, indices), to: SIMD32<UInt8>.self), scale)
+        #else
+        var codes = SIMD32<UInt8>()
+        for i in 0..<16 {
+            let byte = block.load(fromByteOffset: 8 &+ 16 &* c &+ i, as: UInt8.self)
+            codes[i] = UInt8(bitPattern: levels[Int(byte & 0xF)])
+            codes[i + 16] = UInt8(bitPattern: levels[Int(byte >> 4)])
+        }
+        return (codes, scale)
+        #endif
+    }
+}

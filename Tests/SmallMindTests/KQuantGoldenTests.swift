@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+@testable import SmallMind
+
+/// llama.cpp's server on the kq model in the Q5_K_M, Q3_K_M, Q2_K and IQ4_XS encodings
+/// (`../shared/golden/llamacpp-quants.json`, which adds `safe_tokens`: llama.cpp's greedy tokens
+/// before its first top-1/top-2 gap under 0.1). Comparisons run through `GoldenComparison`
+/// (teacher-forced, hidden byte tokens rebuilt; see LlamaCppGoldenTests.swift).
+@Suite(.enabled(if: SharedFiles.available, SharedFiles.skipReason))
+struct KQuantGoldenTests {
+    static let models = ["kq-q5_k_m.gguf", "kq-q3_k_m.gguf", "kq-q2_k.gguf", "kq-iq4_xs.gguf"]
+
+    /// The case of `model` and its count of safe greedy tokens.
+    static func golden(_ model: String) throws -> (LlamaCppGolden.Case, safeTokens: Int) {
+        struct SafeCounts: Decodable {
+            struct Case: Decodable {
+                let model: String
+                let safe_tokens: Int
+            }
+            let cases: [Case]
+        }
+        let data = try Data(contentsOf: URL(fileURLWithPath: SharedFiles.path("golden/llamacpp-quants.json")))
+        let cases = try JSONDecoder().decode(LlamaCppGolden.self, from: data).cases
+        let golden = try #require(cases.first { $0.model == model }, "no golden case for \(model)")
+        let safe = try #require(try JSONDecoder().decode(SafeCounts.self, from: data).cases.first { $0.model == model })
+        return (golden, safe.safe_tokens)
+    }
+
+    static func compare(_ model: String, _ arithmetic: ForwardArithmetic) throws -> (GoldenComparison, LlamaCppGolden.Case) {
+        let path = SharedFiles.model(model)
+        let (golden, _) = try golden(model)
+        let result = GoldenComparison(
+            weights: try GGUFModel.load(path: path), golden: golden, byteTokens: try GoldenComparison.byteTokens(of: path),
+            arithmetic: arithmetic)
+        #expect(result.prefillEqualsDecode, "\(model): batched prefill and token-by-token decode disagree")
+        return (result, golden)
+    }
+
+    /// Prompt tokenization through the model's own (embedded) vocabulary.
+    @Test(arguments: models)
+    func promptTokensEqualLlamaCpps(model: String) throws {
+        let (golden, _) = try Self.golden(model)
+        let loaded = try Model.load(path: SharedFiles.model(model), tokenizerPath: nil)
+        #expect(try loaded.tokenize(golden.prompt) == golden.prompt_tokens)
+    }
+
+    /// This runtime's own arithmetic (float32 keys, values and attention; integer products on
+    /// Q8_K activations): the first steps agree. Later ones need not: the random-weight kq model
+    /// amplifies llama.cpp's f16 cache and flash-attention rounding until a token flips (see
+    /// `LlamaCppGoldenTests.quantizedTolerance`: Q4_K_M reached 20.5), and Q5_K_M does so from
+    /// step 3 (|Δ log p| 61 there, where `.llamaCpp` arithmetic, below, agrees to 2.6e-5 — so the
+    /// weights' products are not the cause; SMALLMIND_AVX512=0 gives the same figures).
+    /// Observed over the first three teacher-forced steps: Q5_K_M 1.08, Q3_K_M 1.20, Q2_K 1.69,
+    /// IQ4_XS 1.06; the bound leaves ~40 % above the largest. Free-running greedy generation
+    /// follows llama.cpp's tokens for 3 (Q5_K_M), 8 (Q3_K_M), 9 (Q2_K) and 9 (IQ4_XS) steps.
+    @Test(arguments: models)
+    func firstStepsAgreeInDefaultArithmetic(model: String) throws {
+        let steps = 3
+        let (result, golden) = try Self.compare(model, .standard)
+        let largest = result.stepErrors.prefix(steps).max() ?? .infinity
+        #expect(largest <= 2.4, "\(model): max |Δ log p| over the first \(steps) steps \(largest)")
+        #expect(result.argmaxDisagreements.filter { $0 < steps }.isEmpty, "\(model): top-1 differs at \(result.argmaxDisagreements)")
+        let loaded = try Model.load(path: SharedFiles.model(model), tokenizerPath: nil)
+        let completion = try loaded.generate(golden.prompt, .greedy(maxTokens: steps))
+        #expect(completion.tokens == Array(golden.tokens.prefix(steps)), "\(model): greedy tokens")
+    }
+
+    /// Bounds on |Δ log p| in llama.cpp's arithmetic (`.llamaCpp`), observed beside each. Q5_K_M,
+    /// Q3_K_M and IQ4_XS agree at every step to about the golden file's printed precision (5e-6;
+    /// llama.cpp multiplies these formats with ggml_vec_dot_*_q8_K, the same integers per super-block
+    /// as ours, and their float steps round alike here). Q2_K agrees so (1.2e-5) for the first 11
+    /// steps, then moves by up to 1.32 — in either float order of its products (llama.cpp's
+    /// repacked one, one integer per super-block, which parity mode uses: 1.32; our eight lanes:
+    /// 0.94), so a rounding elsewhere that the random-weight model amplifies, not found yet.
+    static let llamaCppArithmeticTolerance: [String: (bound: Double, exactSteps: Int)] = [
+        "kq-q5_k_m.gguf": (4e-5, 27),    // observed 2.58e-5
+        "kq-q3_k_m.gguf": (4e-5, 32),    // observed 2.21e-5
+        "kq-iq4_xs.gguf": (4e-5, 31),    // observed 1.84e-5
+        "kq-q2_k.gguf": (1.85, 11),      // observed 1.32 (1.19e-5 over the first 11 steps)
+    ]
+
+    /// Teacher-forced in llama.cpp's arithmetic: log-probabilities within the bounds above (to
+    /// 4e-5 over the steps listed as exact), and our top-1 equal to llama.cpp's at every step
+    /// where its own top-1/top-2 gap exceeds 0.01 (Q2_K's step 17, a gap of 0.009, is the only
+    /// step where they differ).
+    @Test(arguments: models)
+    func teacherForcedMatchInLlamaCppArithmetic(model: String) throws {
+        let (result, golden) = try Self.compare(model, .llamaCpp)
+        let (bound, exactSteps) = Self.llamaCppArithmeticTolerance[model]!
+        #expect(result.maxLogProbError <= bound, "\(model): max |Δ log p| \(result.maxLogProbError) > \(bound)")
+        let early = result.stepErrors.prefix(exactSteps).max() ?? .infinity
+        #expect(early <= 4e-5, "\(model): max |Δ log p| over the first \(exactSteps) steps \(early)")
+        let clear = result.argmaxDisagreements.filter { s in
+            let top = golden.steps[s].top
+            return top.count < 2 || top[0][1] - top[1][1] > 0.01
+        }
+        #expect(clear.isEmpty, "\(model): top-1 differs where llama.cpp's top-1/top-2 gap > 0.01, steps \(clear)")
+        #expect(result.stepErrors.count == golden.steps.count, "\(model): every step compared")
+    }
+}
