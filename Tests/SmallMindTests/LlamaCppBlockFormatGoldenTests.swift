@@ -117,3 +117,27 @@ struct LlamaCppBlockFormatGoldenTests {
         #expect(largest <= Self.llamaCppArithmeticTolerance[model]!, "\(model): max |Δ log p| \(largest) over \(compared) steps")
     }
 }
+
+/// The real Qwen 2.5 Coder 0.5B Q4_K_M file, whose weights are mostly Q5_0 (133 of its matrices,
+/// rows of 896 elements, the tied classifier included), against llama.cpp's server on it
+/// (../shared/golden/llamacpp-real.json), teacher-forced in llama.cpp's arithmetic. Over the
+/// first 16 steps of the first case, to keep the test short (the three whole cases, 48 + 48 + 32
+/// steps, take minutes in a debug build). Observed over the whole cases: max |Δ log p| 0.26–0.28
+/// in llama.cpp's arithmetic (0.29–0.30 in this runtime's), the greedy token equal at every step
+/// (in this runtime's arithmetic it differs once, where llama.cpp's gap is 0.21). That residue is
+/// not Q5_0's: on kq-q5_0 the same products agree with llama.cpp to the golden file's digits.
+@Suite(.enabled(if: SharedFiles.available && RealModels.available(RealModels.qwen), RealModels.skipReason(RealModels.qwen)))
+struct RealQ5_0ModelGoldenTests {
+    @Test func teacherForcedFirstStepsAgreeInLlamaCppArithmetic() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: SharedFiles.path("golden/llamacpp-real.json")))
+        let full = try #require(try JSONDecoder().decode(LlamaCppGolden.self, from: data).cases.first { $0.model == RealModels.qwen })
+        let golden = LlamaCppGolden.Case(
+            model: full.model, prompt: full.prompt, prompt_tokens: full.prompt_tokens, tokens: full.tokens, content: full.content,
+            steps: Array(full.steps.prefix(16)))
+        let weights = try GGUFModel.load(path: RealModels.path(RealModels.qwen))
+        let result = GoldenComparison(weights: weights, golden: golden, byteTokens: .init(), arithmetic: .llamaCpp)
+        #expect(result.stepErrors.count == 16)
+        #expect(result.argmaxDisagreements.isEmpty, "greedy token differs at steps \(result.argmaxDisagreements)")
+        #expect(result.maxLogProbError <= 0.4, "max |Δ log p| \(result.maxLogProbError)")
+    }
+}

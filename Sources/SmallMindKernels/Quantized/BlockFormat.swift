@@ -235,7 +235,7 @@ public enum BlockFormat: String, Sendable, CaseIterable {
     }
 
     /// Rows of x quantized as `multiplyIntegerProducts` wants them for this format (Q8_0 blocks
-    /// for Q8_0/Q4_0 weights, Q8_K super-blocks for the K-quants), or nil for the half formats.
+    /// for the 32-element formats, Q8_K super-blocks for the K-quants), or nil for the half formats.
     /// The caller deallocates them after the product.
     public func quantizeActivations(_ x: UnsafePointer<Float>, batch: Int, columns: Int) -> QuantizedActivations? {
         quantizeActivations(x, batch: batch, columns: columns, pool: nil)
@@ -275,7 +275,7 @@ public enum BlockFormat: String, Sendable, CaseIterable {
     }
 
     /// y = x · Wᵀ in integers, as llama.cpp computes it for these weights: each row of x quantized
-    /// (`quantizeActivations`), integer products per block — for Q8_0/Q4_0 `IntegerKernels` in
+    /// (`quantizeActivations`), integer products per block — for the 32-element formats `IntegerKernels` in
     /// `IntegerMatmul`'s order, for the K-quants `KQuantIntegerKernels` in `KQuantIntegerMatmul`'s
     /// (batch-invariant too, a different order from `multiply`'s). How the runtime multiplies
     /// these formats.

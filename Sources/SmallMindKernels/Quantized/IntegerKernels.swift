@@ -1,4 +1,4 @@
-// The fast form of `IntegerMatmul`: Q8_0/Q4_0 weights times Q8_0 activation codes with x86's
+// The fast form of `IntegerMatmul`: the 32-element block formats times Q8_0 activation codes with x86's
 // integer dot-product instructions, in exactly `IntegerMatmul`'s order (its header states it), so
 // the two agree bit for bit — the scalar one is this kernel's naive twin.
 //

@@ -1,5 +1,5 @@
-// Q8_0 and Q4_0 weights times activations quantized to Q8_0, in integers — llama.cpp's arithmetic
-// for these types, and the runtime's. This scalar form defines the order and is the naive twin of
+// The 32-element block formats (Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, IQ4_NL) times activations quantized
+// to Q8_0, in integers — llama.cpp's arithmetic for these types, and the runtime's. This scalar form defines the order and is the naive twin of
 // the vectorised kernel (`IntegerKernels`), which equals it bit for bit. With it the Q8_0 golden
 // models match llama.cpp's server to the golden file's printed digits.
 //
