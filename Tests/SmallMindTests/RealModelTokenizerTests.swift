@@ -22,15 +22,15 @@ struct RealModelTokenizerTests {
         return try JSONDecoder().decode(File.self, from: data).cases.filter { $0.model == model }
     }
 
-    /// Loading a tokenizer from a real model is what every engine start does; both are cached here
-    /// only so the suite does not parse the 500 MB file once per test.
     static func tokenizer(_ model: String) throws -> any Tokenizer {
         try GGUFTokenizer.load(from: GGUFFile(path: RealModels.path(model)))
     }
 
     static let available = SharedFiles.available && RealModels.available(RealModels.qwen) && RealModels.available(RealModels.gemma)
+    static let skipReason: Comment = SharedFiles.available
+        ? RealModels.skipReason("\(RealModels.qwen) and \(RealModels.gemma)") : SharedFiles.skipReason
 
-    @Test(.enabled(if: available, RealModels.skipReason(RealModels.gemma)),
+    @Test(.enabled(if: available, skipReason),
           arguments: [RealModels.qwen, RealModels.gemma])
     func promptsEncodeToLlamaCppIds(_ model: String) throws {
         let tokenizer = try Self.tokenizer(model)
@@ -43,7 +43,7 @@ struct RealModelTokenizerTests {
         }
     }
 
-    @Test(.enabled(if: available, RealModels.skipReason(RealModels.gemma)),
+    @Test(.enabled(if: available, skipReason),
           arguments: [RealModels.qwen, RealModels.gemma])
     func generatedIdsDecodeToTheServersText(_ model: String) throws {
         let tokenizer = try Self.tokenizer(model)
@@ -51,5 +51,25 @@ struct RealModelTokenizerTests {
             let text = tokenizer.decode(golden.tokens, after: golden.prompt_tokens.last)
             #expect(text == golden.content, "\(model): \(golden.prompt.debugDescription)")
         }
+    }
+}
+
+extension RealModelTokenizerTests {
+    /// llama.cpp's end-of-generation sets for the two files (what its loader lists under "printing
+    /// all EOG tokens"): Qwen's <|endoftext|>, <|im_end|>, its FIM padding, repository and file
+    /// separator tokens, and — by llama.cpp's text rule for </s> — the ordinary text token "</s>"
+    /// (128247); Gemma's <eos>, <end_of_turn> and its user-defined </s>.
+    @Test(.enabled(if: RealModels.available(RealModels.qwen), RealModels.skipReason(RealModels.qwen)))
+    func qwenEndsAtImEndAndEndOfText() throws {
+        let tokenizer = try Self.tokenizer(RealModels.qwen)
+        #expect(tokenizer.endOfGenerationTokens == [151643, 151645, 151662, 151663, 151664, 128247])
+        #expect(tokenizer.eosToken == 151645)
+    }
+
+    @Test(.enabled(if: RealModels.available(RealModels.gemma), RealModels.skipReason(RealModels.gemma)))
+    func gemmaEndsAtEOSAndEndOfTurn() throws {
+        let tokenizer = try Self.tokenizer(RealModels.gemma)
+        #expect(tokenizer.endOfGenerationTokens == [1, 106, 212])
+        #expect(tokenizer.decode([212]).isEmpty)
     }
 }
