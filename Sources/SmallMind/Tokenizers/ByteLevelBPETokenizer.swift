@@ -93,14 +93,16 @@ public struct ByteLevelBPETokenizer: Tokenizer {
         }
     }
 
-    /// Normal tokens map their characters back to bytes; user-defined tokens are their text;
+    /// Normal tokens map their characters back to bytes; user-defined tokens are their text; byte
+    /// tokens (`<0x0A>`, SentencePiece-style fallback some BPE vocabularies carry) their byte;
     /// control, unknown and unused tokens are nothing.
     public func bytes(of token: Int, after previous: Int?) -> [UInt8] {
         guard vocabulary.kinds.indices.contains(token) else { return [] }
         switch vocabulary.kinds[token] {
         case .normal: return ByteLevel.decode(vocabulary.texts[token])
         case .userDefined: return Array(vocabulary.texts[token])
-        case .control, .unknown, .unused, .undefined, .byte: return []
+        case .byte: return SentencePieceTokenizer.byteFallbackValue(Array(vocabulary.texts[token])).map { [$0] } ?? []
+        case .control, .unknown, .unused, .undefined: return []
         }
     }
 
