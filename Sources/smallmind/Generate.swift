@@ -49,6 +49,8 @@ struct Generate: AsyncParsableCommand {
 
     func validate() throws {
         if json && stream { throw ValidationError("--stream and --json do not combine: --json prints one object at the end") }
+        let most = GenerationParameters.maximumTopLogProbabilities
+        guard (0...most).contains(logprobs) else { throw ValidationError("--logprobs must be from 0 (off) to \(most), not \(logprobs)") }
     }
 
     var parameters: GenerationParameters {
