@@ -36,12 +36,15 @@ public enum GenerationOutput {
         ])
     }
 
-    /// One step as JSON: `{"token": 432, "logprob": -0.031780, "top": [[432, -0.031780], …]}`.
+    /// One step as JSON: `{"token": 432, "logprob": -0.03178, "top": [[432, -0.03178], …]}`.
+    /// Seven significant digits (a float32 logit's precision), so that a near-certain token's
+    /// -1e-07 does not round to 0.
     static func step(_ s: StepLogProbabilities) -> String {
-        JSONText.object([
+        func number(_ value: Double) -> String { JSONText.number(value, significantDigits: 7) }
+        return JSONText.object([
             ("token", String(s.chosen.token)),
-            ("logprob", JSONText.number(s.chosen.logProbability)),
-            ("top", "[" + s.top.map { "[\($0.token),\(JSONText.number($0.logProbability))]" }.joined(separator: ",") + "]"),
+            ("logprob", number(s.chosen.logProbability)),
+            ("top", "[" + s.top.map { "[\($0.token),\(number($0.logProbability))]" }.joined(separator: ",") + "]"),
         ])
     }
 

@@ -84,7 +84,11 @@ struct LogProbabilityTests {
     @Test func identicalAloneAmongOthersAndInAContext() async throws {
         let model = try Self.model()
         let mine = GenerationParameters(maxTokens: 20, temperature: 0.9, topK: 5, seed: 11, topLogProbabilities: 4)
-        let alone = try await Engine(model: model, options: EngineOptions(maxBatch: 1, threads: 1)).generate("abc abc", mine)
+        let streamed = Locked<[StepLogProbabilities]>([])
+        let alone = try await Engine(model: model, options: EngineOptions(maxBatch: 1, threads: 1)).generate("abc abc", mine) { event in
+            if let step = event.logProbabilities { streamed.withLock { $0.append(step) } }
+        }
+        #expect(streamed.current == alone.logProbabilities, "the engine's token events carry the same steps")
 
         let crowded = try Engine(model: model, options: EngineOptions(maxBatch: 8, prefillChunk: 3, threads: 2))
         let results = try await withThrowingTaskGroup(of: (Int, Completion).self) { group in
