@@ -20,6 +20,7 @@ enum SharedFiles {
 
 enum RealModels {
     static let qwen = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+    static let gemma = "gemma-3-270m-q4_k_m.gguf"
 
     static let directory: String = {
         if let dir = ProcessInfo.processInfo.environment["SMALLMIND_MODELS"], !dir.isEmpty { return dir }
@@ -30,6 +31,24 @@ enum RealModels {
     static func available(_ name: String) -> Bool { FileManager.default.fileExists(atPath: path(name)) }
     static func skipReason(_ name: String) -> Comment {
         "needs the real model \(name) in \(directory): run ../shared/tools/fetch_real_models.sh (absent: skipped)"
+    }
+
+    /// Whether `smallmind info` describes the model without a problem — false while this build
+    /// lacks what the model needs (its architecture, a tensor encoding) or the file is absent.
+    static func runsHere(_ name: String) -> Bool {
+        guard available(name), let smallmind = BuildProducts.executable("smallmind") else { return false }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: smallmind)
+        process.arguments = ["info", path(name)]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+
+    static func cannotRunReason(_ name: String) -> Comment {
+        "needs the real model \(name) in \(directory) and a build that runs it (`smallmind info` reports no problem); skipped"
     }
 }
 
@@ -47,13 +66,20 @@ struct LlamaCppGolden: Decodable {
         let prompt_tokens: [Int]
         let tokens: [Int]
         let steps: [Step]
+        /// How many leading tokens are safe to compare (llama-real.json): those before llama.cpp's
+        /// first top-1/top-2 gap under 0.1.
+        let safe_tokens: Int?
     }
 
     let cases: [Case]
 
+    static func cases(file: String = "llamacpp.json") throws -> [Case] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: SharedFiles.path("golden/\(file)")))
+        return try JSONDecoder().decode(LlamaCppGolden.self, from: data).cases
+    }
+
     static func goldenCase(_ model: String) throws -> Case {
-        let data = try Data(contentsOf: URL(fileURLWithPath: SharedFiles.path("golden/llamacpp.json")))
-        return try #require(try JSONDecoder().decode(LlamaCppGolden.self, from: data).cases.first { $0.model == model })
+        try #require(try cases().first { $0.model == model })
     }
 }
 
