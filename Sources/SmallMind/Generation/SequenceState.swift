@@ -37,11 +37,10 @@ struct SequenceState {
             return (nil, nil)
         }
         generated.append(next)
-        var step: StepLogProbabilities?
-        if parameters.topLogProbabilities > 0 {
-            step = StepLogProbabilities.compute(logits: logits, chosen: next, count: parameters.topLogProbabilities)
-            logProbabilities.append(step!)
-        }
+        // Only when asked: it costs an exp per vocabulary entry.
+        let step = parameters.topLogProbabilities > 0
+            ? StepLogProbabilities.compute(logits: logits, chosen: next, count: parameters.topLogProbabilities) : nil
+        if let step { logProbabilities.append(step) }
         let (release, stopped) = matcher.append(detokenizer.append(tokenizer.bytes(of: next, after: previous)))
         previous = next
         let event = TokenEvent(token: next, text: release, index: generated.count - 1, logProbabilities: step)
