@@ -52,7 +52,7 @@ public enum GenerationOutput {
 
     /// Log-probabilities for reading, one line per step:
     ///
-    ///     step 0: 432 ' Lily' -0.0318 | 432 ' Lily' -0.0318, 383 ' Tim' -3.5473, …
+    ///     step 0: 432 ',' -0.0317 | 432 ',' -0.0317, 383 ' there' -3.5498, …
     ///
     /// the chosen token, then the top-N best first; each token shown with its text (`piece`, the
     /// bytes it adds after the previous token).

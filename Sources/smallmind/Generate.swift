@@ -20,7 +20,7 @@ struct Generate: AsyncParsableCommand {
             the temperature-scaled or top-k/top-p-cut distribution sampled from). With --json: \
             "logprobs": [{"token": id, "logprob": ln p, "top": [[id, ln p], ...best first]}, ...]. \
             Without: one line per step on stderr, after the text: \
-            step 0: 432 ' Lily' -0.0318 | 432 ' Lily' -0.0318, 383 ' Tim' -3.5473, ...
+            step 0: 432 ',' -0.0317 | 432 ',' -0.0317, 383 ' there' -3.5498, ...
 
             Control-token texts in the prompt (<|im_start|>) become those tokens unless \
             --no-parse-special.
@@ -41,7 +41,9 @@ struct Generate: AsyncParsableCommand {
 
     @Option(
         name: .customLong("logprobs"),
-        help: "At each step, report the N most likely tokens with their log-probabilities (0 = off; at most \(GenerationParameters.maximumTopLogProbabilities)).")
+        help: ArgumentHelp(
+            "At each step, report the N most likely tokens with their log-probabilities (0 = off; at most \(GenerationParameters.maximumTopLogProbabilities)).",
+            valueName: "N"))
     var logprobs: Int = 0
 
     @Option(help: "Threads for the kernels (default: all cores). The result does not depend on it.")
