@@ -102,7 +102,9 @@ public enum ModelInspection {
         // A vocabulary-only file: nothing more to read (its architecture need not be one we run).
         if file.tensors.isEmpty && report.vocabulary != nil { return report }
 
-        _ = try GGUFModel.architecture(of: file)  // an unknown architecture is an error, listing the known ones
+        // An unknown architecture is an error listing the known ones. The architecture's traits
+        // belong here too, once its row describes them: `report.architectureTraits = …(row)`.
+        _ = try GGUFModel.architecture(of: file)
         report.configuration = try GGUFModel.configuration(of: file)
         // Validates every tensor's presence, shape and encoding. The llama.cpp-rounding flag only
         // skips regrouping rows for the VNNI kernels, which inspection does not need.
