@@ -62,6 +62,33 @@ extension Format {
     }
 }
 
+extension Format {
+    /// Text shown between single quotes with control characters escaped (`'<|im_end|>'`, `'\\n'`).
+    public static func quoted(_ text: String) -> String {
+        var out = "'"
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "'": out += "\\'"
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += String(format: "\\x%02X", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "'"
+    }
+
+    /// A token's bytes for display: quoted text when they are valid UTF-8, otherwise printable
+    /// ASCII as is and every other byte as \xNN (a byte-fallback token, half of a character).
+    public static func piece(_ bytes: [UInt8]) -> String {
+        let text = String(decoding: bytes, as: UTF8.self)
+        if Array(text.utf8) == bytes { return quoted(text) }  // valid UTF-8: decoding replaced nothing
+        return "'" + bytes.map { (0x20..<0x7F).contains($0) && $0 != 0x27 && $0 != 0x5C ? String(UnicodeScalar($0)) : String(format: "\\x%02X", $0) }.joined() + "'"
+    }
+}
+
 /// Two-column "label: value" tables.
 public enum Table {
     public static func render(_ rows: [(String, String)]) -> String {

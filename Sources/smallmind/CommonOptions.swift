@@ -41,11 +41,22 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Stop before this string (repeatable).")
     var stop: [String] = []
 
+    @Flag(name: .customLong("no-parse-special"), help: ArgumentHelp(parseSpecialHelp))
+    var noParseSpecial = false
+
     var parameters: GenerationParameters {
-        GenerationParameters(maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, seed: seed, stop: stop)
+        GenerationParameters(
+            maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, seed: seed, stop: stop,
+            parseSpecialTokens: !noParseSpecial)
     }
 
     func validate() throws {
         do { try parameters.validate() } catch { throw ValidationError("\(error)") }
     }
 }
+
+/// The one help text of `--no-parse-special` (generate, batch, tokenize): the same behaviour everywhere.
+let parseSpecialHelp = """
+    Keep control-token texts written in the input (<|im_start|>, <s>) as plain text. By default each \
+    becomes its single token, as llama.cpp does.
+    """

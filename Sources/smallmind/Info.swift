@@ -4,17 +4,19 @@ import SmallMindCLI
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Describe a model file (GGUF or llama2.c): architecture, shape, tensor types, memory.")
+        abstract: "Describe a model file (GGUF or llama2.c): architecture, shape, tensor types, memory, vocabulary.",
+        discussion: """
+            Also describes vocabulary-only GGUF files (llama.cpp's ggml-vocab-*.gguf). A file whose \
+            weights this runtime cannot load is still described, then reported as an error (status 1).
+            """)
 
     @Argument(help: "The model file. Its format is recognised by content, not by extension.")
     var file: String
 
     func run() throws {
-        do {
-            let report = try ModelInspection.inspect(path: file)
-            StandardStreams.out(Table.render(ModelLocator.describe(report, path: file)))
-        } catch {
-            throw CommandFailure(error)
-        }
+        let report: ModelReport
+        do { report = try ModelInspection.inspect(path: file) } catch { throw CommandFailure(error) }
+        StandardStreams.out(Table.render(ModelLocator.describe(report, path: file)))
+        if let problem = report.weightsProblem { throw CommandFailure(message: "\(file): the weights cannot be loaded: \(problem)") }
     }
 }

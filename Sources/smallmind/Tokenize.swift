@@ -16,7 +16,7 @@ struct Tokenize: ParsableCommand {
     @Flag(name: .customLong("no-bos"), help: "Do not add the vocabulary's BOS (or EOS) framing.")
     var noBOS = false
 
-    @Flag(name: .customLong("no-parse-special"), help: "Treat control-token texts such as <|im_start|> as plain text.")
+    @Flag(name: .customLong("no-parse-special"), help: ArgumentHelp(parseSpecialHelp))
     var noParseSpecial = false
 
     @Option(help: "The text to tokenize.")

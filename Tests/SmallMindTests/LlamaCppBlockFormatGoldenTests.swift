@@ -133,7 +133,7 @@ struct RealQ5_0ModelGoldenTests {
         let full = try #require(try JSONDecoder().decode(LlamaCppGolden.self, from: data).cases.first { $0.model == RealModels.qwen })
         let golden = LlamaCppGolden.Case(
             model: full.model, prompt: full.prompt, prompt_tokens: full.prompt_tokens, tokens: full.tokens, content: full.content,
-            steps: Array(full.steps.prefix(16)))
+            steps: Array(full.steps.prefix(16)), safe_tokens: full.safe_tokens)
         let weights = try GGUFModel.load(path: RealModels.path(RealModels.qwen))
         let result = GoldenComparison(weights: weights, golden: golden, byteTokens: .init(), arithmetic: .llamaCpp)
         #expect(result.stepErrors.count == 16)

@@ -80,7 +80,7 @@ public final class Engine: Sendable {
 
     private func prepare(_ prompt: String, _ parameters: GenerationParameters) throws -> ([Int], GenerationParameters) {
         try parameters.validate()
-        let tokens = try model.tokenize(prompt)
+        let tokens = try model.tokenize(prompt, parseSpecial: parameters.parseSpecialTokens)
         guard tokens.count + parameters.maxTokens <= scheduler.contextLength else {
             throw EngineError.requestTooLong(promptTokens: tokens.count, maxTokens: parameters.maxTokens, contextLength: scheduler.contextLength)
         }

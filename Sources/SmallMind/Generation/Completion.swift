@@ -20,6 +20,10 @@ public struct Completion: Sendable, Equatable {
     public var tokens: [Int]
     public var finishReason: FinishReason
     public var timings: GenerationTimings
+    /// One entry per generated token (aligned with `tokens`) when
+    /// `GenerationParameters.topLogProbabilities` > 0; empty otherwise. The step that produced
+    /// the end-of-sequence token has none (that token is not in `tokens` either).
+    public var logProbabilities: [StepLogProbabilities] = []
     /// The operating-system thread that computed the generation, when the runner records it (the
     /// sample's "worker" column); see `ThreadIdentity`. Not part of the result's content.
     public var threadID: Int?
@@ -29,7 +33,11 @@ public struct Completion: Sendable, Equatable {
     public var promptTokenCount: Int { promptTokens.count }
     public var completionTokenCount: Int { tokens.count }
 
-    public init(prompt: String, continuation: String, promptTokens: [Int], tokens: [Int], finishReason: FinishReason, timings: GenerationTimings) {
+    public init(
+        prompt: String, continuation: String, promptTokens: [Int], tokens: [Int], finishReason: FinishReason, timings: GenerationTimings,
+        logProbabilities: [StepLogProbabilities] = []
+    ) {
+        self.logProbabilities = logProbabilities
         self.prompt = prompt
         self.continuation = continuation
         self.promptTokens = promptTokens
@@ -73,4 +81,8 @@ public struct TokenEvent: Sendable, Equatable {
     public var text: String
     /// 0 for the first generated token.
     public var index: Int
+    /// The model's distribution at this step, when `GenerationParameters.topLogProbabilities` > 0;
+    /// nil otherwise, and on the last event that only releases held-back text (it repeats the
+    /// last token and index).
+    public var logProbabilities: StepLogProbabilities? = nil
 }

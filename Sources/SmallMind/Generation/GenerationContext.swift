@@ -29,7 +29,7 @@ public final class GenerationContext {
         onToken: ((TokenEvent) -> Bool)? = nil
     ) throws(GenerationError) -> Completion {
         try parameters.validate()
-        let promptTokens = try model.tokenize(prompt)
+        let promptTokens = try model.tokenize(prompt, parseSpecial: parameters.parseSpecialTokens)
         let contextLength = model.configuration.contextLength
         guard promptTokens.count <= contextLength else {
             throw .promptTooLong(tokens: promptTokens.count, contextLength: contextLength)

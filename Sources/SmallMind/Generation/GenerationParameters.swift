@@ -13,10 +13,21 @@ public struct GenerationParameters: Sendable, Equatable, Codable {
     public var seed: UInt64
     /// Generation stops before the first occurrence of any of these strings.
     public var stop: [String]
+    /// How many of the most likely tokens to report, with their log-probabilities, at every step
+    /// (`TokenEvent.logProbabilities`, `Completion.logProbabilities`); 0 reports none. The
+    /// probabilities are the model's own (log-softmax of the raw logits), whatever the temperature,
+    /// top-k or top-p used to sample. At most `maximumTopLogProbabilities`. Default 0.
+    public var topLogProbabilities: Int
+    /// Whether control-token texts written in the prompt (`<|im_start|>`, `<s>`) become those
+    /// tokens, as llama.cpp does with prompts; false keeps them as plain text. Default true.
+    public var parseSpecialTokens: Bool
+
+    /// The most `topLogProbabilities` may ask for.
+    public static let maximumTopLogProbabilities = 100
 
     public init(
         maxTokens: Int = 128, temperature: Float = 1.0, topK: Int = 0, topP: Float = 0.9,
-        seed: UInt64 = 0, stop: [String] = []
+        seed: UInt64 = 0, stop: [String] = [], topLogProbabilities: Int = 0, parseSpecialTokens: Bool = true
     ) {
         self.maxTokens = maxTokens
         self.temperature = temperature
@@ -24,6 +35,20 @@ public struct GenerationParameters: Sendable, Equatable, Codable {
         self.topP = topP
         self.seed = seed
         self.stop = stop
+        self.topLogProbabilities = topLogProbabilities
+        self.parseSpecialTokens = parseSpecialTokens
+    }
+
+    /// Decodes every field, taking the default for the ones added later (`topLogProbabilities`,
+    /// `parseSpecialTokens`) when absent, so parameters saved before them still read.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            maxTokens: try c.decode(Int.self, forKey: .maxTokens), temperature: try c.decode(Float.self, forKey: .temperature),
+            topK: try c.decode(Int.self, forKey: .topK), topP: try c.decode(Float.self, forKey: .topP),
+            seed: try c.decode(UInt64.self, forKey: .seed), stop: try c.decode([String].self, forKey: .stop),
+            topLogProbabilities: try c.decodeIfPresent(Int.self, forKey: .topLogProbabilities) ?? 0,
+            parseSpecialTokens: try c.decodeIfPresent(Bool.self, forKey: .parseSpecialTokens) ?? true)
     }
 
     /// Greedy decoding: always the most likely token.
@@ -41,6 +66,9 @@ public struct GenerationParameters: Sendable, Equatable, Codable {
         guard topK >= 0 else { throw fail("topK", "\(topK)", "must be 0 (off) or more") }
         guard topP.isFinite && topP > 0 && topP <= 1 else { throw fail("topP", "\(topP)", "must be in (0, 1]") }
         guard !stop.contains("") else { throw fail("stop", "\"\"", "stop strings must not be empty") }
+        guard (0...Self.maximumTopLogProbabilities).contains(topLogProbabilities) else {
+            throw fail("topLogProbabilities", "\(topLogProbabilities)", "must be 0 (off) to \(Self.maximumTopLogProbabilities)")
+        }
     }
 }
 

@@ -9,6 +9,8 @@ struct SequenceState {
     private var detokenizer = StreamingDetokenizer()
     private var matcher: StopStringMatcher
     private(set) var generated: [Int] = []
+    /// One entry per `generated` token when log-probabilities are requested.
+    private(set) var logProbabilities: [StepLogProbabilities] = []
     private var previous: Int?
     /// Position the next fed token occupies (prompt tokens take 0..<promptTokens.count).
     private(set) var position: Int
@@ -35,9 +37,13 @@ struct SequenceState {
             return (nil, nil)
         }
         generated.append(next)
+        // Only when asked: it costs an exp per vocabulary entry.
+        let step = parameters.topLogProbabilities > 0
+            ? StepLogProbabilities.compute(logits: logits, chosen: next, count: parameters.topLogProbabilities) : nil
+        if let step { logProbabilities.append(step) }
         let (release, stopped) = matcher.append(detokenizer.append(tokenizer.bytes(of: next, after: previous)))
         previous = next
-        let event = TokenEvent(token: next, text: release, index: generated.count - 1)
+        let event = TokenEvent(token: next, text: release, index: generated.count - 1, logProbabilities: step)
         if stopped {
             finishReason = .stopString
         } else if generated.count >= parameters.maxTokens || position >= contextLength {
@@ -61,6 +67,6 @@ struct SequenceState {
     func completion(prompt: String, timings: GenerationTimings) -> Completion {
         Completion(
             prompt: prompt, continuation: matcher.fullText, promptTokens: promptTokens, tokens: generated,
-            finishReason: finishReason ?? .length, timings: timings)
+            finishReason: finishReason ?? .length, timings: timings, logProbabilities: logProbabilities)
     }
 }

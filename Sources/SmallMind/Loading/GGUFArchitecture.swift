@@ -94,6 +94,15 @@ public struct GGUFArchitecture: Sendable {
             normEpsilonKey: "attention.layer_norm_epsilon"),
     ]
 
+    /// How the file stores what the traits compute, one phrase each (`smallmind info`).
+    public var storageDescriptions: [String] {
+        var phrases: [String] = []
+        if fusedQueryKeyValue { phrases.append("fused QKV") }
+        if fusedGateUp { phrases.append("fused gate+up") }
+        if biases.contains(.queryKeyValue) { phrases.append("QKV biases") }
+        return phrases
+    }
+
     /// The row for `name`, if this runtime runs it.
     public static func named(_ name: String) -> GGUFArchitecture? { supported.first { $0.name == name } }
 }

@@ -196,8 +196,10 @@ public final class GGUFFile: Sendable {
                 throw .unsupported(file: path, what: "tensor type \(rawType) of \(name) (known: \(GGMLType.allCases.map(\.name).joined(separator: ", ")))")
             }
             let offset = try reader.uint64("\(name) offset")
-            guard offset <= UInt64(mapping.count) else {
-                throw .invalidField(file: path, field: "\(name) offset", value: String(offset), reason: "beyond the end of the file (\(mapping.count) bytes)")
+            // Only absurd offsets here (they could overflow the sums below); one beyond a file cut
+            // short is reported for the whole file after the loop.
+            guard offset <= 1 << 50 else {
+                throw .invalidField(file: path, field: "\(name) offset", value: String(offset), reason: "beyond any plausible file (at offset \(at))")
             }
             guard names.insert(name).inserted else {
                 throw .invalidField(file: path, field: "tensor \(name)", value: "repeated", reason: "a tensor name appears twice (again at offset \(at))")
@@ -205,6 +207,17 @@ public final class GGUFFile: Sendable {
             infos.append((name, dims, type, Int(offset), at))
         }
         let dataStart = (reader.offset + alignment - 1) / alignment * alignment
+        // A file cut short (an interrupted download or copy) is the common bad file: say so once,
+        // for the whole file, rather than through whichever tensor happens to be first past the cut.
+        let dataEnd = infos.reduce(0) { end, info in
+            let elements = info.dims.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? 1 << 52 : $0 * $1 }
+            return max(end, dataStart + info.offset + min(elements, 1 << 52) / info.type.blockSize * info.type.blockBytes)
+        }
+        if dataEnd > mapping.count {
+            throw .sizeMismatch(
+                file: path, expected: dataEnd, actual: mapping.count,
+                hint: "truncated: its tensors need \(dataEnd - mapping.count) more bytes — an incomplete download or copy?")
+        }
         var tensors: [GGUFTensorInfo] = []
         for info in infos {
             let (elements, overflow) = info.dims.reduce((1, false)) { acc, d in

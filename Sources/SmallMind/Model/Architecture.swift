@@ -114,3 +114,40 @@ public struct Architecture: Sendable, Equatable, CustomStringConvertible {
     /// The RoPE pairing (adjacent for families without rotations; unused there).
     public var rotaryPairing: RoPE.Pairing { if case .rotary(let p) = positions { p } else { .adjacent } }
 }
+
+extension ModelConfiguration {
+    /// The architecture's traits with this model's numbers, one short phrase each (`smallmind info`).
+    public var traitDescriptions: [String] {
+        let a = architecture
+        var traits: [String] = []
+        switch a.normalization {
+        case .rms: traits.append(a.postNorms ? "RMSNorm before and after each block" : "RMSNorm before each block")
+        case .layer: traits.append("LayerNorm before each block")
+        }
+        switch a.positions {
+        case .rotary(let pairing):
+            var rope = "RoPE (\(pairing == .halves ? "NeoX halves" : "adjacent pairs"), base \(Self.number(ropeBase))"
+            if let local = localRopeBase, local != ropeBase { rope += ", \(Self.number(local)) on local layers" }
+            traits.append(rope + ")")
+        case .learned: traits.append("learned positions")
+        }
+        if a.queryKeyNorms { traits.append("q/k norms") }
+        switch a.feedForward {
+        case .swiGLU: traits.append("SwiGLU")
+        case .geGLU: traits.append("GeGLU (tanh GELU)")
+        case .geluMLP: traits.append("GELU MLP")
+        }
+        if a.scalesEmbedding { traits.append("embeddings × √\(embeddingSize)") }
+        if let window = slidingWindow {
+            let n = a.slidingWindowPattern
+            traits.append(n <= 1 ? "sliding window \(window) on every layer" : "sliding window \(window) on \(n - 1) of every \(n) layers")
+        }
+        if let cap = attentionSoftCap { traits.append("attention soft cap \(Self.number(cap))") }
+        if let cap = finalLogitSoftCap { traits.append("logit soft cap \(Self.number(cap))") }
+        return traits
+    }
+
+    private static func number(_ value: Float) -> String {
+        value == value.rounded() && abs(value) < 1e9 ? String(Int(value)) : String(value)
+    }
+}

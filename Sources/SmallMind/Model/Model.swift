@@ -57,10 +57,12 @@ public final class Model: Sendable {
         return try Model(weights: weights, tokenizer: tokenizer, name: path)
     }
 
-    /// The prompt's token ids, with BOS when the vocabulary has one.
-    public func tokenize(_ prompt: String) throws(GenerationError) -> [Int] {
+    /// The prompt's token ids, with BOS when the vocabulary has one. With `parseSpecial` (the
+    /// default, as llama.cpp treats prompts) control-token texts such as `<|im_start|>` become
+    /// those tokens; without it they are plain text.
+    public func tokenize(_ prompt: String, parseSpecial: Bool = true) throws(GenerationError) -> [Int] {
         let tokens: [Int]
-        do { tokens = try tokenizer.encode(prompt, addBOS: true) } catch { throw .tokenizer(error) }
+        do { tokens = try tokenizer.encode(prompt, addBOS: true, parseSpecial: parseSpecial) } catch { throw .tokenizer(error) }
         guard !tokens.isEmpty else { throw .tokenizer(.emptyInput) }
         return tokens
     }

@@ -29,6 +29,13 @@ public enum JSONText {
         return rounded == rounded.rounded() && abs(rounded) < 1e15 ? String(Int(rounded)) : String(rounded)
     }
 
+    /// A JSON number to `digits` significant digits (`%g`: -0.031703, -1e-07, -16.25), for values
+    /// whose small magnitudes matter, like log-probabilities near 0; non-finite values become null.
+    public static func number(_ value: Double, significantDigits digits: Int) -> String {
+        guard value.isFinite else { return "null" }
+        return String(format: "%.\(digits)g", value)
+    }
+
     /// An object from already-encoded values, in the given order; nil values are left out.
     public static func object(_ members: [(key: String, value: String?)]) -> String {
         "{" + members.compactMap { m in m.value.map { string(m.key) + ":" + $0 } }.joined(separator: ",") + "}"
