@@ -1,4 +1,4 @@
-// Quantized matrices (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) regrouped at load time, eight rows to a group,
+// Quantized matrices (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, IQ4_XS) regrouped at load time, eight rows to a group,
 // for the AVX-512 VNNI kernels (SmallMindKernelsAVX512). Those put one weight row in each of a
 // vector's eight lanes, so a block's sums for eight rows come out in one register: no horizontal
 // sums, and the float work per block is shared by eight outputs. llama.cpp repacks its Q4_0 and
@@ -20,6 +20,9 @@
 //        high nibbles 2j + 1, positions 4k ..< 4k + 4)
 //   Q5_K (1440, for 1408): Q4_K's group block (its qs from the row's qs at 48), then 8 vectors of
 //        fifth bits at 1184 + 32k: each row's qh bytes 4k ..< +4 (bit s of byte l: element 32s + l)
+//   IQ4_XS (1104, for 1088): d (eight f16), the signed sub-scales ls − 32 ([sub-block][row], at
+//        16), then 8 × 4 vectors of packed indices at 80 + 128s + 32k: each row's qs bytes
+//        16s + 4k ..< +4 (low nibbles elements 4k ..< 4k + 4 of sub-block s, high ones 16 + 4k …)
 //   Q6_K (1680, as in the file): d (eight f16), the sixteen signed sub-scales ([sub-block][row],
 //        at 16), then 2 × 8 triples of vectors at 144 + 96(8n + k): each row's bytes 4k ..< +4 of
 //        ql[64n ..< 64n + 32], ql[64n + 32 ..< 64n + 64] and qh[32n ..< 32n + 32] — the kernel
@@ -87,14 +90,15 @@ public struct InterleavedRows: @unchecked Sendable {
         case .q4_K: return 32 + 128 + 1024
         case .q5_K: return 32 + 128 + 1024 + 256
         case .q6_K: return 16 + 128 + 1536
-        case .f16, .bf16, .q3_K, .q2_K, .iq4_xs: return nil
+        case .iq4_xs: return 16 + 64 + 1024
+        case .f16, .bf16, .q3_K, .q2_K: return nil
         }
     }
 
     /// Whether a matrix of this format can be regrouped (has an interleaved kernel).
     public static func supports(_ format: BlockFormat) -> Bool { groupBlockBytes(format) != nil }
 
-    /// The rows of a Q8_0, Q4_0, Q4_K, Q5_K or Q6_K matrix (`rows` rows of `rowBytes` bytes at `w`)
+    /// The rows of a Q8_0, Q4_0, Q4_K, Q5_K, Q6_K or IQ4_XS matrix (`rows` rows of `rowBytes` bytes at `w`)
     /// regrouped; nil for the other formats.
     public init?(format: BlockFormat, w: UnsafeRawPointer, rowBytes: Int, rows: Int, columns: Int) {
         guard let bytes = Self.groupBlockBytes(format) else { return nil }
@@ -117,7 +121,8 @@ public struct InterleavedRows: @unchecked Sendable {
                             Self.regroupQ4K(block, qs: 48, row: r, into: out)
                             Self.regroupFifthBits(block, row: r, into: out + 1184)
                         case .q6_K: Self.regroupQ6K(block, row: r, into: out)
-                        case .f16, .bf16, .q3_K, .q2_K, .iq4_xs: preconditionFailure("\(format) rows are not regrouped")
+                        case .iq4_xs: Self.regroupIQ4XS(block, row: r, into: out)
+                        case .f16, .bf16, .q3_K, .q2_K: preconditionFailure("\(format) rows are not regrouped")
                         }
                     }
                 }
@@ -185,6 +190,20 @@ public struct InterleavedRows: @unchecked Sendable {
         }
     }
 
+    /// Row r's IQ4_XS super-block into its place in the group super-block `out` (layout above); nil
+    /// pads with zeros.
+    private static func regroupIQ4XS(_ block: UnsafeRawPointer?, row r: Int, into out: UnsafeMutableRawPointer) {
+        out.storeBytes(of: block?.loadUnaligned(as: UInt16.self) ?? 0, toByteOffset: 2 * r, as: UInt16.self)
+        for s in 0..<8 {
+            let scale = block.map { Int8(IQ4XSDecoder.scale(s, $0)) } ?? 0
+            out.storeBytes(of: scale, toByteOffset: 16 + 8 * s + r, as: Int8.self)
+            for k in 0..<4 {
+                let four = block?.loadUnaligned(fromByteOffset: 8 + 16 * s + 4 * k, as: UInt32.self) ?? 0
+                out.storeBytes(of: four, toByteOffset: 80 + 128 * s + 32 * k + 4 * r, as: UInt32.self)
+            }
+        }
+    }
+
     private init(storage: Storage, groups: UnsafeRawPointer, format: BlockFormat, rows: Int, columns: Int) {
         self.storage = storage
         self.groups = groups
@@ -220,6 +239,10 @@ public struct InterleavedRows: @unchecked Sendable {
             precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
             let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.sums, batch: a.batch, columns: a.columns)
             InterleavedQ4KVNNI.multiply(fifthBits: true, groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
+        case (.iq4_xs, .q8_K(let a)):
+            precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
+            let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.sums, batch: a.batch, columns: a.columns)
+            InterleavedIQ4XSVNNI.multiply(groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
         case (.q6_K, .q8_K(let a)):
             precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
             let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.halfSums, batch: a.batch, columns: a.columns)
@@ -239,8 +262,8 @@ public struct InterleavedRows: @unchecked Sendable {
         switch format {
         case .q8_0: InterleavedMatmul.multiply(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_0: InterleavedMatmul.multiply(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q4_K, .q5_K, .q6_K: InterleavedMatmul.multiplyKQuant(format, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .f16, .bf16, .q3_K, .q2_K, .iq4_xs: preconditionFailure("\(format) rows are not interleaved")
+        case .q4_K, .q5_K, .q6_K, .iq4_xs: InterleavedMatmul.multiplyKQuant(format, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .f16, .bf16, .q3_K, .q2_K: preconditionFailure("\(format) rows are not interleaved")
         }
     }
 }
