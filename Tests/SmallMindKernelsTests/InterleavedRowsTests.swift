@@ -1,7 +1,7 @@
 import Testing
 @testable import SmallMindKernels
 
-/// Q8_0/Q4_0/Q4_K/Q5_K/Q6_K/Q3_K/IQ4_XS rows regrouped eight at a time (`InterleavedRows`) and their AVX-512 VNNI kernels.
+/// Q8_0/Q4_0/Q4_K/Q5_K/Q6_K/Q3_K/Q2_K/IQ4_XS rows regrouped eight at a time (`InterleavedRows`) and their AVX-512 VNNI kernels.
 struct InterleavedRowsTests {
     /// Formats and shapes: row counts that leave a last group of 1, 5 and 8 rows, rows of one to
     /// sixteen blocks (one to three K-quant super-blocks).
@@ -9,7 +9,7 @@ struct InterleavedRowsTests {
         (.q8_0, 9, 32), (.q8_0, 21, 96), (.q8_0, 16, 512), (.q4_0, 13, 64), (.q4_0, 24, 160), (.q4_0, 17, 512),
         (.q4_K, 9, 256), (.q4_K, 16, 512), (.q4_K, 21, 768), (.q6_K, 9, 256), (.q6_K, 16, 512), (.q6_K, 21, 768),
         (.q5_K, 9, 256), (.q5_K, 16, 512), (.q5_K, 21, 768), (.iq4_xs, 9, 256), (.iq4_xs, 16, 512), (.iq4_xs, 21, 768),
-        (.q3_K, 9, 256), (.q3_K, 16, 512), (.q3_K, 21, 768),
+        (.q3_K, 9, 256), (.q3_K, 16, 512), (.q3_K, 21, 768), (.q2_K, 9, 256), (.q2_K, 16, 512), (.q2_K, 21, 768),
     ]
 
     static let unavailable = "no AVX-512 VNNI here (processor, platform or SMALLMIND_AVX512=0): the interleaved kernels never run"

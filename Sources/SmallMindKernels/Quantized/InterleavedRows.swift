@@ -1,4 +1,4 @@
-// Quantized matrices (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, Q3_K, IQ4_XS) regrouped at load time, eight rows to a group,
+// Quantized matrices (every format with integer products: Q8_0, Q4_0, the K-quants, IQ4_XS) regrouped at load time, eight rows to a group,
 // for the AVX-512 VNNI kernels (SmallMindKernelsAVX512). Those put one weight row in each of a
 // vector's eight lanes, so a block's sums for eight rows come out in one register: no horizontal
 // sums, and the float work per block is shared by eight outputs. llama.cpp repacks its Q4_0 and
@@ -23,6 +23,9 @@
 //   Q3_K (912, for 880): d (eight f16), the signed sub-scales sc − 32 ([sub-block][row], at 16),
 //        then 2 × 8 vectors of low bits at 144 + 32(8n + k): each row's qs bytes 32n + 4k ..< +4,
 //        then 8 vectors of high bits at 656 + 32k: each row's hmask bytes 4k ..< +4 (Q3K.swift)
+//   Q2_K (800, for 672): d and dmin (eight f16 each), the 4-bit sub-scales and sub-mins unpacked
+//        to a byte each ([sub-block][row], at 32 and 160), then 2 × 8 vectors of codes at
+//        288 + 32(8n + k): each row's qs bytes 32n + 4k ..< +4 (Q2K.swift)
 //   IQ4_XS (1104, for 1088): d (eight f16), the signed sub-scales ls − 32 ([sub-block][row], at
 //        16), then 8 × 4 vectors of packed indices at 80 + 128s + 32k: each row's qs bytes
 //        16s + 4k ..< +4 (low nibbles elements 4k ..< 4k + 4 of sub-block s, high ones 16 + 4k …)
@@ -95,14 +98,15 @@ public struct InterleavedRows: @unchecked Sendable {
         case .q6_K: return 16 + 128 + 1536
         case .iq4_xs: return 16 + 64 + 1024
         case .q3_K: return 16 + 128 + 512 + 256
-        case .f16, .bf16, .q2_K: return nil
+        case .q2_K: return 32 + 256 + 512
+        case .f16, .bf16: return nil
         }
     }
 
     /// Whether a matrix of this format can be regrouped (has an interleaved kernel).
     public static func supports(_ format: BlockFormat) -> Bool { groupBlockBytes(format) != nil }
 
-    /// The rows of a Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, Q3_K or IQ4_XS matrix (`rows` rows of `rowBytes` bytes at `w`)
+    /// The rows of a matrix with integer products (Q8_0, Q4_0, the K-quants, IQ4_XS) (`rows` rows of `rowBytes` bytes at `w`)
     /// regrouped; nil for the other formats.
     public init?(format: BlockFormat, w: UnsafeRawPointer, rowBytes: Int, rows: Int, columns: Int) {
         guard let bytes = Self.groupBlockBytes(format) else { return nil }
@@ -127,7 +131,8 @@ public struct InterleavedRows: @unchecked Sendable {
                         case .q6_K: Self.regroupQ6K(block, row: r, into: out)
                         case .iq4_xs: Self.regroupIQ4XS(block, row: r, into: out)
                         case .q3_K: Self.regroupQ3K(block, row: r, into: out)
-                        case .f16, .bf16, .q2_K: preconditionFailure("\(format) rows are not regrouped")
+                        case .q2_K: Self.regroupQ2K(block, row: r, into: out)
+                        case .f16, .bf16: preconditionFailure("\(format) rows are not regrouped")
                         }
                     }
                 }
@@ -227,6 +232,24 @@ public struct InterleavedRows: @unchecked Sendable {
         }
     }
 
+    /// Row r's Q2_K super-block into its place in the group super-block `out` (layout above); nil
+    /// pads with zeros.
+    private static func regroupQ2K(_ block: UnsafeRawPointer?, row r: Int, into out: UnsafeMutableRawPointer) {
+        out.storeBytes(of: block?.loadUnaligned(fromByteOffset: 80, as: UInt16.self) ?? 0, toByteOffset: 2 * r, as: UInt16.self)
+        out.storeBytes(of: block?.loadUnaligned(fromByteOffset: 82, as: UInt16.self) ?? 0, toByteOffset: 16 + 2 * r, as: UInt16.self)
+        for s in 0..<16 {
+            let packed = block?.load(fromByteOffset: s, as: UInt8.self) ?? 0
+            out.storeBytes(of: packed & 0xF, toByteOffset: 32 + 8 * s + r, as: UInt8.self)
+            out.storeBytes(of: packed >> 4, toByteOffset: 160 + 8 * s + r, as: UInt8.self)
+        }
+        for n in 0..<2 {
+            for k in 0..<8 {
+                let four = block?.loadUnaligned(fromByteOffset: 16 + 32 * n + 4 * k, as: UInt32.self) ?? 0
+                out.storeBytes(of: four, toByteOffset: 288 + 32 * (8 * n + k) + 4 * r, as: UInt32.self)
+            }
+        }
+    }
+
     private init(storage: Storage, groups: UnsafeRawPointer, format: BlockFormat, rows: Int, columns: Int) {
         self.storage = storage
         self.groups = groups
@@ -266,6 +289,10 @@ public struct InterleavedRows: @unchecked Sendable {
             precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
             let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.halfSums, batch: a.batch, columns: a.columns)
             InterleavedQ3KVNNI.multiply(groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
+        case (.q2_K, .q8_K(let a)):
+            precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
+            let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.halfSums, batch: a.batch, columns: a.columns)
+            InterleavedQ2KVNNI.multiply(groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
         case (.iq4_xs, .q8_K(let a)):
             precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
             let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.sums, batch: a.batch, columns: a.columns)
@@ -289,8 +316,9 @@ public struct InterleavedRows: @unchecked Sendable {
         switch format {
         case .q8_0: InterleavedMatmul.multiply(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_0: InterleavedMatmul.multiply(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q4_K, .q5_K, .q6_K, .q3_K, .iq4_xs: InterleavedMatmul.multiplyKQuant(format, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .f16, .bf16, .q2_K: preconditionFailure("\(format) rows are not interleaved")
+        case .q4_K, .q5_K, .q6_K, .q3_K, .q2_K, .iq4_xs:
+            InterleavedMatmul.multiplyKQuant(format, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .f16, .bf16: preconditionFailure("\(format) rows are not interleaved")
         }
     }
 }
