@@ -13,7 +13,7 @@ public enum ModelLocator {
         let c = model.configuration
         return [
             ("Model", model.name == "demo" ? "built-in demo (GPT-2 style, seed \(DemoModel.seed))" : model.name),
-            ("Architecture", c.architecture.rawValue),
+            ("Architecture", c.architecture.name),
             ("Layers", "\(c.layerCount)"),
             ("Embedding size", "\(c.embeddingSize)"),
             ("Heads", c.keyValueHeadCount == c.headCount ? "\(c.headCount)" : "\(c.headCount) (\(c.keyValueHeadCount) KV)"),
@@ -38,7 +38,7 @@ extension ModelLocator {
             ("Heads", c.keyValueHeadCount == c.headCount ? "\(c.headCount) (head size \(c.headSize))" : "\(c.headCount), \(c.keyValueHeadCount) KV (head size \(c.headSize))"),
             ("Context", "\(c.contextLength)"),
         ]
-        if c.architecture == .llama {
+        if c.architecture.isRotary {
             let rotary = c.rotaryDimensions.map { "\($0) of \(c.headSize)" } ?? "all \(c.headSize)"
             rows.append(("RoPE", "base \(Format.number(Double(c.ropeBase))), \(rotary) dimensions, \(c.rotaryPairing.rawValue) pairs"))
         }

@@ -35,39 +35,46 @@ extension Float16: CacheElement {
 
 /// Attention kernels.
 public enum Attention {
-    /// out[0..<headSize] = Σₜ softmax(q·kₜ / √headSize)ₜ · vₜ over positions t = 0...lastPosition,
-    /// over a float32 cache. `scores` must hold lastPosition + 1 floats.
+    /// out[0..<headSize] = Σₜ softmax(s)ₜ · vₜ over positions t = 0...lastPosition, sₜ = q·kₜ · scale
+    /// (default 1/√headSize), soft-capped to cap · tanh(sₜ / cap) when `softCap` is given, over a
+    /// float32 cache. `scores` must hold lastPosition + 1 floats.
     public static func head(
         query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-        rowStride: Int, headSize: Int, lastPosition: Int,
+        rowStride: Int, headSize: Int, lastPosition: Int, scale: Float? = nil, softCap: Float? = nil,
         scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
     ) {
         // Concrete entry points, so the generic kernel is specialised here, with this module's CPU
         // flags (a generic called from another module would run unspecialised, ~1.5× slower).
         kernel(query: query, keys: keys, values: values, rowStride: rowStride, headSize: headSize,
-               lastPosition: lastPosition, scores: scores, out: out)
+               lastPosition: lastPosition, scale: scale ?? 1 / Float(headSize).squareRoot(), softCap: softCap,
+               scores: scores, out: out)
     }
 
     /// `head` over an f16 cache: the same arithmetic on the exactly widened keys and values.
     public static func head(
         query: UnsafePointer<Float>, keys: UnsafePointer<Float16>, values: UnsafePointer<Float16>,
-        rowStride: Int, headSize: Int, lastPosition: Int,
+        rowStride: Int, headSize: Int, lastPosition: Int, scale: Float? = nil, softCap: Float? = nil,
         scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
     ) {
         kernel(query: query, keys: keys, values: values, rowStride: rowStride, headSize: headSize,
-               lastPosition: lastPosition, scores: scores, out: out)
+               lastPosition: lastPosition, scale: scale ?? 1 / Float(headSize).squareRoot(), softCap: softCap,
+               scores: scores, out: out)
     }
 
     @inline(__always)
     static func kernel<Element: CacheElement>(
         query: UnsafePointer<Float>, keys: UnsafePointer<Element>, values: UnsafePointer<Element>,
-        rowStride: Int, headSize: Int, lastPosition: Int,
+        rowStride: Int, headSize: Int, lastPosition: Int, scale: Float, softCap: Float?,
         scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
     ) {
         let length = lastPosition + 1
-        let scale = 1 / Float(headSize).squareRoot()
         for t in 0..<length {
             scores[t] = dot(query, keys + t * rowStride, count: headSize) * scale
+        }
+        if let softCap {
+            // One score at a time through libm's tanhf: its own, fixed, arithmetic per element.
+            let inverse = 1 / softCap
+            for t in 0..<length { scores[t] = tanhf(scores[t] * inverse) * softCap }
         }
         Activation.softmax(scores, count: length)
         // out[i] = Σₜ scores[t] · v[t, i], t ascending, one fused multiply-add per term, eight
@@ -111,7 +118,7 @@ public enum Attention {
     /// The reference twin: plain scalar loops, no shared helpers.
     public static func headNaive<Element: CacheElement>(
         query: UnsafePointer<Float>, keys: UnsafePointer<Element>, values: UnsafePointer<Element>,
-        rowStride: Int, headSize: Int, lastPosition: Int,
+        rowStride: Int, headSize: Int, lastPosition: Int, scale: Float? = nil, softCap: Float? = nil,
         scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
     ) {
         let length = lastPosition + 1
@@ -119,7 +126,8 @@ public enum Attention {
         for t in 0..<length {
             var s: Float = 0
             for i in 0..<headSize { s += query[i] * keys[t * rowStride + i].float }
-            scores[t] = s / Float(headSize).squareRoot()
+            scores[t] = s * (scale ?? 1 / Float(headSize).squareRoot())
+            if let softCap { scores[t] = softCap * tanh(scores[t] / softCap) }
             maxScore = max(maxScore, scores[t])
         }
         var sum: Float = 0

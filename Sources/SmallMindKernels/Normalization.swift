@@ -107,9 +107,14 @@ public enum RoPE {
     /// of pair 0, then of pair 1, …). They depend on the position only, so a forward pass computes
     /// them once per token for every layer's queries and keys (cosf, sinf and powf had taken 6 % of
     /// m110's batched generation when computed per head, 2 % still when per layer).
-    public static func angles(position: Int, base: Float, rotaryDimensions rotated: Int, into table: UnsafeMutablePointer<Float>) {
+    /// `frequencyFactors` (rotated / 2 values, Llama 3.1's `rope_freqs`) divide each pair's frequency.
+    public static func angles(
+        position: Int, base: Float, rotaryDimensions rotated: Int, frequencyFactors: UnsafePointer<Float>? = nil,
+        into table: UnsafeMutablePointer<Float>
+    ) {
         for pair in 0..<rotated / 2 {
-            let frequency = 1 / powf(base, Float(2 * pair) / Float(rotated))
+            var frequency = 1 / powf(base, Float(2 * pair) / Float(rotated))
+            if let frequencyFactors { frequency /= frequencyFactors[pair] }
             let angle = Float(position) * frequency
             table[2 * pair] = cosf(angle)
             table[2 * pair + 1] = sinf(angle)

@@ -46,6 +46,12 @@ public enum VectorMath {
         apply(x, count: count) { v in 0.5 * v * (1 + tanh(c * (v + a * v * v * v))) }
     }
 
+    /// Soft-capping in place: x = cap · tanh(x / cap) (Gemma 2's attention scores and logits).
+    public static func softCap(_ x: UnsafeMutablePointer<Float>, count: Int, cap: Float) {
+        let inverse = 1 / cap
+        apply(x, count: count) { v in tanh(v * inverse) * cap }
+    }
+
     /// SwiGLU in place: gate = silu(gate) · up, silu(v) = v / (1 + e^{−v}).
     public static func swiglu(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
         var i = 0

@@ -1,4 +1,5 @@
-// Q8_0 and Q4_0 weights times Q8_0 activation codes with AVX-512 VNNI, on rows stored as
+// Q8_0 and Q4_0 weights (and Q5_0, Q4_1, Q5_1, IQ4_NL: InterleavedNibbleGroups.swift) times Q8_0
+// activation codes with AVX-512 VNNI, on rows stored as
 // interleaved groups of eight (the layout is described, and built, by SmallMindKernels'
 // `InterleavedRows`): the vector lanes are weight rows, so a block's integer sums and its scales
 // land in one register for eight rows at once — no horizontal sums, one conversion and one FMA per
@@ -11,6 +12,8 @@
 //   start from −offset·S, so that lane r = Σ (u − offset)·x = Σ w·x (offset 128 for Q8_0, whose
 //             codes are stored +128; 8 for Q4_0, whose nibbles are stored as they are)
 //   vcvtdq2ps, then one FMA by d_w·d_x (eight row scales times the activation scale).
+//   Q4_1/Q5_1 (value = d·u + m): then a second FMA, of the eight row minimums by the block's scaled
+//   code sum s_x (llama.cpp's block_q8_1.s), into the same accumulator.
 //
 // That is `InterleavedMatmul`'s order (SmallMindKernels, the naive twin): one exact integer sum per
 // block, one fused multiply-add per block into one float per output, blocks ascending.
@@ -23,15 +26,21 @@
 #if os(Linux) && arch(x86_64)
 import _Builtin_intrinsics.intel
 
-/// One of the two interleaved block layouts.
+/// One of the interleaved block layouts of 32-element blocks.
 protocol GroupBlock {
     /// Bytes of one group block: eight f16 scales, then the codes.
     static var bytes: Int { get }
     /// What the stored unsigned codes exceed the signed values by.
     static var offset: Int32 { get }
+    /// Where the eight rows' f16 minimums lie (Q4_1, Q5_1), or nil.
+    static var minimumOffset: Int? { get }
     /// The eight weight vectors of a group block; vector v meets activation bytes `xOffset(v)`.
     static func vectors(_ block: UnsafeRawPointer) -> Vectors
     static func xOffset(_ v: Int) -> Int
+}
+
+extension GroupBlock {
+    static var minimumOffset: Int? { nil }
 }
 
 struct Vectors {
@@ -72,18 +81,24 @@ enum Q4_0Group: GroupBlock {
 }
 
 /// Quantized activation rows: codes (batch × columns), one scale per block (Q8_0: 32 codes; Q8_K:
-/// 256) and the sums of the codes in each sub-block the weights need (32 codes, or 16 for Q6_K, Q3_K and Q2_K).
+/// 256) and the sums of the codes in each sub-block the weights need (32 codes, or 16 for Q6_K, Q3_K and Q2_K);
+/// for Q4_1/Q5_1 weights also each block's scaled sum (f16(d_x · sum), llama.cpp's block_q8_1.s).
 public struct ActivationCodes {
     public let codes: UnsafePointer<Int8>
     public let scales: UnsafePointer<Float>
     public let sums: UnsafePointer<Int32>
+    public let scaledSums: UnsafePointer<Float>?
     public let batch: Int
     public let columns: Int
 
-    public init(codes: UnsafePointer<Int8>, scales: UnsafePointer<Float>, sums: UnsafePointer<Int32>, batch: Int, columns: Int) {
+    public init(
+        codes: UnsafePointer<Int8>, scales: UnsafePointer<Float>, sums: UnsafePointer<Int32>,
+        scaledSums: UnsafePointer<Float>? = nil, batch: Int, columns: Int
+    ) {
         self.codes = codes
         self.scales = scales
         self.sums = sums
+        self.scaledSums = scaledSums
         self.batch = batch
         self.columns = columns
     }
@@ -115,17 +130,25 @@ func walkGroups(rows: Range<Int>, batch: Int, eight: Bool, _ tile: (Int, Int, In
 }
 
 public enum InterleavedVNNI {
+    /// The regrouped layouts of 32-element blocks (described in SmallMindKernels' `InterleavedRows`).
+    public enum Layout: Sendable {
+        case q8_0, q4_0, q5_0, q4_1, q5_1, iq4_nl
+    }
+
     /// y[b, o] for o in `rows` (rows of the matrix whose groups start at `groups`; every group
-    /// block is `blocks` blocks of `q4 ? 144 : 272` bytes). A group only partly inside `rows` is
-    /// computed whole and stored in part.
+    /// is `blocks` group blocks of `layout`). A group only partly inside `rows` is computed whole
+    /// and stored in part. Q4_1/Q5_1 need `a.scaledSums`.
     public static func multiply(
-        q4: Bool, groups: UnsafeRawPointer, blocks: Int, _ a: ActivationCodes,
+        _ layout: Layout, groups: UnsafeRawPointer, blocks: Int, _ a: ActivationCodes,
         y: UnsafeMutablePointer<Float>, ldy: Int, rows: Range<Int>
     ) {
-        if q4 {
-            multiply(Q4_0Group.self, groups, blocks, a, y, ldy, rows)
-        } else {
-            multiply(Q8_0Group.self, groups, blocks, a, y, ldy, rows)
+        switch layout {
+        case .q8_0: multiply(Q8_0Group.self, groups, blocks, a, y, ldy, rows)
+        case .q4_0: multiply(Q4_0Group.self, groups, blocks, a, y, ldy, rows)
+        case .q5_0: multiply(Q5_0Group.self, groups, blocks, a, y, ldy, rows)
+        case .q4_1: multiply(Q4_1Group.self, groups, blocks, a, y, ldy, rows)
+        case .q5_1: multiply(Q5_1Group.self, groups, blocks, a, y, ldy, rows)
+        case .iq4_nl: multiply(IQ4_NLGroup.self, groups, blocks, a, y, ldy, rows)
         }
     }
 
@@ -133,6 +156,7 @@ public enum InterleavedVNNI {
         _: G.Type, _ groups: UnsafeRawPointer, _ blocks: Int, _ a: ActivationCodes,
         _ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ rows: Range<Int>
     ) {
+        precondition(G.minimumOffset == nil || a.scaledSums != nil, "weights with minimums need the activations' scaled sums")
         walkGroups(rows: rows, batch: a.batch, eight: true) { g, first, end, b, width in
             let group = groups + g &* blocks &* G.bytes, out = y + b * ldy + 8 * g
             switch width {
@@ -175,6 +199,7 @@ public enum InterleavedVNNI {
         _: G.Type, _ group: UnsafeRawPointer, _ blocks: Int, _ a: ActivationCodes, _ t: Int
     ) -> __m256 {
         let x = UnsafeRawPointer(a.codes + t &* a.columns), s = a.scales + t &* blocks, sums = a.sums + t &* blocks
+        let scaledSums = G.minimumOffset == nil ? s : a.scaledSums.unsafelyUnwrapped + t &* blocks
         var acc = _mm256_setzero_ps()
         for b in 0..<blocks {
             let block = group + b &* G.bytes, xb = x + b &* 32
@@ -189,6 +214,9 @@ public enum InterleavedVNNI {
             even = dp(even, w.v6, 6); odd = dp(odd, w.v7, 7)
             let dw = _mm256_cvtph_ps(block.loadUnaligned(as: __m128i.self))
             acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(even, odd)), _mm256_mul_ps(dw, _mm256_set1_ps(s[b])), acc)
+            if let at = G.minimumOffset {
+                acc = _mm256_fmadd_ps(_mm256_cvtph_ps(block.loadUnaligned(fromByteOffset: at, as: __m128i.self)), _mm256_set1_ps(scaledSums[b]), acc)
+            }
         }
         return acc
     }
@@ -202,15 +230,18 @@ public enum InterleavedVNNI {
     ) {
         let x = UnsafeRawPointer(a.codes + t &* a.columns), columns = a.columns
         let s = a.scales + t &* blocks, sums = a.sums + t &* blocks
+        let scaledSums = G.minimumOffset == nil ? s : a.scaledSums.unsafelyUnwrapped + t &* blocks
         var a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0
         for b in 0..<blocks {
             let block = group + b &* G.bytes
             let w = G.vectors(block), dw = _mm256_cvtph_ps(block.loadUnaligned(as: __m128i.self))
+            let mins = _mm256_cvtph_ps(block.loadUnaligned(fromByteOffset: G.minimumOffset ?? 0, as: __m128i.self))
             let xb = x + b &* 32
             @inline(__always) func step(_ acc: inout __m256, _ i: Int) {
                 let k = i &* blocks &+ b
                 let sums = blockSums(G.self, w, xb + i &* columns, start: _mm256_set1_epi32(-G.offset &* sums[k]))
                 acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_mul_ps(dw, _mm256_set1_ps(s[k])), acc)
+                if G.minimumOffset != nil { acc = _mm256_fmadd_ps(mins, _mm256_set1_ps(scaledSums[k]), acc) }
             }
             step(&a0, 0); step(&a1, 1); step(&a2, 2); step(&a3, 3)
             if eight { step(&a4, 4); step(&a5, 5); step(&a6, 6); step(&a7, 7) }

@@ -74,17 +74,34 @@ struct ActivationQuantizerTests {
     }
 
     /// The vectorised quantizer of the integer kernels writes the scalar one's codes and scales,
-    /// and each block's sum of codes.
+    /// each block's sum of codes, and the scalar one's scaled sums — which are llama.cpp's
+    /// block_q8_1.s: f16 of the unrounded scale amax/127 times the sum (not the f16 scale's).
     @Test func fastQuantizerEqualsScalarQuantizer() {
         for row in Self.rows() {
             let (codes, scales) = Self.quantize(row)
+            var scalarScaledSums = [Float](repeating: .nan, count: row.count / 32), ignored = [Int16](repeating: 0, count: row.count)
+            var ignoredScales = scalarScaledSums
+            ActivationQuantizer.quantizeRow(row, count: row.count, codes: &ignored, scales: &ignoredScales, scaledSums: &scalarScaledSums)
             var fastCodes = [Int8](repeating: 99, count: row.count), fastScales = [Float](repeating: .nan, count: row.count / 32)
-            var sums = [Int32](repeating: 99, count: row.count / 32)
-            ActivationQuantizer.quantizeRowFast(row, count: row.count, codes: &fastCodes, scales: &fastScales, sums: &sums)
+            var sums = [Int32](repeating: 99, count: row.count / 32), scaledSums = [Float](repeating: .nan, count: row.count / 32)
+            ActivationQuantizer.quantizeRowFast(
+                row, count: row.count, codes: &fastCodes, scales: &fastScales, sums: &sums, scaledSums: &scaledSums)
             #expect(fastCodes.map(Int16.init) == codes)
             #expect(fastScales.map(\.bitPattern) == scales.map(\.bitPattern))
             #expect(sums == (0..<row.count / 32).map { g in codes[g * 32..<g * 32 + 32].reduce(0) { $0 + Int32($1) } })
+            #expect(scaledSums.map(\.bitPattern) == scalarScaledSums.map(\.bitPattern))
+            for g in 0..<row.count / 32 {
+                let amax = row[g * 32..<g * 32 + 32].map(abs).max()!
+                #expect(scaledSums[g] == Float(Float16(amax / 127 * Float(sums[g]))))
+            }
         }
+        // A block where the two differ: 32 × 0.3 (codes 127, sum 4064): f16(0.3/127 · 4064) = 9.6,
+        // f16(f16(0.3/127) · 4064) = 9.59.
+        let flat = [Float](repeating: 0.3, count: 32)
+        var codes = [Int8](repeating: 0, count: 32), scale: [Float] = [0], sum: [Int32] = [0], scaled: [Float] = [0]
+        ActivationQuantizer.quantizeRowFast(flat, count: 32, codes: &codes, scales: &scale, sums: &sum, scaledSums: &scaled)
+        #expect(sum == [127 * 32] && scaled == [Float(Float16(Float(0.3) / 127 * 4064))])
+        #expect(Float(Float16(scale[0] * Float(sum[0]))) != scaled[0], "the f16 scale times the sum is another value")
     }
 
     /// A NaN or infinite activation (a diverged model) quantizes without trapping, and the blocks
@@ -94,8 +111,8 @@ struct ActivationQuantizerTests {
         row[3] = .nan
         row[40] = .infinity
         var codes = [Int8](repeating: 99, count: row.count), scales = [Float](repeating: .nan, count: row.count / 32)
-        var sums = [Int32](repeating: 0, count: row.count / 32)
-        ActivationQuantizer.quantizeRowFast(row, count: row.count, codes: &codes, scales: &scales, sums: &sums)
+        var sums = [Int32](repeating: 0, count: row.count / 32), scaledSums = [Float](repeating: 0, count: row.count / 32)
+        ActivationQuantizer.quantizeRowFast(row, count: row.count, codes: &codes, scales: &scales, sums: &sums, scaledSums: &scaledSums)
         let clean = Self.quantize(Self.rows()[0])
         #expect(codes[64...].map(Int16.init) == Array(clean.codes[64...]))
         #expect(codes[40] == 0 || codes[40] == 127)

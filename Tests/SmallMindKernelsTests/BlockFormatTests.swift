@@ -38,6 +38,8 @@ struct EncodedMatrix {
             case .q8_0, .q4_0: put(0, scale)
             case .q4_K: put(0, scale); put(2, random.unit() * 0.05)
             case .q6_K: put(208, scale)
+            case .q5_0, .iq4_nl: put(0, scale)
+            case .q4_1, .q5_1: put(0, scale); put(2, random.unit() * 0.1 - 0.05)
             case .q5_K: put(0, scale); put(2, random.unit() * 0.05)
             case .q3_K: put(108, scale)
             case .q2_K: put(80, scale); put(82, random.unit() * 0.05)
@@ -58,6 +60,13 @@ struct EncodedMatrix {
         bytes.withUnsafeBytes { raw in
             format.multiply(x: x, w: raw.baseAddress!, rowBytes: rowBytes, y: &y, batch: batch, columns: columns, yStride: rows, rows: range ?? 0..<rows)
         }
+    }
+
+    /// The f16 minimum of block `block` of row `row` (Q4_1, Q5_1; 0 for the others).
+    func minimum(row: Int, block: Int) -> Float {
+        guard format == .q4_1 || format == .q5_1 else { return 0 }
+        let at = row * rowBytes + block * format.blockBytes + 2
+        return Float(Float16(bitPattern: UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8))
     }
 
     /// Q8_0/Q4_0: llama.cpp's integer products (the parity mode's kernel).
@@ -90,6 +99,7 @@ struct BlockFormatTests {
     static let cases: [(BlockFormat, Int)] = [
         (.f16, 172), (.f16, 37), (.f16, 64), (.bf16, 172), (.bf16, 24),
         (.q8_0, 32), (.q8_0, 96), (.q4_0, 64), (.q4_0, 160), (.q4_K, 256), (.q4_K, 512), (.q6_K, 256), (.q6_K, 768),
+        (.q5_0, 32), (.q5_0, 160), (.q4_1, 64), (.q4_1, 96), (.q5_1, 32), (.q5_1, 160), (.iq4_nl, 64), (.iq4_nl, 96),
         (.q5_K, 256), (.q5_K, 768), (.q3_K, 256), (.q3_K, 512), (.q2_K, 256), (.q2_K, 768), (.iq4_xs, 256), (.iq4_xs, 512),
     ]
 
@@ -208,7 +218,8 @@ struct BlockFormatTests {
 /// `KQuantIntegerMatmul`).
 extension BlockFormatTests {
     static let integerCases: [(BlockFormat, Int)] = cases.filter { $0.0.hasIntegerProducts } + [
-        (.q8_0, 256), (.q4_0, 512), (.q4_K, 768), (.q5_K, 512), (.q3_K, 768), (.q2_K, 512), (.iq4_xs, 768),
+        (.q8_0, 256), (.q4_0, 512), (.q4_K, 768), (.q5_0, 896), (.q4_1, 640), (.q5_1, 512), (.iq4_nl, 896),
+        (.q5_K, 512), (.q3_K, 768), (.q2_K, 512), (.iq4_xs, 768),
     ]
 
     /// Batch invariance of the integer products, as for `multiply`.
@@ -295,6 +306,9 @@ extension BlockFormatTests {
     /// half a step d_x/2 — d_x = amax/127 over the element's block of 32 (Q8_0) or 256 (Q8_K) —
     /// plus, for Q8_0, the f16 rounding of d_x (≤ 127·d_x·2⁻¹¹ < amax·2⁻¹⁰), so the results differ
     /// by at most Σ|w|·(d_x/2 + that) over the blocks, plus float rounding of the sums.
+    /// Q4_1/Q5_1 split w = d·q + m: the d·q part moves as above (|d·q| ≤ |w| + |m|), and the
+    /// minimum's term m·Σx becomes m·s_x, s_x = f16(amax/127 · Σ codes), off by at most
+    /// |m|·(32·amax/254 + |s_x|·2⁻¹¹).
     @Test(arguments: 0..<integerCases.count)
     func integerKernelAgreesWithFloatProductWithinQuantization(index: Int) {
         let (format, columns) = Self.integerCases[index]
@@ -303,10 +317,14 @@ extension BlockFormatTests {
         Self.expectNaiveTwinAgreement(m, seed: 21, allowance: { x, w, b, o in
             var quantization: Float = 0
             for g in 0..<(columns / block) {
-                let amax = x[(b * columns + g * block)..<(b * columns + (g + 1) * block)].map(abs).max()!
+                let xs = x[(b * columns + g * block)..<(b * columns + (g + 1) * block)]
+                let amax = xs.map(abs).max()!
                 let step = block == 32 ? Float(Float16(amax / 127)) : amax / 127
-                let weights = w[(o * columns + g * block)..<(o * columns + (g + 1) * block)].map(abs).reduce(0, +)
+                let minimum = m.minimum(row: o, block: g)
+                let weights = w[(o * columns + g * block)..<(o * columns + (g + 1) * block)].map { abs($0) + abs(minimum) }.reduce(0, +)
                 quantization += weights * (step / 2 + (block == 32 ? amax / 1024 : 0))
+                let sum = xs.reduce(0, +)
+                quantization += abs(minimum) * (32 * amax / 254 + (abs(sum) + 32 * amax / 254) / 2048)
             }
             return quantization
         }) {

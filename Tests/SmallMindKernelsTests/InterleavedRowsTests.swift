@@ -1,14 +1,17 @@
 import Testing
 @testable import SmallMindKernels
 
-/// Q8_0/Q4_0/Q4_K/Q5_K/Q6_K/Q3_K/Q2_K/IQ4_XS rows regrouped eight at a time (`InterleavedRows`) and their AVX-512 VNNI kernels.
+/// Rows of every format with integer products regrouped eight at a time (`InterleavedRows`) and their AVX-512 VNNI kernels.
 struct InterleavedRowsTests {
     /// Formats and shapes: row counts that leave a last group of 1, 5 and 8 rows, rows of one to
     /// sixteen blocks (one to three K-quant super-blocks).
     static let cases: [(BlockFormat, rows: Int, columns: Int)] = [
         (.q8_0, 9, 32), (.q8_0, 21, 96), (.q8_0, 16, 512), (.q4_0, 13, 64), (.q4_0, 24, 160), (.q4_0, 17, 512),
         (.q4_K, 9, 256), (.q4_K, 16, 512), (.q4_K, 21, 768), (.q6_K, 9, 256), (.q6_K, 16, 512), (.q6_K, 21, 768),
-        (.q5_K, 9, 256), (.q5_K, 16, 512), (.q5_K, 21, 768), (.iq4_xs, 9, 256), (.iq4_xs, 16, 512), (.iq4_xs, 21, 768),
+        (.q5_0, 9, 32), (.q5_0, 21, 896), (.q5_0, 16, 640), (.q4_1, 13, 64), (.q4_1, 17, 160), (.q5_1, 9, 96), (.q5_1, 24, 512),
+        (.iq4_nl, 13, 64), (.iq4_nl, 17, 896),
+        (.q5_K, 9, 256), (.q5_K, 16, 512), (.q5_K, 21, 768),
+        (.iq4_xs, 9, 256), (.iq4_xs, 16, 512), (.iq4_xs, 21, 768),
         (.q3_K, 9, 256), (.q3_K, 16, 512), (.q3_K, 21, 768), (.q2_K, 9, 256), (.q2_K, 16, 512), (.q2_K, 21, 768),
     ]
 
@@ -101,7 +104,10 @@ struct InterleavedRowsTests {
                     let amax = xs.map(abs).max()!
                     let step = n == 32 ? Float(Float16(amax / 127)) : amax / 127
                     let ws = w[(o * columns + g * n)..<(o * columns + g * n + n)]
-                    bound += ws.map(abs).reduce(0, +) * (step / 2 + (n == 32 ? amax / 1024 : 0))
+                    // Q4_1/Q5_1: w = d·q + m, the minimum's term apart (as in BlockFormatTests).
+                    let minimum = m.minimum(row: o, block: g)
+                    bound += ws.map { abs($0) + abs(minimum) }.reduce(0, +) * (step / 2 + (n == 32 ? amax / 1024 : 0))
+                    bound += abs(minimum) * (32 * amax / 254 + (abs(xs.reduce(0, +)) + 32 * amax / 254) / 2048)
                     for (xi, wi) in zip(xs, ws) { exact += Double(xi) * Double(wi); magnitude += abs(xi * wi) }
                 }
                 let error = abs(Double(y[b * rows + o]) - exact)

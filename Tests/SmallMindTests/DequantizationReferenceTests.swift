@@ -28,12 +28,43 @@ struct DequantizationReferenceTests {
         ("kq-q2_k.gguf", "blk.0.ffn_down.weight", 39.83926582336426, 1039.2215674807994, 0.038280487060546875),  // Q3_K
         ("kq-iq4_xs.gguf", "blk.0.attn_q.weight", -18.582507610321045, 1029.3518830994435, 0.028930187225341797),  // IQ4_XS
         ("kq-iq4_xs.gguf", "blk.1.ffn_down.weight", 26.15132063627243, 1025.4324435513442, 0.01755291223526001),  // IQ4_XS
+        ("kq-q5_0.gguf", "blk.0.attn_q.weight", -19.037094116210938, 1029.694908820209, 0.0350341796875),
+        ("kq-q5_0.gguf", "blk.1.ffn_down.weight", 23.61489486694336, 1025.704943988807, 0.0218505859375),
+        ("kq-q4_1.gguf", "blk.0.attn_q.weight", -15.405990600585938, 1036.9835097047035, 0.018829345703125),
+        ("kq-q4_1.gguf", "blk.1.ffn_gate.weight", -24.38201904296875, 3096.9884135401808, -0.1416015625),
+        ("kq-q5_1.gguf", "blk.0.attn_q.weight", -19.53217315673828, 1031.2925151847885, 0.025299072265625),
+        ("kq-q5_1.gguf", "blk.1.ffn_down.weight", 22.815853118896484, 1027.4233856599749, 0.02567291259765625),
+        ("kq-iq4_nl.gguf", "blk.0.attn_q.weight", -18.72098731994629, 1029.623100026558, 0.02886199951171875),
+        ("kq-iq4_nl.gguf", "blk.1.ffn_up.weight", 93.04021739959717, 3065.219734115838, -0.17484664916992188),
+    ]
+
+    /// Q5_0 tensors of the real published models (rows of 896 and 640 elements), the same figures.
+    static let realReference: [(file: String, tensor: String, sum: Double, sumOfSquares: Double, element777: Double)] = [
+        (RealModels.qwen, "blk.0.ffn_gate.weight", -309.432900428772, 1012.949328110527, -0.010517120361328125),
+        (RealModels.gemma, "blk.0.attn_k.weight", 32.07246398925781, 256.29940138361417, -0.00604248046875),
     ]
 
     @Test(arguments: 0..<reference.count)
     func decodedTensorMatchesGGUFPy(index: Int) throws {
-        let expected = Self.reference[index]
-        let file = try GGUFFile(path: SharedFiles.model(expected.file))
+        try Self.expectMatch(Self.reference[index], path: SharedFiles.model(Self.reference[index].file))
+    }
+
+    @Test(.enabled(if: RealModels.available(RealModels.qwen), RealModels.skipReason(RealModels.qwen)))
+    func decodedQwenQ5_0TensorMatchesGGUFPy() throws {
+        try Self.expectMatch(Self.realReference[0], path: RealModels.path(RealModels.qwen))
+    }
+
+    @Test(.enabled(if: RealModels.available(RealModels.gemma), RealModels.skipReason(RealModels.gemma)))
+    func decodedGemmaQ5_0TensorMatchesGGUFPy() throws {
+        try Self.expectMatch(Self.realReference[1], path: RealModels.path(RealModels.gemma))
+    }
+
+    /// The fast decoder over the whole tensor against gguf-py's figures; the fast decoder equals
+    /// the reference dequantizer bit for bit (BlockFormatTests), so this checks that one too.
+    static func expectMatch(
+        _ expected: (file: String, tensor: String, sum: Double, sumOfSquares: Double, element777: Double), path: String
+    ) throws {
+        let file = try GGUFFile(path: path)
         let info = try #require(file.tensor(named: expected.tensor))
         let format = try #require(GGUFModel.formats[info.type]?.blockFormat, "\(info.type.name) is not an encoded format")
         let (columns, rows) = (info.dimensions[0], info.dimensions[1])

@@ -76,7 +76,7 @@ struct BatchInvarianceTests {
     /// Quantized GGUF weights, multiplied in integers on activations quantized row by row: the
     /// same invariance, for each quantized format.
     @Test(.enabled(if: SharedFiles.available, SharedFiles.skipReason),
-          arguments: ["kq-q8_0.gguf", "kq-q4_0.gguf", "kq-q4_k_m.gguf", "kq-q6_k.gguf"])
+          arguments: ["kq-q8_0.gguf", "kq-q4_0.gguf", "kq-q4_k_m.gguf", "kq-q6_k.gguf", "kq-q5_0.gguf", "kq-q4_1.gguf", "kq-q5_1.gguf", "kq-iq4_nl.gguf"])
     func quantizedLogitsAreBitIdenticalAloneAmongOthersOnAnyThreadsAndChunks(model: String) throws {
         let weights = try GGUFModel.load(path: SharedFiles.model(model))
         let tokens = (0..<12).map { ($0 * 7 + 1) % weights.configuration.vocabularySize }

@@ -57,4 +57,52 @@ struct GGUFFuzzTests {
         // Both outcomes occur: flips in tensor data (or harmless metadata) still load.
         #expect(loaded > 0 && failed > 0, "loaded \(loaded), failed \(failed)")
     }
+
+    /// `TinyGGUF.llama()` with its four Q8_0 attention matrices stored as `type` instead: random
+    /// codes, every f16 scale (and Q4_1/Q5_1 minimum) 0.01.
+    static func llama(_ type: GGMLType) -> TinyGGUF {
+        var file = TinyGGUF.llama()
+        var random = TinyGGUF.Payload(seed: UInt64(type.rawValue))
+        let halves = type == .q4_1 || type == .q5_1 ? [0, 2] : [0]
+        for i in file.tensors.indices where file.tensors[i].type == .q8_0 {
+            let blocks = file.tensors[i].dimensions.reduce(1, *) / 32
+            var bytes = (0..<(blocks * type.blockBytes)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            for block in 0..<blocks {
+                for at in halves {
+                    withUnsafeBytes(of: Float16(0.01).bitPattern.littleEndian) { bytes.replaceSubrange(block * type.blockBytes + at..<block * type.blockBytes + at + 2, with: $0) }
+                }
+            }
+            file.tensors[i].type = type
+            file.tensors[i].data = bytes
+        }
+        return file
+    }
+
+    /// The 32-element block formats read by their own kernels: truncated files throw, random byte
+    /// flips throw or load and compute, none crashes.
+    @Test(arguments: [GGMLType.q5_0, .q4_1, .q5_1, .iq4_nl])
+    func blockFormatFilesThrowOrLoad(type: GGMLType) throws {
+        let valid = Self.llama(type).bytes()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-\(type.name)-\(UUID().uuidString).gguf").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(Self.attempt(valid, path: path), "the untouched \(type.name) file must load")
+        var loaded = 0
+        for length in stride(from: 0, to: valid.count, by: 13) where Self.attempt(Array(valid.prefix(length)), path: path) { loaded += 1 }
+        #expect(loaded == 0, "\(loaded) truncated \(type.name) files loaded")
+        var state: UInt64 = 0xF1A5_0000 | UInt64(type.rawValue)
+        func next() -> Int {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return Int(truncatingIfNeeded: state >> 1)
+        }
+        var flipsLoaded = 0, flipsFailed = 0
+        for _ in 0..<300 {
+            var bytes = valid
+            for _ in 0..<(1 + next() % 4) {
+                let at = next() % bytes.count
+                bytes[at] = next() % 3 == 0 ? UInt8(truncatingIfNeeded: next()) : bytes[at] ^ UInt8(1 << (next() % 8))
+            }
+            if Self.attempt(bytes, path: path) { flipsLoaded += 1 } else { flipsFailed += 1 }
+        }
+        #expect(flipsLoaded > 0 && flipsFailed > 0, "\(type.name): loaded \(flipsLoaded), failed \(flipsFailed)")
+    }
 }

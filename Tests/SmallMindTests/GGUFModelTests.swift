@@ -84,15 +84,17 @@ struct GGUFModelTests {
         var file = TinyGGUF.llama()
         file.rename(architecture: "mamba")
         let message = try loadingError(file)
-        #expect(message.contains("architecture 'mamba'") && message.contains("llama, qwen2, gpt2"))
+        #expect(message.contains("architecture 'mamba'") && message.contains("llama, qwen2, qwen3, phi3, gemma2, gemma3, gpt2"))
     }
 
     @Test func anUnsupportedTensorTypeNamesTheSupportedOnes() throws {
         var file = TinyGGUF.llama()
-        file.tensors[2].type = .q4_1
-        file.tensors[2].data = [UInt8](repeating: 0, count: 32 * 20)
+        // Q8_1: a GGUF type (llama.cpp's activation blocks), never a weight format here.
+        file.tensors[2].type = .q8_1
+        file.tensors[2].data = [UInt8](repeating: 0, count: 32 * 36)
         let message = try loadingError(file)
-        #expect(message.contains("Q4_1 of blk.0.attn_q.weight") && message.contains("F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K"))
+        #expect(message.contains("Q8_1 of blk.0.attn_q.weight") && message.contains("F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K"))
+        #expect(["Q5_0", "Q4_1", "Q5_1", "IQ4_NL", "Q5_K", "Q3_K", "Q2_K", "IQ4_XS"].allSatisfy(message.contains))
     }
 
     @Test func aWrongShapeNamesTheTensorAndBothShapes() throws {
@@ -108,8 +110,8 @@ struct GGUFModelTests {
         missing.tensors.remove(at: 9)
         #expect(try loadingError(missing).contains("tensor blk.0.ffn_down.weight"))
         var extra = TinyGGUF.llama()
-        extra.tensors.append(.init(name: "rope_freqs.weight", dimensions: [4], type: .f32, data: [UInt8](repeating: 0, count: 16)))
-        #expect(try loadingError(extra).contains("rope_freqs.weight"))
+        extra.tensors.append(.init(name: "blk.0.ffn_gate_inp.weight", dimensions: [4], type: .f32, data: [UInt8](repeating: 0, count: 16)))
+        #expect(try loadingError(extra).contains("blk.0.ffn_gate_inp.weight"))
     }
 
     @Test func missingRequiredMetadataIsNamed() throws {

@@ -96,6 +96,20 @@ struct GGUFTokenizerTests {
         #expect(try gpt2.encode("ab", addBOS: true) == [0x61, 0x62])
     }
 
+    /// Byte tokens in a BPE vocabulary (Gemma 4 carries SentencePiece-style `<0xXX>`) decode to
+    /// their byte, as llama.cpp's `token_to_byte` reads them.
+    @Test func bytePairByteTokensDecodeToTheirByte() throws {
+        var tokens = ByteLevel.scalarOfByte.map { String(Unicode.Scalar($0)!) }
+        tokens.append("<0x0A>")
+        let path = try VocabularyGGUF.write([
+            ("tokenizer.ggml.model", .string("gpt2")), ("tokenizer.ggml.pre", .string("gpt-2")),
+            ("tokenizer.ggml.tokens", .strings(tokens)), ("tokenizer.ggml.token_type", .int32s(Array(repeating: 1, count: 256) + [6])),
+            ("tokenizer.ggml.merges", .strings([])),
+        ])
+        let tokenizer = try GGUFTokenizer.load(from: GGUFFile(path: path))
+        #expect(tokenizer.decode([0x61, 256, 0x62]) == "a\nb")
+    }
+
     // MARK: Malformed metadata
 
     static func loadError(_ entries: [VocabularyGGUF.Entry]) throws -> LoadingError {

@@ -17,12 +17,16 @@ struct LlamaCppGolden: Decodable {
         let tokens: [Int]
         let content: String
         let steps: [Step]
+        /// llama.cpp's greedy tokens before the first step where its own top-1/top-2 gap is under
+        /// 0.1 (the newer golden files): past a near tie, either branch is right.
+        let safe_tokens: Int?
     }
 
     let cases: [Case]
 
-    static func load() throws -> LlamaCppGolden {
-        try JSONDecoder().decode(LlamaCppGolden.self, from: Data(contentsOf: URL(fileURLWithPath: SharedFiles.path("golden/llamacpp.json"))))
+    /// `golden/llamacpp.json`, or another golden file of the same form (`llamacpp-archs.json`, …).
+    static func load(_ name: String = "llamacpp.json") throws -> LlamaCppGolden {
+        try JSONDecoder().decode(LlamaCppGolden.self, from: Data(contentsOf: URL(fileURLWithPath: SharedFiles.path("golden/\(name)"))))
     }
 }
 
@@ -50,15 +54,21 @@ struct GoldenComparison {
     var argmaxDisagreements: [Int] = []
     /// Of those, the ones where llama.cpp's top-1/top-2 gap exceeds 0.2 (must be none).
     var confidentDisagreements: [Int] = []
+    /// llama.cpp's top-1/top-2 log-probability gap at each disagreeing step.
+    var disagreementGaps: [Int: Double] = [:]
     /// Tokens inserted as hidden (see above), by position.
     var hiddenTokens: [Int: Int] = [:]
     /// Whether the logits of the one batched pass equal those of token-by-token decoding, bit for bit.
     var prefillEqualsDecode = true
 
-    init(weights: ModelWeights, golden: LlamaCppGolden.Case, byteTokens: ByteTokens, arithmetic: ForwardArithmetic = .standard) {
+    /// `hiddenRunLimit`: how many held-back byte tokens in a row to try (arch-qwen3 has eleven).
+    init(
+        weights: ModelWeights, golden: LlamaCppGolden.Case, byteTokens: ByteTokens, arithmetic: ForwardArithmetic = .standard,
+        hiddenRunLimit: Int = 4
+    ) {
         let c = weights.configuration
         let V = c.vocabularySize
-        let capacity = min(c.contextLength, golden.prompt_tokens.count + 4 * golden.steps.count + 1)
+        let capacity = min(c.contextLength, golden.prompt_tokens.count + (hiddenRunLimit + 1) * golden.steps.count + 1)
 
         // 1. Token by token (decode path), rebuilding the sequence llama.cpp saw.
         func makeCache() -> KVCache {
@@ -85,7 +95,7 @@ struct GoldenComparison {
             // llama.cpp's listed distribution (runs like <0xC1><0xC1><0xC1> occur).
             var best = (error: error(current, step), tokens: [Int](), logits: current)
             var trial = (tokens: [Int](), logits: current)
-            for _ in 0..<4 {
+            for _ in 0..<hiddenRunLimit {
                 let choice = Self.argmax(trial.logits)
                 let isByte = trial.tokens.isEmpty ? byteTokens.high.contains(choice) : byteTokens.all.contains(choice)
                 guard choice != step.token, isByte, sequence.count + trial.tokens.count < capacity - 2 else { break }
@@ -130,6 +140,7 @@ struct GoldenComparison {
             maxLogProbError = max(maxLogProbError, stepErrors[s])
             if Self.argmax(row) != step.token {
                 argmaxDisagreements.append(s)
+                disagreementGaps[s] = step.top.count > 1 ? step.top[0][1] - step.top[1][1] : .infinity
                 if step.top.count > 1 && step.top[0][1] - step.top[1][1] > 0.2 { confidentDisagreements.append(s) }
             }
         }

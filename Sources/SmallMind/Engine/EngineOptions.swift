@@ -4,9 +4,19 @@ import SmallMindKernels
 public struct EngineOptions: Sendable, Equatable {
     /// Most sequences in flight at once — each holds one KV-cache slot. Default 16.
     public var maxBatch: Int
-    /// Positions per KV slot; nil = the model's context length. A request whose prompt plus
+    /// Positions per KV slot; nil = the model's context length, at most `defaultContextLimit`
+    /// (4096, llama.cpp's default `-c`): real models declare 32 768 or more positions, and a
+    /// full-context slot of Qwen 2.5 0.5B takes 805 MB in f32. A request whose prompt plus
     /// `maxTokens` exceeds it is rejected at once.
     public var contextLength: Int?
+
+    /// The positions per slot when `contextLength` is nil and the model allows more.
+    public static let defaultContextLimit = 4096
+
+    /// The positions per KV slot these options give `configuration`'s model.
+    public func resolvedContextLength(_ configuration: ModelConfiguration) -> Int {
+        contextLength ?? min(configuration.contextLength, Self.defaultContextLimit)
+    }
     /// Upper bound on the KV cache's memory in bytes; when set, fewer slots than `maxBatch` may be
     /// allocated. nil = no bound beyond `maxBatch` slots.
     public var kvCacheBytes: Int?
@@ -53,7 +63,7 @@ public struct EngineOptions: Sendable, Equatable {
         guard threads >= 1 && threads <= 256 else { throw fail("threads", threads, "must be in 1...256") }
         if let kvCacheBytes {
             let perSlot = KVCache.bytesPerSlot(
-                configuration: configuration, contextLength: contextLength ?? configuration.contextLength, elementType: kvCacheType)
+                configuration: configuration, contextLength: resolvedContextLength(configuration), elementType: kvCacheType)
             guard kvCacheBytes >= perSlot else {
                 throw fail("kvCacheBytes", kvCacheBytes, "one sequence's KV cache needs \(perSlot) bytes")
             }
@@ -64,7 +74,7 @@ public struct EngineOptions: Sendable, Equatable {
     func slotCount(for configuration: ModelConfiguration) -> Int {
         guard let kvCacheBytes else { return maxBatch }
         let perSlot = KVCache.bytesPerSlot(
-            configuration: configuration, contextLength: contextLength ?? configuration.contextLength, elementType: kvCacheType)
+            configuration: configuration, contextLength: resolvedContextLength(configuration), elementType: kvCacheType)
         return max(1, min(maxBatch, kvCacheBytes / perSlot))
     }
 }

@@ -48,7 +48,7 @@ final class Scheduler: @unchecked Sendable {
         self.options = options
         let configuration = model.configuration
         slotCount = options.slotCount(for: configuration)
-        contextLength = options.contextLength ?? configuration.contextLength
+        contextLength = options.resolvedContextLength(configuration)
         pool = ThreadPool(threads: options.threads)
         cache = KVCache(configuration: configuration, slots: slotCount, contextLength: contextLength, elementType: options.kvCacheType)
         workspace = Workspace(configuration: configuration, capacity: min(options.maxStepTokens, slotCount + options.prefillChunk))

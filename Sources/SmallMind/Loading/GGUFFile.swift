@@ -66,6 +66,7 @@ public enum GGUFValue: Sendable, Equatable {
 public enum GGMLType: UInt32, Sendable, CaseIterable {
     case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q5_0 = 6, q5_1 = 7, q8_0 = 8, q8_1 = 9
     case q2_K = 10, q3_K = 11, q4_K = 12, q5_K = 13, q6_K = 14, q8_K = 15
+    case iq4_nl = 20
     case iq4_xs = 23
     case bf16 = 30
 
@@ -73,6 +74,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         switch self {
         case .f32, .f16, .bf16: return 1
         case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q8_1: return 32
+        case .iq4_nl: return 32
         case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K: return 256
         case .iq4_xs: return 256
         }
@@ -94,6 +96,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         case .q5_K: return 176
         case .q6_K: return 210
         case .q8_K: return 292
+        case .iq4_nl: return 18
         case .iq4_xs: return 136
         }
     }

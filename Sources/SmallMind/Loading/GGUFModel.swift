@@ -3,8 +3,8 @@
 // checked against the configuration before a pointer to it is formed, so a file that parses but
 // does not describe a coherent model is an error naming the tensor, never a wrong read.
 //
-// Weights are used in place from the memory mapping, in their stored encoding (F32, F16, BF16,
-// Q8_0, Q4_0, Q4_K, Q6_K): nothing is converted or copied at load time.
+// Weights are used in place from the memory mapping, in their stored encoding (`WeightFormat`):
+// nothing is converted at load time (quantized matrices may be regrouped for the VNNI kernels).
 import SmallMindKernels
 
 /// Loader for GGUF models.
@@ -73,28 +73,58 @@ public enum GGUFModel {
                 reason: "expected 2 dimensions [embedding, vocabulary] (at offset \(embedding.fileOffset))")
         }
         let heads = try int("attention.head_count")
+        let embeddingSize = try int("embedding_length")
+        // Head width: attention.key_length where the file gives it (Qwen 3, Gemma), else dim / heads.
+        let headSize = try int("attention.key_length", default: heads > 0 ? max(1, embeddingSize / heads) : 1)
+        if let valueWidth = value("attention.value_length").value, valueWidth.intValue != headSize {
+            throw .unsupported(
+                file: file.path,
+                what: "\(a.name).attention.value_length = \(valueWidth) (this runtime needs values as wide as keys, \(headSize))")
+        }
         var configuration = ModelConfiguration(
-            architecture: a.family, embeddingSize: try int("embedding_length"), hiddenSize: try int("feed_forward_length"),
+            architecture: a.traits, embeddingSize: embeddingSize, hiddenSize: try int("feed_forward_length"),
             layerCount: try int("block_count"), headCount: heads, keyValueHeadCount: try int("attention.head_count_kv", default: heads),
             vocabularySize: embedding.dimensions[1], contextLength: try int("context_length"),
-            normEpsilon: try float(a.normEpsilonKey, default: 1e-5))
-        if a.family == .llama {
+            normEpsilon: try float(a.normEpsilonKey, default: 1e-5), headSize: headSize)
+        if a.traits.isRotary {
             configuration.ropeBase = try float("rope.freq_base", default: 10000)
             let rotary = try int("rope.dimension_count", default: configuration.headSize)
             configuration.rotaryDimensions = rotary == configuration.headSize ? nil : rotary
-            configuration.rotaryPairing = a.rotaryPairing
             if let scaling = value("rope.scaling.type").value?.stringValue, scaling != "none" {
                 throw .unsupported(file: file.path, what: "RoPE scaling '\(scaling)' (\(a.name).rope.scaling.type; supported: none)")
             }
         }
-        // Heads whose width is not embedding / heads (attention.key_length) need a different
-        // projection layout than this runtime's.
-        for key in ["attention.key_length", "attention.value_length"] {
-            if let width = value(key).value, width.intValue != configuration.headSize {
-                throw .unsupported(
-                    file: file.path,
-                    what: "\(a.name).\(key) = \(width) (this runtime needs heads of embedding / head_count = \(configuration.headSize))")
+        if case .read(let fallback) = a.slidingWindow {
+            let (full, found) = value("attention.sliding_window")
+            if let found {
+                guard let window = found.intValue, window >= 0 else {
+                    throw .invalidField(file: file.path, field: full, value: "\(found)", reason: "must be a non-negative integer")
+                }
+                configuration.slidingWindow = window > 0 ? window : nil
+            } else {
+                configuration.slidingWindow = fallback
             }
+            if let pattern = value("attention.sliding_window_pattern").value {
+                guard let n = pattern.intValue, n == a.traits.slidingWindowPattern else {
+                    throw .unsupported(
+                        file: file.path,
+                        what: "\(a.name).attention.sliding_window_pattern = \(pattern) (this runtime runs \(a.name) with every "
+                            + "\(a.traits.slidingWindowPattern)th layer global)")
+                }
+            }
+            if configuration.slidingWindow != nil {
+                configuration.localRopeBase = try float("rope.freq_base_swa", default: a.localRopeBase ?? configuration.ropeBase)
+            }
+        }
+        // Soft-capping: the file's value, else the architecture's default (none for most).
+        func cap(_ key: String, _ fallback: Float?) throws(LoadingError) -> Float? {
+            guard value(key).value != nil else { return fallback }
+            return try float(key, default: 1)
+        }
+        configuration.attentionSoftCap = try cap("attn_logit_softcapping", a.attentionSoftCap)
+        configuration.finalLogitSoftCap = try cap("final_logit_softcapping", a.finalLogitSoftCap)
+        if a.wideAttentionScaleLayerCounts.contains(configuration.layerCount) {
+            configuration.attentionScale = 1 / Float(configuration.embeddingSize / heads).squareRoot()
         }
         try configuration.validate(source: file.path)
         return configuration
@@ -106,7 +136,7 @@ public enum GGUFModel {
         let c = try configuration(of: file)
         var t = try TensorTable(file)
         t.roundsActivations = roundingActivationsLikeLlamaCpp
-        let d = c.embeddingSize, kvd = c.keyValueSize, h = c.hiddenSize, V = c.vocabularySize
+        let d = c.embeddingSize, qd = c.queryDimension, kvd = c.keyValueSize, h = c.hiddenSize, V = c.vocabularySize
         let normBiases = a.biases.contains(.norms)
 
         // Matrices that multiply activations: quantized rows regrouped for the AVX-512 VNNI kernels
@@ -121,49 +151,59 @@ public enum GGUFModel {
             return regrouped
         }
         let tokenEmbedding = try t.matrix("token_embd.weight", rows: V, columns: d)
-        let positionEmbedding = try t.matrix("position_embd.weight", rows: c.contextLength, columns: d, if: a.learnedPositions)
+        let positionEmbedding = try t.matrix("position_embd.weight", rows: c.contextLength, columns: d, if: !a.traits.isRotary)
+        let rotary = c.rotaryDimensions ?? c.headSize
+        let ropeFrequencyFactors = a.traits.isRotary ? try t.optionalVector("rope_freqs.weight", count: rotary / 2) : nil
+        let gated = a.traits.feedForward.isGated, headNorms = a.traits.queryKeyNorms, postNorms = a.traits.postNorms
         var layers: [LayerWeights] = []
         for l in 0..<c.layerCount {
             let p = "blk.\(l)."
             let query: WeightMatrix, key: WeightMatrix, value: WeightMatrix
             var queryBias: WeightVector?, keyBias: WeightVector?, valueBias: WeightVector?
             if a.fusedQueryKeyValue {
-                let qkv = product(try t.matrix(p + "attn_qkv.weight", rows: d + 2 * kvd, columns: d))
-                (query, key, value) = (qkv.rows(0..<d), qkv.rows(d..<d + kvd), qkv.rows(d + kvd..<d + 2 * kvd))
+                let qkv = product(try t.matrix(p + "attn_qkv.weight", rows: qd + 2 * kvd, columns: d))
+                (query, key, value) = (qkv.rows(0..<qd), qkv.rows(qd..<qd + kvd), qkv.rows(qd + kvd..<qd + 2 * kvd))
                 if a.biases.contains(.queryKeyValue) {
-                    let bias = try t.vector(p + "attn_qkv.bias", count: d + 2 * kvd)
-                    (queryBias, keyBias, valueBias) = (bias.slice(0..<d), bias.slice(d..<d + kvd), bias.slice(d + kvd..<d + 2 * kvd))
+                    let bias = try t.vector(p + "attn_qkv.bias", count: qd + 2 * kvd)
+                    (queryBias, keyBias, valueBias) = (bias.slice(0..<qd), bias.slice(qd..<qd + kvd), bias.slice(qd + kvd..<qd + 2 * kvd))
                 }
             } else {
-                query = product(try t.matrix(p + "attn_q.weight", rows: d, columns: d))
+                query = product(try t.matrix(p + "attn_q.weight", rows: qd, columns: d))
                 key = product(try t.matrix(p + "attn_k.weight", rows: kvd, columns: d))
                 value = product(try t.matrix(p + "attn_v.weight", rows: kvd, columns: d))
                 if a.biases.contains(.queryKeyValue) {
-                    queryBias = try t.vector(p + "attn_q.bias", count: d)
+                    queryBias = try t.vector(p + "attn_q.bias", count: qd)
                     keyBias = try t.vector(p + "attn_k.bias", count: kvd)
                     valueBias = try t.vector(p + "attn_v.bias", count: kvd)
                 }
             }
-            let feedForwardBiases = a.biases.contains(.feedForward), gated = a.gatedFeedForward
-            let attentionNorm = try t.vector(p + "attn_norm.weight", count: d)
-            let attentionNormBias = try t.vector(p + "attn_norm.bias", count: d, if: normBiases)
-            let output = product(try t.matrix(p + "attn_output.weight", rows: d, columns: d))
-            let outputBias = try t.vector(p + "attn_output.bias", count: d, if: a.biases.contains(.attentionOutput))
-            let feedForwardNorm = try t.vector(p + "ffn_norm.weight", count: d)
-            let feedForwardNormBias = try t.vector(p + "ffn_norm.bias", count: d, if: normBiases)
-            // Gated (SwiGLU): in = gate, up = up. Plain MLP: in = up.
-            let feedForwardIn = product(try t.matrix(p + (gated ? "ffn_gate.weight" : "ffn_up.weight"), rows: h, columns: d))
-            let feedForwardInBias = try t.vector(p + "ffn_up.bias", count: h, if: feedForwardBiases)
-            let feedForwardUp = try t.matrix(p + "ffn_up.weight", rows: h, columns: d, if: gated).map(product)
-            let feedForwardOut = product(try t.matrix(p + "ffn_down.weight", rows: d, columns: h))
-            let feedForwardOutBias = try t.vector(p + "ffn_down.bias", count: d, if: feedForwardBiases)
+            // Gated: in = gate, up = up (fused: one matrix, the gate's rows first). Plain MLP: in = up.
+            let feedForwardIn: WeightMatrix, feedForwardUp: WeightMatrix?
+            if a.fusedGateUp {
+                let gateUp = product(try t.matrix(p + "ffn_up.weight", rows: 2 * h, columns: d))
+                (feedForwardIn, feedForwardUp) = (gateUp.rows(0..<h), gateUp.rows(h..<2 * h))
+            } else {
+                feedForwardIn = product(try t.matrix(p + (gated ? "ffn_gate.weight" : "ffn_up.weight"), rows: h, columns: d))
+                feedForwardUp = try t.matrix(p + "ffn_up.weight", rows: h, columns: d, if: gated).map(product)
+            }
+            let feedForwardBiases = a.biases.contains(.feedForward)
             layers.append(LayerWeights(
-                attentionNorm: attentionNorm, attentionNormBias: attentionNormBias,
+                attentionNorm: try t.vector(p + "attn_norm.weight", count: d),
+                attentionNormBias: try t.vector(p + "attn_norm.bias", count: d, if: normBiases),
                 query: query, key: key, value: value, queryBias: queryBias, keyBias: keyBias, valueBias: valueBias,
-                output: output, outputBias: outputBias,
-                feedForwardNorm: feedForwardNorm, feedForwardNormBias: feedForwardNormBias,
-                feedForwardIn: feedForwardIn, feedForwardInBias: feedForwardInBias, feedForwardUp: feedForwardUp,
-                feedForwardOut: feedForwardOut, feedForwardOutBias: feedForwardOutBias))
+                queryNorm: try t.vector(p + "attn_q_norm.weight", count: c.headSize, if: headNorms),
+                keyNorm: try t.vector(p + "attn_k_norm.weight", count: c.headSize, if: headNorms),
+                output: product(try t.matrix(p + "attn_output.weight", rows: d, columns: qd)),
+                outputBias: try t.vector(p + "attn_output.bias", count: d, if: a.biases.contains(.attentionOutput)),
+                postAttentionNorm: try t.vector(p + "post_attention_norm.weight", count: d, if: postNorms),
+                feedForwardNorm: try t.vector(p + "ffn_norm.weight", count: d),
+                feedForwardNormBias: try t.vector(p + "ffn_norm.bias", count: d, if: normBiases),
+                feedForwardIn: feedForwardIn,
+                feedForwardInBias: try t.vector(p + "ffn_up.bias", count: h, if: feedForwardBiases),
+                feedForwardUp: feedForwardUp,
+                feedForwardOut: product(try t.matrix(p + "ffn_down.weight", rows: d, columns: h)),
+                feedForwardOutBias: try t.vector(p + "ffn_down.bias", count: d, if: feedForwardBiases),
+                postFeedForwardNorm: try t.vector(p + "post_ffw_norm.weight", count: d, if: postNorms)))
         }
         let finalNorm = try t.vector("output_norm.weight", count: d)
         let finalNormBias = try t.vector("output_norm.bias", count: d, if: normBiases)
@@ -172,7 +212,8 @@ public enum GGUFModel {
         try t.requireAllUsed(architecture: a.name)
         return ModelWeights(
             configuration: c, tokenEmbedding: tokenEmbedding, positionEmbedding: positionEmbedding, layers: layers,
-            finalNorm: finalNorm, finalNormBias: finalNormBias, classifier: classifier, storage: [file.mapping])
+            finalNorm: finalNorm, finalNormBias: finalNormBias, classifier: classifier,
+            ropeFrequencyFactors: ropeFrequencyFactors, storage: [file.mapping])
     }
 }
 
@@ -236,6 +277,12 @@ struct TensorTable {
     /// A vector the architecture has when `present`.
     mutating func vector(_ name: String, count: Int, if present: Bool) throws(LoadingError) -> WeightVector? {
         present ? try vector(name, count: count) : nil
+    }
+
+    /// A float32 vector the file may hold (nil when it has no tensor `name`).
+    mutating func optionalVector(_ name: String, count: Int) throws(LoadingError) -> WeightVector? {
+        guard byName[name] != nil else { return nil }
+        return try vector(name, count: count)
     }
 
     /// A float32 vector (norm weights, biases; llama.cpp always stores these as F32).

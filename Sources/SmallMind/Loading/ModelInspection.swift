@@ -51,7 +51,7 @@ public enum ModelInspection {
         // token embedding, 9 per-layer stacks, final norm, and a separate classifier if present.
         let tensors = 1 + 9 + 1 + (shared ? 0 : 1)
         return ModelReport(
-            format: "llama2.c checkpoint", architecture: c.architecture.rawValue, configuration: c,
+            format: "llama2.c checkpoint", architecture: c.architecture.name, configuration: c,
             tensorTypes: [("F32", tensors)], tensorCount: tensors, vocabularySize: c.vocabularySize, tokenizerModel: nil,
             parameterCount: weights.parameterCount, weightBytes: weights.parameterCount * 4)
     }

@@ -8,8 +8,8 @@
 // same whichever batch it rides in.
 //
 // The cache also says whose arithmetic to follow (`cache.arithmetic`): this runtime's, or, as a
-// parity mode for tests, llama.cpp's — then the helpers at the bottom (normalize, linear,
-// activate, rotate) and attention route to the ggml emulations in SmallMindKernels/LlamaCpp.
+// parity mode for tests, llama.cpp's — resolved once per pass into `ForwardKernels`, which the
+// operations (ForwardOperations) call without asking which it is.
 import SmallMindKernels
 
 /// One token of a forward batch.
@@ -112,12 +112,13 @@ extension ModelWeights {
     }
 
     /// The whole batch layer by layer, each matmul split over the pool's threads by weight rows,
-    /// attention by (token, head), the row-wise operations by tokens (see ForwardOperations).
+    /// attention by (token, head), the row-wise operations by tokens (see ForwardOperations). Each
+    /// step reads the architecture's traits (`configuration.architecture`), never its name.
     private func forwardLayers(
         _ batch: [BatchToken], cache: KVCache, workspace ws: Workspace, pool: ThreadPool?
     ) -> UnsafeBufferPointer<Float> {
-        let c = configuration
-        let n = batch.count, d = c.embeddingSize, kvd = c.keyValueSize, hs = c.headSize
+        let c = configuration, a = c.architecture
+        let n = batch.count, d = c.embeddingSize, qd = c.queryDimension, kvd = c.keyValueSize
         let logitCount = batch.reduce(0) { $0 + ($1.wantsLogits ? 1 : 0) }
         for t in batch {
             precondition(t.token >= 0 && t.token < c.vocabularySize, "token \(t.token) outside the vocabulary")
@@ -126,64 +127,63 @@ extension ModelWeights {
         }
         ws.reserve(tokens: n, logitTokens: logitCount, workers: pool?.threadCount ?? 1)
         let p = Parallelism(pool: pool, splitsEverything: ws.splitsEverything)
+        // This runtime's arithmetic or llama.cpp's, chosen once for the whole pass.
+        let k = ForwardKernels(arithmetic: cache.arithmetic, normalization: a.normalization)
         let x = ws.residual                                          // (n, d)
 
-        // Token (and, for gpt2, position) embeddings.
+        // Token embeddings (× √d for Gemma), plus learned positions (GPT-2).
+        let embeddingScale = a.scalesEmbedding ? Float(d).squareRoot() : nil
         for (i, t) in batch.enumerated() {
             tokenEmbedding.copyRow(t.token, into: x + i * d)
+            if let embeddingScale {
+                for j in 0..<d { x[i * d + j] *= embeddingScale }
+            }
             if let positions = positionEmbedding {
                 positions.copyRow(t.position, into: ws.projected)
                 Activation.addBias(x + i * d, ws.projected, count: d)
             }
         }
 
-        let arithmetic = cache.arithmetic   // this runtime's, or llama.cpp's (see the top of the file)
-        // Each token's rotary cosines and sines, once for every layer's queries and keys.
-        let rotary = c.rotaryDimensions ?? hs
-        let angles = UnsafeMutablePointer<Float>.allocate(capacity: n * rotary)
-        defer { angles.deallocate() }
-        if c.architecture == .llama, arithmetic == .standard {
+        // Each token's rotary cosines and sines, once for every layer's queries and keys — one
+        // table per RoPE base (Gemma 3's local layers rotate with their own).
+        let rotary = c.rotaryDimensions ?? c.headSize
+        let needsAngles = a.isRotary && k.usesAngles
+        let bases = needsAngles ? Array(Set((0..<c.layerCount).map { c.ropeBase(layer: $0) })).sorted() : []
+        let angleTables = bases.map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n * rotary) }
+        defer { angleTables.forEach { $0.deallocate() } }
+        for (table, base) in zip(angleTables, bases) {
             for (i, t) in batch.enumerated() {
-                RoPE.angles(position: t.position, base: c.ropeBase, rotaryDimensions: rotary, into: angles + i * rotary)
+                RoPE.angles(position: t.position, base: base, rotaryDimensions: rotary,
+                            frequencyFactors: ropeFrequencyFactors?.pointer, into: table + i * rotary)
             }
         }
+        let noAngles = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+        defer { noAngles.deallocate() }
 
         for (l, layer) in layers.enumerated() {
-            // Attention: normalise, project to q (n, d), k and v (n, kvd).
-            normalize(p, x, layer.attentionNorm, layer.attentionNormBias, into: ws.normed, tokens: n, arithmetic)
-            linear(p, ws.normed, [
+            // Attention: normalise, project to q (n, qd), k and v (n, kvd); q/k norms, RoPE, cache.
+            normalize(p, k, x, layer.attentionNorm, layer.attentionNormBias, into: ws.normed, tokens: n)
+            linear(p, k, ws.normed, [
                 (layer.query, layer.queryBias, ws.query), (layer.key, layer.keyBias, ws.key), (layer.value, layer.valueBias, ws.value),
-            ], tokens: n, arithmetic)
+            ], tokens: n)
+            let angles = bases.firstIndex(of: c.ropeBase(layer: l)).map { UnsafePointer(angleTables[$0]) } ?? UnsafePointer(noAngles)
+            prepareAttention(p, k, batch, layer: l, layer, query: ws.query, key: ws.key, value: ws.value, angles: angles, cache: cache)
 
-            // Rotary positions (llama), then append k and v to each token's slot in the cache.
-            // GGUF models may rotate only part of each head, and pair dimensions NeoX-style (halves).
-            let (query, key, value) = (ws.query, ws.key, ws.value)
-            byRows(p, tokens: n, elements: n * (d + 2 * kvd)) { rows in
-                for i in rows {
-                    let t = batch[i]
-                    if c.architecture == .llama {
-                        self.rotate(query + i * d, count: d, position: t.position, angles: angles + i * rotary, arithmetic)
-                        self.rotate(key + i * kvd, count: kvd, position: t.position, angles: angles + i * rotary, arithmetic)
-                    }
-                    // An f16 cache rounds k and v here, once (see KVCache.ElementType).
-                    cache.store(key: key + i * kvd, value: value + i * kvd, layer: l, slot: t.slot, position: t.position)
-                }
-            }
-
-            attend(p, batch, layer: l, cache: cache, workspace: ws, arithmetic)
-            linear(p, ws.normed, [(layer.output, layer.outputBias, ws.projected)], tokens: n, arithmetic)
+            attend(p, k, batch, layer: l, cache: cache, query: ws.query, scores: ws.scores, out: ws.attended)  // (n, qd)
+            linear(p, k, ws.attended, [(layer.output, layer.outputBias, ws.projected)], tokens: n)
+            if let norm = layer.postAttentionNorm { normalize(p, k, ws.projected, norm, nil, into: ws.projected, tokens: n) }
             addResidual(p, x, ws.projected, tokens: n)
 
-            // Feed-forward: SwiGLU (llama) or GELU MLP (gpt2), (n, d) → (n, h) → (n, d).
-            normalize(p, x, layer.feedForwardNorm, layer.feedForwardNormBias, into: ws.normed, tokens: n, arithmetic)
+            // Feed-forward, (n, d) → (n, h) → (n, d): gated (SwiGLU, GeGLU) or the GELU MLP.
+            normalize(p, k, x, layer.feedForwardNorm, layer.feedForwardNormBias, into: ws.normed, tokens: n)
             if let up = layer.feedForwardUp {
-                linear(p, ws.normed, [(layer.feedForwardIn, layer.feedForwardInBias, ws.hidden), (up, nil, ws.hiddenUp)], tokens: n, arithmetic)
-                swiglu(p, gate: ws.hidden, up: ws.hiddenUp, tokens: n, arithmetic)
+                linear(p, k, ws.normed, [(layer.feedForwardIn, layer.feedForwardInBias, ws.hidden), (up, nil, ws.hiddenUp)], tokens: n)
             } else {
-                linear(p, ws.normed, [(layer.feedForwardIn, layer.feedForwardInBias, ws.hidden)], tokens: n, arithmetic)
-                gelu(p, ws.hidden, tokens: n, arithmetic)
+                linear(p, k, ws.normed, [(layer.feedForwardIn, layer.feedForwardInBias, ws.hidden)], tokens: n)
             }
-            linear(p, ws.hidden, [(layer.feedForwardOut, layer.feedForwardOutBias, ws.projected)], tokens: n, arithmetic)
+            activate(p, k, gate: ws.hidden, up: ws.hiddenUp, tokens: n)
+            linear(p, k, ws.hidden, [(layer.feedForwardOut, layer.feedForwardOutBias, ws.projected)], tokens: n)
+            if let norm = layer.postFeedForwardNorm { normalize(p, k, ws.projected, norm, nil, into: ws.projected, tokens: n) }
             addResidual(p, x, ws.projected, tokens: n)
         }
 
@@ -193,8 +193,14 @@ extension ModelWeights {
             (ws.logitRows + row * d).update(from: x + i * d, count: d)
             row += 1
         }
-        normalize(p, ws.logitRows, finalNorm, finalNormBias, into: ws.logitRows, tokens: logitCount, arithmetic)
-        linear(p, ws.logitRows, [(classifier, nil, ws.logits)], tokens: logitCount, arithmetic)
+        normalize(p, k, ws.logitRows, finalNorm, finalNormBias, into: ws.logitRows, tokens: logitCount)
+        linear(p, k, ws.logitRows, [(classifier, nil, ws.logits)], tokens: logitCount)
+        if let cap = c.finalLogitSoftCap {
+            let V = c.vocabularySize
+            byRows(p, tokens: logitCount, elements: logitCount * V) { rows in
+                for r in rows { k.softCap(ws.logits + r * V, V, cap) }
+            }
+        }
         return UnsafeBufferPointer(start: ws.logits, count: logitCount * c.vocabularySize)
     }
 }

@@ -1,5 +1,5 @@
-// The forward pass's operations, each over the whole batch: which kernel runs (this runtime's
-// arithmetic or llama.cpp's, see ForwardArithmetic) and how the work spreads over the pool.
+// The forward pass's operations, each over the whole batch: how the work spreads over the pool.
+// Whose arithmetic they compute in is resolved before the pass, in ForwardKernels.
 //
 // Matmuls split by weight rows, attention by (token, head), everything else by token rows. A
 // row-wise operation computes each row exactly as it would alone, so where a row runs never
@@ -51,101 +51,99 @@ extension ModelWeights {
         }
     }
 
-    /// RMSNorm (llama) or LayerNorm (gpt2) of each of `tokens` rows.
+    /// The architecture's norm of each of `tokens` rows of `width` (the embedding size by default).
     func normalize(
-        _ p: Parallelism, _ x: UnsafeMutablePointer<Float>, _ weight: WeightVector, _ bias: WeightVector?,
-        into out: UnsafeMutablePointer<Float>, tokens: Int, _ arithmetic: ForwardArithmetic
+        _ p: Parallelism, _ k: ForwardKernels, _ x: UnsafeMutablePointer<Float>, _ weight: WeightVector, _ bias: WeightVector?,
+        into out: UnsafeMutablePointer<Float>, tokens: Int
     ) {
-        let d = configuration.embeddingSize, eps = configuration.normEpsilon, architecture = configuration.architecture
+        let d = configuration.embeddingSize, eps = configuration.normEpsilon
         byRows(p, tokens: tokens, elements: tokens * d) { rows in
+            for i in rows { k.normalize(x + i * d, weight.pointer, bias?.pointer, out + i * d, d, eps) }
+        }
+    }
+
+    /// q/k norms, RoPE and the cache stores of every token, in place in `q` (n, qd) and `kv` (n, kvd):
+    /// each head of q and k RMS-normalised with its weight (Qwen 3, Gemma 3), then q and k rotated
+    /// (rotary architectures) and q scaled where the family scales it before attention; then each
+    /// token's k and v appended to its slot of the cache.
+    func prepareAttention(
+        _ p: Parallelism, _ k: ForwardKernels, _ batch: [BatchToken], layer l: Int, _ weights: LayerWeights,
+        query: UnsafeMutablePointer<Float>, key: UnsafeMutablePointer<Float>, value: UnsafePointer<Float>,
+        angles: UnsafePointer<Float>, cache: KVCache
+    ) {
+        let c = configuration
+        let qd = c.queryDimension, kvd = c.keyValueSize, hs = c.headSize, eps = c.normEpsilon
+        let rotary = c.architecture.isRotary
+        let settings = RotarySettings(
+            headSize: hs, dimensions: c.rotaryDimensions ?? hs, pairing: c.rotaryPairing, base: c.ropeBase(layer: l),
+            frequencyFactors: ropeFrequencyFactors?.pointer)
+        let queryScale = c.architecture.scalesQueries ? c.attentionScale : nil
+        byRows(p, tokens: batch.count, elements: batch.count * (qd + 2 * kvd)) { rows in
             for i in rows {
-                switch (architecture, arithmetic) {
-                case (.llama, .standard):
-                    Normalization.rms(x + i * d, weight: weight.pointer, out: out + i * d, count: d, epsilon: eps)
-                case (.gpt2, .standard):
-                    Normalization.layer(x + i * d, weight: weight.pointer, bias: bias?.pointer, out: out + i * d, count: d, epsilon: eps)
-                case (.llama, .llamaCpp):
-                    GGML.rmsNorm(x + i * d, weight: weight.pointer, out: out + i * d, count: d, epsilon: eps)
-                case (.gpt2, .llamaCpp):
-                    GGML.layerNorm(x + i * d, weight: weight.pointer, bias: bias?.pointer, out: out + i * d, count: d, epsilon: eps)
+                let t = batch[i], q = query + i * qd, kk = key + i * kvd
+                if let norm = weights.queryNorm {
+                    for h in 0..<c.headCount { k.rmsNorm(q + h * hs, norm.pointer, q + h * hs, hs, eps) }
                 }
+                if let norm = weights.keyNorm {
+                    for h in 0..<c.keyValueHeadCount { k.rmsNorm(kk + h * hs, norm.pointer, kk + h * hs, hs, eps) }
+                }
+                if rotary {
+                    k.rotate(q, qd, t.position, angles + i * settings.dimensions, settings)
+                    k.rotate(kk, kvd, t.position, angles + i * settings.dimensions, settings)
+                }
+                if let queryScale {
+                    for j in 0..<qd { q[j] *= queryScale }
+                }
+                // An f16 cache rounds k and v here, once (see KVCache.ElementType).
+                cache.store(key: kk, value: value + i * kvd, layer: l, slot: t.slot, position: t.position)
             }
         }
     }
 
-    /// Rotary positions of one token's q (or k): `count` values, heads of `headSize`. `angles`
-    /// holds the position's cosines and sines (`RoPE.angles`); llama.cpp's arithmetic computes its own.
-    func rotate(
-        _ v: UnsafeMutablePointer<Float>, count: Int, position: Int, angles: UnsafePointer<Float>, _ arithmetic: ForwardArithmetic
+    /// Causal attention of every token over its own sequence — positions 0...position, or the last
+    /// `slidingWindow` of them on a local layer; heads that share a KV head (grouped-query
+    /// attention) read the same cache slice. Queries (n, qd) from `query`, output (n, qd) into `out`.
+    func attend(
+        _ p: Parallelism, _ k: ForwardKernels, _ batch: [BatchToken], layer l: Int, cache: KVCache,
+        query: UnsafePointer<Float>, scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
     ) {
         let c = configuration
-        switch arithmetic {
-        case .standard:
-            RoPE.apply(v, count: count, headSize: c.headSize, angles: angles, rotaryDimensions: c.rotaryDimensions ?? c.headSize,
-                       pairing: c.rotaryPairing)
-        case .llamaCpp:
-            GGML.rope(v, count: count, headSize: c.headSize, position: position, base: c.ropeBase,
-                      rotaryDimensions: c.rotaryDimensions, halves: c.rotaryPairing == .halves)
-        }
-    }
-
-    /// Causal attention of every token over its own sequence, 0...position; heads that share a KV
-    /// head (grouped-query attention) read the same cache slice. Queries from the workspace's
-    /// `query`, output into its `normed`. The kernel follows the cache: float32 or f16 elements
-    /// (the same arithmetic), or llama.cpp's flash attention over f16.
-    func attend(_ p: Parallelism, _ batch: [BatchToken], layer l: Int, cache: KVCache, workspace ws: Workspace, _ arithmetic: ForwardArithmetic) {
-        let c = configuration
-        let d = c.embeddingSize, hs = c.headSize
+        let qd = c.queryDimension, hs = c.headSize
         let headsPerKeyValueHead = c.headCount / c.keyValueHeadCount
-        let (keys, values, normed, query, scores) = (cache.keys, cache.values, ws.normed, ws.query, ws.scores)
-        let elementType = cache.elementType
-        let scoresStride = cache.contextLength
+        let window = c.isLocal(layer: l) ? c.slidingWindow : nil
+        let (keys, values, elementType, scoresStride) = (cache.keys, cache.values, cache.elementType, cache.contextLength)
+        let bytes = elementType.byteSize
+        let scale: Float = c.architecture.scalesQueries ? 1 : c.attentionScale, softCap = c.attentionSoftCap
+        func first(_ position: Int) -> Int { window.map { max(0, position - $0 + 1) } ?? 0 }
         // Work: per head and key a score product, a value update and their overheads (the
         // reduction, the exponential): about four multiply-adds per element of the head.
-        let keysAttended = batch.reduce(0) { $0 + $1.position + 1 }
+        let keysAttended = batch.reduce(0) { $0 + $1.position - first($1.position) + 1 }
         parallel(p, tasks: batch.count * c.headCount, work: keysAttended * c.headCount * hs * 4) { task, worker in
             let (i, head) = task.quotientAndRemainder(dividingBy: c.headCount)
-            let position = batch[i].position
-            let at = cache.offset(layer: l, slot: batch[i].slot, head: head / headsPerKeyValueHead)   // position 0
-            let (q, out, s) = (query + i * d + head * hs, normed + i * d + head * hs, scores + worker * scoresStride)
-            switch (elementType, arithmetic) {
-            case (.f32, _):
-                Attention.head(
-                    query: q, keys: keys.assumingMemoryBound(to: Float.self) + at, values: values.assumingMemoryBound(to: Float.self) + at,
-                    rowStride: hs, headSize: hs, lastPosition: position, scores: s, out: out)
-            case (.f16, .standard):
-                Attention.head(
-                    query: q, keys: keys.assumingMemoryBound(to: Float16.self) + at, values: values.assumingMemoryBound(to: Float16.self) + at,
-                    rowStride: hs, headSize: hs, lastPosition: position, scores: s, out: out)
-            case (.f16, .llamaCpp):
-                GGML.flashAttention(
-                    query: q, keys: keys.assumingMemoryBound(to: Float16.self) + at, values: values.assumingMemoryBound(to: Float16.self) + at,
-                    rowStride: hs, headSize: hs, lastPosition: position, out: out)
-            }
+            let position = batch[i].position, start = first(position)
+            let at = cache.offset(layer: l, slot: batch[i].slot, head: head / headsPerKeyValueHead, position: start)
+            k.attend(AttentionHead(
+                query: query + i * qd + head * hs, keys: keys + at * bytes, values: values + at * bytes, elementType: elementType,
+                rowStride: hs, headSize: hs, lastPosition: position - start, scale: scale, softCap: softCap,
+                scores: scores + worker * scoresStride, out: out + i * qd + head * hs))
         }
     }
 
-    /// gate = silu(gate) · up in place, row by row (llama's feed-forward).
-    func swiglu(_ p: Parallelism, gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, tokens: Int, _ arithmetic: ForwardArithmetic) {
-        let h = configuration.hiddenSize
+    /// The feed-forward activation in place, row by row: gate = act(gate) ⊙ up for the gated
+    /// families (SwiGLU, GeGLU), gelu(up) for the plain MLP (`up` unused).
+    func activate(
+        _ p: Parallelism, _ k: ForwardKernels, gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, tokens: Int
+    ) {
+        let h = configuration.hiddenSize, kind = configuration.architecture.feedForward
         byRows(p, tokens: tokens, elements: tokens * h) { rows in
             for i in rows {
-                switch arithmetic {
-                case .standard: VectorMath.swiglu(gate: gate + i * h, up: up + i * h, count: h)
-                case .llamaCpp: GGML.swiglu(gate: gate + i * h, up: up + i * h, count: h)   // ggml's op goes row by row too
-                }
-            }
-        }
-    }
-
-    /// GELU in place, row by row (gpt2's feed-forward); llama.cpp's goes through an f16 table.
-    func gelu(_ p: Parallelism, _ x: UnsafeMutablePointer<Float>, tokens: Int, _ arithmetic: ForwardArithmetic) {
-        let h = configuration.hiddenSize
-        byRows(p, tokens: tokens, elements: tokens * h) { rows in
-            for i in rows {
-                switch arithmetic {
-                case .standard: VectorMath.gelu(x + i * h, count: h)
-                case .llamaCpp: GGML.gelu(x + i * h, count: h)
+                let g = gate + i * h, u = up + i * h
+                switch kind {
+                case .swiGLU: k.swiglu(g, u, h)
+                case .geGLU:
+                    k.gelu(g, h)
+                    for j in 0..<h { g[j] *= u[j] }
+                case .geluMLP: k.gelu(g, h)
                 }
             }
         }
@@ -154,13 +152,13 @@ extension ModelWeights {
     /// Each product's y = x · Wᵀ (+ bias) for `tokens` rows of x, split over weight rows when a
     /// pool is given. Products that read x quantized the same way (q, k and v; gate and up) share
     /// one quantization of it: all products here read the same x, so the encoding alone decides.
-    func linear(_ p: Parallelism, _ x: UnsafeMutablePointer<Float>, _ products: [Product], tokens: Int, _ arithmetic: ForwardArithmetic) {
+    func linear(_ p: Parallelism, _ k: ForwardKernels, _ x: UnsafeMutablePointer<Float>, _ products: [Product], tokens: Int) {
         guard tokens > 0 else { return }
         var q8_0: QuantizedActivations?, q8_K: QuantizedActivations?
         defer { q8_0?.deallocate(); q8_K?.deallocate() }
         for (weights, bias, y) in products {
             // llama.cpp's product rounds the activations as llama.cpp does and sums in its order.
-            let w = arithmetic == .llamaCpp ? weights.followingLlamaCpp() : weights
+            let w = k.matrix(weights)
             if let pool = p.pool, tokens * w.rows * w.columns >= p.workThreshold {
                 @inline(__always) func shared(_ slot: inout QuantizedActivations?) -> QuantizedActivations? {
                     if slot == nil { slot = w.quantizeActivations(x, batch: tokens, pool: pool, minimumElements: p.rowElementsThreshold) }

@@ -6,6 +6,7 @@ import SmallMindKernels
 /// How a matrix's elements are stored.
 public enum WeightFormat: String, Sendable, CaseIterable {
     case f32, f16, bf16, q8_0, q4_0, q4_K, q6_K
+    case q5_0, q4_1, q5_1, iq4_nl
     case q5_K, q3_K, q2_K, iq4_xs
 
     /// The kernels' description of an encoded format (nil for plain float32).
@@ -18,6 +19,10 @@ public enum WeightFormat: String, Sendable, CaseIterable {
         case .q4_0: return .q4_0
         case .q4_K: return .q4_K
         case .q6_K: return .q6_K
+        case .q5_0: return .q5_0
+        case .q4_1: return .q4_1
+        case .q5_1: return .q5_1
+        case .iq4_nl: return .iq4_nl
         case .q5_K: return .q5_K
         case .q3_K: return .q3_K
         case .q2_K: return .q2_K
@@ -35,6 +40,10 @@ public enum WeightFormat: String, Sendable, CaseIterable {
         case .q4_0: return .q4_0
         case .q4_K: return .q4_K
         case .q6_K: return .q6_K
+        case .q5_0: return .q5_0
+        case .q4_1: return .q4_1
+        case .q5_1: return .q5_1
+        case .iq4_nl: return .iq4_nl
         case .q5_K: return .q5_K
         case .q3_K: return .q3_K
         case .q2_K: return .q2_K

@@ -5,8 +5,9 @@ public final class Workspace {
     private(set) var capacity = 0
     private(set) var logitCapacity = 0
     var residual: UnsafeMutablePointer<Float>   // (tokens, dim)   the residual stream x
-    var normed: UnsafeMutablePointer<Float>     // (tokens, dim)   normalised x, later attention output
-    var query: UnsafeMutablePointer<Float>      // (tokens, dim)
+    var normed: UnsafeMutablePointer<Float>     // (tokens, dim)   normalised x
+    var query: UnsafeMutablePointer<Float>      // (tokens, qd)    qd = heads × head size
+    var attended: UnsafeMutablePointer<Float>   // (tokens, qd)    attention output
     var key: UnsafeMutablePointer<Float>        // (tokens, kvDim)
     var value: UnsafeMutablePointer<Float>      // (tokens, kvDim)
     var projected: UnsafeMutablePointer<Float>  // (tokens, dim)   output of a block, added to x
@@ -23,6 +24,7 @@ public final class Workspace {
     public init(configuration: ModelConfiguration, capacity: Int = 1) {
         self.configuration = configuration
         residual = .allocate(capacity: 0); normed = .allocate(capacity: 0); query = .allocate(capacity: 0)
+        attended = .allocate(capacity: 0)
         key = .allocate(capacity: 0); value = .allocate(capacity: 0); projected = .allocate(capacity: 0)
         hidden = .allocate(capacity: 0); hiddenUp = .allocate(capacity: 0)
         scores = .allocate(capacity: configuration.contextLength)
@@ -40,7 +42,7 @@ public final class Workspace {
     }
 
     deinit {
-        for buffer in [residual, normed, query, key, value, projected, hidden, hiddenUp, scores, logitRows, logits] {
+        for buffer in [residual, normed, query, attended, key, value, projected, hidden, hiddenUp, scores, logitRows, logits] {
             buffer.deallocate()
         }
     }
@@ -54,10 +56,11 @@ public final class Workspace {
             scoreRows = workers
         }
         if tokens > capacity {
-            for buffer in [residual, normed, query, key, value, projected, hidden, hiddenUp] { buffer.deallocate() }
+            for buffer in [residual, normed, query, attended, key, value, projected, hidden, hiddenUp] { buffer.deallocate() }
             residual = .allocate(capacity: tokens * c.embeddingSize)
             normed = .allocate(capacity: tokens * c.embeddingSize)
-            query = .allocate(capacity: tokens * c.embeddingSize)
+            query = .allocate(capacity: tokens * c.queryDimension)
+            attended = .allocate(capacity: tokens * c.queryDimension)
             key = .allocate(capacity: tokens * c.keyValueSize)
             value = .allocate(capacity: tokens * c.keyValueSize)
             projected = .allocate(capacity: tokens * c.embeddingSize)

@@ -93,18 +93,22 @@ public struct ByteLevelBPETokenizer: Tokenizer {
         }
     }
 
-    /// Normal tokens map their characters back to bytes; user-defined tokens are their text;
+    /// Normal tokens map their characters back to bytes; user-defined tokens are their text; byte
+    /// tokens (`<0x0A>`, SentencePiece-style fallback some BPE vocabularies carry) their byte;
     /// control, unknown and unused tokens are nothing.
     public func bytes(of token: Int, after previous: Int?) -> [UInt8] {
         guard vocabulary.kinds.indices.contains(token) else { return [] }
         switch vocabulary.kinds[token] {
         case .normal: return ByteLevel.decode(vocabulary.texts[token])
         case .userDefined: return Array(vocabulary.texts[token])
-        case .control, .unknown, .unused, .undefined, .byte: return []
+        case .byte: return SentencePieceTokenizer.byteFallbackValue(Array(vocabulary.texts[token])).map { [$0] } ?? []
+        case .control, .unknown, .unused, .undefined: return []
         }
     }
 
-    /// llama.cpp's end-of-generation set: EOS, EOT/EOM and end-of-turn tokens such as
-    /// `<|im_end|>` — not BOS (unlike llama2.c, llama.cpp generates past a BOS).
+    /// llama.cpp's end-of-generation set: EOS, EOT/EOM, end-of-turn tokens such as `<|im_end|>`
+    /// and FIM padding/separator tokens — not BOS (unlike llama2.c, llama.cpp generates past a BOS).
+    public var endOfGenerationTokens: Set<Int> { vocabulary.endOfGeneration }
+
     public func isEndOfText(_ token: Int) -> Bool { vocabulary.endOfGeneration.contains(token) }
 }

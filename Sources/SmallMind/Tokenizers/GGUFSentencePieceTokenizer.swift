@@ -126,8 +126,10 @@ public struct GGUFSentencePieceTokenizer: Tokenizer {
         return piece
     }
 
-    /// llama.cpp's end-of-generation set: EOS, EOT/EOM and end-of-turn tokens such as
-    /// `<|im_end|>` — not BOS (unlike llama2.c, llama.cpp generates past a BOS).
+    /// llama.cpp's end-of-generation set: EOS, EOT/EOM, end-of-turn tokens such as `<|im_end|>`
+    /// and FIM padding/separator tokens — not BOS (unlike llama2.c, llama.cpp generates past a BOS).
+    public var endOfGenerationTokens: Set<Int> { vocabulary.endOfGeneration }
+
     public func isEndOfText(_ token: Int) -> Bool { vocabulary.endOfGeneration.contains(token) }
 
     /// U+2581 LOWER ONE EIGHTH BLOCK, SentencePiece's visible space.

@@ -5,8 +5,8 @@
 //   token_type       [i32]     optional; 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte
 //   scores           [f32]     optional; SentencePiece merge priorities
 //   merges           [string]  "left right" by rank (gpt2 only, required)
-//   pre              string    gpt2 pre-tokenizer: "gpt-2", "llama-bpe", "qwen2", …
-//   bos/eos/unknown/eot/eom_token_id   u32
+//   pre              string    gpt2 pre-tokenizer: "gpt-2", "llama-bpe", "qwen2", "smollm", … (`BytePairPreset`)
+//   bos/eos/eot/eom/fim_*_token_id    u32
 //   add_bos_token, add_eos_token, add_space_prefix   bool
 //
 // Defaults follow llama.cpp's `llama_vocab::load`: SentencePiece adds BOS (1) and a space prefix;
@@ -37,14 +37,16 @@ public enum GGUFTokenizer {
     }
 
     private static func bytePair(_ reader: inout MetadataReader) throws(LoadingError) -> ByteLevelBPETokenizer {
-        let preName = try reader.optionalString("tokenizer.ggml.pre") ?? "(missing)"
-        guard let preTokenizer = PreTokenizer(ggufName: preName) else {
-            throw .unsupported(file: reader.file.path, what: "pre-tokenizer '\(preName)' (tokenizer.ggml.pre; supported: gpt-2, llama-bpe/llama3, qwen2 and their aliases)")
+        // A missing name stays an error: llama.cpp falls back to "default" but warns that
+        // generation quality will suffer, and this library prints nothing to warn with.
+        guard let preName = try reader.optionalString("tokenizer.ggml.pre") else {
+            throw .unsupported(file: reader.file.path, what: "a byte-level BPE vocabulary without tokenizer.ggml.pre (llama.cpp would guess 'default'; supported: \(BytePairPreset.supportedNames.joined(separator: ", ")))")
         }
-        // llama.cpp: Llama 3 frames text with BOS and emits words that are tokens unmerged.
-        let isLlama3 = preTokenizer == .llama3
+        guard let preset = BytePairPreset(ggufName: preName) else {
+            throw .unsupported(file: reader.file.path, what: "pre-tokenizer '\(preName)' (tokenizer.ggml.pre; supported: \(BytePairPreset.supportedNames.joined(separator: ", ")))")
+        }
         // llama.cpp's BPE default ids (11) are a placeholder; without keys there is no BOS/EOS here.
-        let vocabulary = try reader.vocabulary(defaultBOS: nil, defaultEOS: nil, defaultAddBOS: isLlama3)
+        let vocabulary = try reader.vocabulary(defaultBOS: nil, defaultEOS: nil, defaultAddBOS: preset.addsBOSByDefault)
         let mergeTexts = try reader.strings("tokenizer.ggml.merges")
         let merges: BytePairMerges
         do {
@@ -52,7 +54,7 @@ public enum GGUFTokenizer {
         } catch {
             throw .invalidField(file: reader.file.path, field: "tokenizer.ggml.merges[\(error.index)]", value: "'\(mergeTexts[error.index])'", reason: error.reason)
         }
-        return ByteLevelBPETokenizer(vocabulary: vocabulary, merges: merges, preTokenizer: preTokenizer, ignoresMerges: isLlama3)
+        return ByteLevelBPETokenizer(vocabulary: vocabulary, merges: merges, preTokenizer: preset.preTokenizer, ignoresMerges: preset.ignoresMerges)
     }
 }
 
@@ -144,8 +146,18 @@ private struct MetadataReader {
         let inRange = { (id: Int?) in id.flatMap { (0 ..< count).contains($0) ? $0 : nil } }
         let bos = try tokenID("tokenizer.ggml.bos_token_id", count: count) ?? inRange(defaultBOS)
         let eos = try tokenID("tokenizer.ggml.eos_token_id", count: count) ?? inRange(defaultEOS)
-        let others = [try tokenID("tokenizer.ggml.eot_token_id", count: count), try tokenID("tokenizer.ggml.eom_token_id", count: count)]
-            .compactMap { $0 }
+        func declaredID(_ names: String...) throws(LoadingError) -> Int? {
+            for name in names {
+                if let id = try tokenID("tokenizer.ggml.\(name)_token_id", count: count) { return id }
+            }
+            return nil
+        }
+        // The deprecated prefix/suffix/middle keys are read as llama.cpp reads them: after the new ones, winning.
+        let declared = DeclaredSpecialTokens(
+            endOfTurn: try declaredID("eot"), endOfMessage: try declaredID("eom"),
+            fimPrefix: try declaredID("prefix", "fim_pre"), fimSuffix: try declaredID("suffix", "fim_suf"),
+            fimMiddle: try declaredID("middle", "fim_mid"), fimPad: try declaredID("fim_pad"),
+            fimRepository: try declaredID("fim_rep"), fimSeparator: try declaredID("fim_sep"))
         let addBOS = try bool("tokenizer.ggml.add_bos_token") ?? defaultAddBOS
         let addEOS = try bool("tokenizer.ggml.add_eos_token") ?? false
         if addBOS && bos == nil {
@@ -155,7 +167,7 @@ private struct MetadataReader {
             throw invalid("tokenizer.ggml.eos_token_id", "missing", "tokenizer.ggml.add_eos_token asks for an EOS token the vocabulary does not name")
         }
         return TokenVocabulary(
-            texts: texts, kinds: kinds, scores: scores, bos: bos, eos: eos, otherEndTokens: others,
+            texts: texts, kinds: kinds, scores: scores, bos: bos, eos: eos, declared: declared,
             addBOS: addBOS, addEOS: addEOS)
     }
 }

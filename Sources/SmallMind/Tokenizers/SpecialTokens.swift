@@ -4,9 +4,14 @@
 // unknown tokens only when the caller parses special tokens (llama-tokenize and the server do by
 // default; a plain `encode` does not).
 //
-// llama.cpp searches the whole text once per special token. Qwen 2 has 293 of them, so this finds
-// every occurrence of every special text in one pass first (candidates bucketed by first byte) and
-// then replays llama.cpp's longest-first cutting on those occurrences only.
+// llama.cpp searches the whole text once per special token: Gemma 3 has 6 400 of them (most
+// `<unusedN>`), so that costs thousands of passes over every prompt. Here a byte trie of the
+// special texts finds, in one pass, every occurrence of every special text at every position; the
+// occurrences are then accepted in llama.cpp's cutting order (longest text first, then left to
+// right), each one only if none of its bytes is already taken — exactly the occurrences that lie
+// wholly inside a fragment still raw when that token's turn comes. Cost: the text's length times
+// the longest special text at worst (a run of spaces where Gemma has a token for every run
+// length), whatever the number of special tokens.
 
 /// A piece of input text after special tokens are cut out.
 enum TextFragment: Equatable {
@@ -16,67 +21,100 @@ enum TextFragment: Equatable {
 }
 
 struct SpecialTokenSplitter: Sendable {
+    /// A trie node: the first special (in cutting order) spelled by the path to it, and the first
+    /// user-defined one (or -1: texts can repeat across kinds), its first child and next sibling.
+    private struct Node: Sendable {
+        var byte: UInt8
+        var special: Int32 = -1
+        var alwaysMatchedSpecial: Int32 = -1
+        var firstChild: Int32 = -1
+        var nextSibling: Int32 = -1
+    }
+
     private struct Special: Sendable {
         let id: Int
-        let text: [UInt8]
+        let length: Int
         let alwaysMatched: Bool
     }
 
     /// In cutting order: longest text first (ties by id; llama.cpp's sort leaves ties unordered).
     private let specials: [Special]
-    /// For each first byte, the positions in `specials` of texts starting with it.
-    private let byFirstByte: [[Int]]
+    /// Node 0 is the root (the empty text).
+    private let nodes: [Node]
 
     init(texts: ByteStringTable, kinds: [TokenKind]) {
         var specials: [Special] = []
         for id in kinds.indices where kinds[id].isSpecial && texts.length(of: id) > 0 {
-            specials.append(Special(id: id, text: Array(texts[id]), alwaysMatched: kinds[id] == .userDefined))
+            specials.append(Special(id: id, length: texts.length(of: id), alwaysMatched: kinds[id] == .userDefined))
         }
-        specials.sort { $0.text.count != $1.text.count ? $0.text.count > $1.text.count : $0.id < $1.id }
-        var byFirstByte = [[Int]](repeating: [], count: 256)
-        for (i, special) in specials.enumerated() { byFirstByte[Int(special.text[0])].append(i) }
+        specials.sort { $0.length != $1.length ? $0.length > $1.length : $0.id < $1.id }
+
+        var nodes = [Node(byte: 0)]
+        for (rank, special) in specials.enumerated() {
+            var node = 0
+            for byte in texts[special.id] {
+                var child = Int(nodes[node].firstChild)
+                while child >= 0 && nodes[child].byte != byte { child = Int(nodes[child].nextSibling) }
+                if child < 0 {
+                    child = nodes.count
+                    nodes.append(Node(byte: byte, nextSibling: nodes[node].firstChild))
+                    nodes[node].firstChild = Int32(child)
+                }
+                node = child
+            }
+            // Equal texts: the first in cutting order (the lowest id) is the one that ever matches.
+            if nodes[node].special < 0 { nodes[node].special = Int32(rank) }
+            if special.alwaysMatched && nodes[node].alwaysMatchedSpecial < 0 { nodes[node].alwaysMatchedSpecial = Int32(rank) }
+        }
         self.specials = specials
-        self.byFirstByte = byFirstByte
+        self.nodes = nodes
     }
 
     /// `text` as raw-text ranges and special tokens, in order.
     func split(_ text: UnsafeBufferPointer<UInt8>, parseSpecial: Bool) -> [TextFragment] {
         guard !text.isEmpty else { return [] }
-        // Every start position of every special text (overlaps included), by special.
-        var occurrences: [Int: [Int]] = [:]
-        for position in text.indices {
-            for i in byFirstByte[Int(text[position])] {
-                let special = specials[i]
-                guard parseSpecial || special.alwaysMatched,
-                      special.text.count <= text.count - position,
-                      special.text.indices.allSatisfy({ special.text[$0] == text[position + $0] }) else { continue }
-                occurrences[i, default: []].append(position)
+        guard nodes.count > 1 else { return [.text(0 ..< text.count)] }
+        // Every (rank, start) where a special text that may be cut occurs.
+        var occurrences: [(rank: Int32, start: Int)] = []
+        nodes.withUnsafeBufferPointer { nodes in
+            for start in text.indices {
+                var node = 0, position = start
+                while position < text.count {
+                    let byte = text[position]
+                    var child = Int(nodes[node].firstChild)
+                    while child >= 0 && nodes[child].byte != byte { child = Int(nodes[child].nextSibling) }
+                    guard child >= 0 else { break }
+                    node = child
+                    position += 1
+                    let rank = parseSpecial ? nodes[node].special : nodes[node].alwaysMatchedSpecial
+                    if rank >= 0 { occurrences.append((rank, start)) }
+                }
             }
         }
-        var fragments: [TextFragment] = [.text(0 ..< text.count)]
-        for i in occurrences.keys.sorted() {
-            let positions = occurrences[i]!
-            let length = specials[i].text.count
-            var next = 0  // fragments are in text order, so one cursor serves them all
-            var cut: [TextFragment] = []
-            for fragment in fragments {
-                guard case let .text(range) = fragment else {
-                    cut.append(fragment)
-                    continue
-                }
-                var start = range.lowerBound
-                while true {
-                    while next < positions.count && positions[next] < start { next += 1 }
-                    guard next < positions.count, positions[next] + length <= range.upperBound else { break }
-                    let match = positions[next]
-                    if match > start { cut.append(.text(start ..< match)) }
-                    cut.append(.token(specials[i].id))
-                    start = match + length
-                }
-                if start < range.upperBound { cut.append(.text(start ..< range.upperBound)) }
-            }
-            fragments = cut
+        guard !occurrences.isEmpty else { return [.text(0 ..< text.count)] }
+        occurrences.sort { $0.rank != $1.rank ? $0.rank < $1.rank : $0.start < $1.start }
+
+        var taken = [Bool](repeating: false, count: text.count)
+        var cuts: [(start: Int, end: Int, id: Int)] = []
+        for occurrence in occurrences {
+            let special = specials[Int(occurrence.rank)]
+            let end = occurrence.start + special.length
+            // Everything taken before is at least as long as this text, so anything overlapping it
+            // covers its first or its last byte.
+            guard !taken[occurrence.start] && !taken[end - 1] else { continue }
+            for i in occurrence.start ..< end { taken[i] = true }
+            cuts.append((occurrence.start, end, special.id))
         }
+        cuts.sort { $0.start < $1.start }
+
+        var fragments: [TextFragment] = []
+        var start = 0
+        for cut in cuts {
+            if cut.start > start { fragments.append(.text(start ..< cut.start)) }
+            fragments.append(.token(cut.id))
+            start = cut.end
+        }
+        if start < text.count { fragments.append(.text(start ..< text.count)) }
         return fragments
     }
 }

@@ -20,8 +20,11 @@ public protocol Tokenizer: Sendable {
     /// The bytes `token` contributes to the text when it follows `previous` (nil at the start).
     /// May be part of a UTF-8 character: use `StreamingDetokenizer` to assemble text.
     func bytes(of token: Int, after previous: Int?) -> [UInt8]
-    /// Whether generating `token` ends a generation. Default: EOS, or BOS (which llama2.c models
-    /// emit between stories).
+    /// The tokens whose generation ends a generation (llama.cpp's end-of-generation set for GGUF
+    /// vocabularies: EOS, EOT, `<|im_end|>`, `<end_of_turn>`, …). Default: EOS and BOS (which
+    /// llama2.c models emit between stories).
+    var endOfGenerationTokens: Set<Int> { get }
+    /// Whether generating `token` ends a generation: membership of `endOfGenerationTokens`.
     func isEndOfText(_ token: Int) -> Bool
 }
 
@@ -41,6 +44,8 @@ extension Tokenizer {
     public func encode(_ text: String, addBOS: Bool, parseSpecial: Bool) throws(TokenizerError) -> [Int] {
         try encode(text, addBOS: addBOS)
     }
+
+    public var endOfGenerationTokens: Set<Int> { Set([eosToken, bosToken].compactMap { $0 }) }
 
     public func isEndOfText(_ token: Int) -> Bool { token == eosToken || token == bosToken }
 }

@@ -85,6 +85,8 @@ public enum MatmulBenchmark {
         case .q8_0, .q4_0: halves = [0]
         case .q4_K: halves = [0, 2]
         case .q6_K: halves = [208]
+        case .q5_0, .iq4_nl: halves = [0]
+        case .q4_1, .q5_1: halves = [0, 2]
         case .q5_K: halves = [0, 2]
         case .q3_K: halves = [108]
         case .q2_K: halves = [80, 82]

@@ -157,9 +157,11 @@ public enum GGML {
     /// pair j is position · s^j built by repeated multiplication, s = powf(base, −2/r)
     /// (ggml_rope_cache_init), and each rotated value is one fused multiply-add on one rounded
     /// product: x₀·cos − x₁·sin is fma(x₀, cos, −(x₁·sin)).
+    /// With `frequencyFactors` (ggml's freq_factors, Llama 3.1's `rope_freqs`), pair j's angle is
+    /// divided by factor j.
     public static func rope(
         _ vector: UnsafeMutablePointer<Float>, count: Int, headSize: Int, position: Int, base: Float,
-        rotaryDimensions: Int? = nil, halves: Bool = false
+        rotaryDimensions: Int? = nil, halves: Bool = false, frequencyFactors: UnsafePointer<Float>? = nil
     ) {
         let rotated = rotaryDimensions ?? headSize
         let thetaScale = powf(base, -2 / Float(rotated))
@@ -167,8 +169,9 @@ public enum GGML {
             var theta = Float(position)
             var i0 = 0
             while i0 < rotated {
-                cache[i0] = cosf(theta)
-                cache[i0 + 1] = sinf(theta)
+                let angle = frequencyFactors.map { theta / $0[i0 / 2] } ?? theta
+                cache[i0] = cosf(angle)
+                cache[i0 + 1] = sinf(angle)
                 theta *= thetaScale
                 i0 += 2
             }

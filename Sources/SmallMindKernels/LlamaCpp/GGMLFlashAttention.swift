@@ -26,9 +26,11 @@ extension GGML {
     /// `headSize` at most 1024 (scratch lives on the stack).
     public static func flashAttention(
         query: UnsafePointer<Float>, keys: UnsafePointer<Float16>, values: UnsafePointer<Float16>,
-        rowStride: Int, headSize: Int, lastPosition: Int, out: UnsafeMutablePointer<Float>
+        rowStride: Int, headSize: Int, lastPosition: Int, scale: Float? = nil, softCap: Float? = nil,
+        out: UnsafeMutablePointer<Float>
     ) {
-        let scale = 1 / Float(headSize).squareRoot()
+        // With a soft cap ggml folds 1/cap into the scale, then takes cap · tanhf(s).
+        let scale = (scale ?? 1 / Float(headSize).squareRoot()) / (softCap ?? 1)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: headSize) { roundedQuery in
             withUnsafeTemporaryAllocation(of: Float16.self, capacity: headSize) { accumulator in
                 let q = roundedQuery.baseAddress!, acc = accumulator.baseAddress!
@@ -37,7 +39,8 @@ extension GGML {
                 var sum: Float = 0
                 var maximum = -Float.infinity
                 for t in 0...lastPosition {
-                    let s = dot(q, half: keys + t * rowStride, count: headSize) * scale
+                    var s = dot(q, half: keys + t * rowStride, count: headSize) * scale
+                    if let softCap { s = softCap * tanhf(s) }
                     var ms: Float = 1, vs: Float = 1
                     if s > maximum {
                         // A new maximum: rescale what is accumulated; this value's weight is e⁰ = 1.

@@ -19,6 +19,8 @@ public enum ActivationRounding: Sendable {
         case .bf16: self = .bf16
         case .q8_0, .q4_0: self = .q8_0
         case .q4_K, .q6_K: self = .q8_K
+        // Q8_1 for Q4_1/Q5_1 rounds the values as Q8_0 does (its extra sum is not a value).
+        case .q5_0, .q4_1, .q5_1, .iq4_nl: self = .q8_0
         case .q5_K, .q3_K, .q2_K, .iq4_xs: self = .q8_K
         }
     }

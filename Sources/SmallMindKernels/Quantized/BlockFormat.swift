@@ -85,6 +85,18 @@ public enum QuantizedActivations: Sendable {
         case .q8_K(let a): a.deallocate()
         }
     }
+
+    /// The Q8_0 rows, which a format with that encoding was given (a programmer error otherwise).
+    var q8_0Rows: Q8Activations {
+        guard case .q8_0(let a) = self else { preconditionFailure("Q8_0 activations expected, got \(self)") }
+        return a
+    }
+
+    /// The Q8_K rows, which a format with that encoding was given (a programmer error otherwise).
+    var q8_KRows: Q8KActivations {
+        guard case .q8_K(let a) = self else { preconditionFailure("Q8_K activations expected, got \(self)") }
+        return a
+    }
 }
 
 /// The encodings a weight matrix may use besides plain float32, as GGUF stores them.
@@ -101,6 +113,14 @@ public enum BlockFormat: String, Sendable, CaseIterable {
     case q4_K
     /// Super-blocks of 256: 6-bit values (4 low bits + 2 high bits), sixteen int8 sub-scales, f16 scale.
     case q6_K
+    /// Blocks of 32: f16 scale + 32 5-bit values (offset 16).
+    case q5_0
+    /// Blocks of 32: f16 scale and minimum + 32 4-bit values.
+    case q4_1
+    /// Blocks of 32: f16 scale and minimum + 32 5-bit values.
+    case q5_1
+    /// Blocks of 32: f16 scale + 32 4-bit indices into a fixed table of 16 values.
+    case iq4_nl
     /// Super-blocks of 256: f16 scale and min, eight 6-bit sub-scales and sub-mins, 5-bit values.
     case q5_K
     /// Super-blocks of 256: 3-bit values (2 low bits + 1 high bit), sixteen 6-bit sub-scales, f16 scale.
@@ -126,6 +146,10 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q4_0: return Q4_0Decoder.self
         case .q4_K: return Q4KDecoder.self
         case .q6_K: return Q6KDecoder.self
+        case .q5_0: return Q5_0Decoder.self
+        case .q4_1: return Q4_1Decoder.self
+        case .q5_1: return Q5_1Decoder.self
+        case .iq4_nl: return IQ4_NLDecoder.self
         case .q5_K: return Q5KDecoder.self
         case .q3_K: return Q3KDecoder.self
         case .q2_K: return Q2KDecoder.self
@@ -159,6 +183,10 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q4_K: BlockMatmul.multiply(Q4KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q6_K where decodeOnce: BlockMatmul.multiplyDecoded(Q6KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q6_K: BlockMatmul.multiply(Q6KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q5_0: BlockMatmul.multiplyDecoded(Q5_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_1: BlockMatmul.multiplyDecoded(Q4_1Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q5_1: BlockMatmul.multiplyDecoded(Q5_1Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .iq4_nl: BlockMatmul.multiplyDecoded(IQ4_NLDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q5_K where decodeOnce: BlockMatmul.multiplyDecoded(Q5KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q5_K: BlockMatmul.multiply(Q5KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q3_K where decodeOnce: BlockMatmul.multiplyDecoded(Q3KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
@@ -180,6 +208,10 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q4_0: BlockMatmul.decodeRow(Q4_0Decoder.self, row, columns, out)
         case .q4_K: BlockMatmul.decodeRow(Q4KDecoder.self, row, columns, out)
         case .q6_K: BlockMatmul.decodeRow(Q6KDecoder.self, row, columns, out)
+        case .q5_0: BlockMatmul.decodeRow(Q5_0Decoder.self, row, columns, out)
+        case .q4_1: BlockMatmul.decodeRow(Q4_1Decoder.self, row, columns, out)
+        case .q5_1: BlockMatmul.decodeRow(Q5_1Decoder.self, row, columns, out)
+        case .iq4_nl: BlockMatmul.decodeRow(IQ4_NLDecoder.self, row, columns, out)
         case .q5_K: BlockMatmul.decodeRow(Q5KDecoder.self, row, columns, out)
         case .q3_K: BlockMatmul.decodeRow(Q3KDecoder.self, row, columns, out)
         case .q2_K: BlockMatmul.decodeRow(Q2KDecoder.self, row, columns, out)
@@ -192,11 +224,18 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         decoder.dequantizeReference(row, count: columns, into: out)
     }
 
-    /// Whether `multiplyIntegerProducts` serves this format (Q8_0, Q4_0, the K-quants and IQ4_XS).
-    public var hasIntegerProducts: Bool { activationEncoding != nil }
+    /// Whether `multiplyIntegerProducts` serves this format (every quantized one).
+    public var hasIntegerProducts: Bool {
+        switch self {
+        case .f16, .bf16: return false
+        case .q8_0, .q4_0, .q4_K, .q6_K: return true
+        case .q5_0, .q4_1, .q5_1, .iq4_nl: return true
+        case .q5_K, .q3_K, .q2_K, .iq4_xs: return true
+        }
+    }
 
     /// Rows of x quantized as `multiplyIntegerProducts` wants them for this format (Q8_0 blocks
-    /// for Q8_0/Q4_0 weights, Q8_K super-blocks for the K-quants), or nil for the half formats.
+    /// for the 32-element formats, Q8_K super-blocks for the K-quants), or nil for the half formats.
     /// The caller deallocates them after the product.
     public func quantizeActivations(_ x: UnsafePointer<Float>, batch: Int, columns: Int) -> QuantizedActivations? {
         quantizeActivations(x, batch: batch, columns: columns, pool: nil)
@@ -229,12 +268,14 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .f16, .bf16: return nil
         case .q8_0, .q4_0: return .q8_0
         case .q4_K, .q6_K: return .q8_K
+        // Q4_1/Q5_1: llama.cpp's Q8_1, which is Q8_0's codes and scale plus `scaledSums`.
+        case .q5_0, .q4_1, .q5_1, .iq4_nl: return .q8_0
         case .q5_K, .q3_K, .q2_K, .iq4_xs: return .q8_K
         }
     }
 
     /// y = x · Wᵀ in integers, as llama.cpp computes it for these weights: each row of x quantized
-    /// (`quantizeActivations`), integer products per block — for Q8_0/Q4_0 `IntegerKernels` in
+    /// (`quantizeActivations`), integer products per block — for the 32-element formats `IntegerKernels` in
     /// `IntegerMatmul`'s order, for the K-quants `KQuantIntegerKernels` in `KQuantIntegerMatmul`'s
     /// (batch-invariant too, a different order from `multiply`'s). How the runtime multiplies
     /// these formats.
@@ -255,17 +296,20 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         _ activations: QuantizedActivations, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
         yStride: Int, rows: Range<Int>
     ) {
-        switch (self, activations) {
-        case (.q8_0, .q8_0(let a)): IntegerKernels.multiply(Q8_0Decoder.self, a, w, rowBytes, y, yStride, rows)
-        case (.q4_0, .q8_0(let a)): IntegerKernels.multiply(Q4_0Decoder.self, a, w, rowBytes, y, yStride, rows)
-        case (.q4_K, .q8_K(let a)): KQuantIntegerKernels.multiply(Q4KDecoder.self, a, w, rowBytes, y, yStride, rows)
-        case (.q6_K, .q8_K(let a)): KQuantIntegerKernels.multiply(Q6KDecoder.self, a, w, rowBytes, y, yStride, rows)
-        case (.q5_K, .q8_K(let a)): KQuantIntegerKernels.multiply(Q5KDecoder.self, a, w, rowBytes, y, yStride, rows)
-        case (.q3_K, .q8_K(let a)): KQuantIntegerKernels.multiply(Q3KDecoder.self, a, w, rowBytes, y, yStride, rows)
-        case (.q2_K, .q8_K(let a)): KQuantIntegerKernels.multiply(Q2KDecoder.self, a, w, rowBytes, y, yStride, rows)
-        case (.iq4_xs, .q8_K(let a)): KQuantIntegerKernels.multiply(IQ4XSDecoder.self, a, w, rowBytes, y, yStride, rows)
-        case (.f16, _), (.bf16, _), (.q8_0, _), (.q4_0, _), (.q4_K, _), (.q6_K, _), (.q5_K, _), (.q3_K, _), (.q2_K, _), (.iq4_xs, _):
-            preconditionFailure("\(self) weights cannot multiply \(activations) activations")
+        switch self {
+        case .q8_0: IntegerKernels.multiply(Q8_0Decoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
+        case .q4_0: IntegerKernels.multiply(Q4_0Decoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
+        case .q4_K: KQuantIntegerKernels.multiply(Q4KDecoder.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
+        case .q6_K: KQuantIntegerKernels.multiply(Q6KDecoder.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
+        case .q5_0: IntegerKernels.multiply(Q5_0Decoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
+        case .q4_1: IntegerKernels.multiply(Q4_1Decoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
+        case .q5_1: IntegerKernels.multiply(Q5_1Decoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
+        case .iq4_nl: IntegerKernels.multiply(IQ4_NLDecoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
+        case .q5_K: KQuantIntegerKernels.multiply(Q5KDecoder.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
+        case .q3_K: KQuantIntegerKernels.multiply(Q3KDecoder.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
+        case .q2_K: KQuantIntegerKernels.multiply(Q2KDecoder.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
+        case .iq4_xs: KQuantIntegerKernels.multiply(IQ4XSDecoder.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
+        case .f16, .bf16: preconditionFailure("\(self) has no integer kernel")
         }
     }
 
@@ -279,6 +323,10 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q4_0: IntegerMatmul.multiply(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_K, .q6_K, .q5_K, .q3_K, .q2_K, .iq4_xs:
             KQuantIntegerMatmul.multiply(self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q5_0: IntegerMatmul.multiply(Q5_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_1: IntegerMatmul.multiply(Q4_1Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q5_1: IntegerMatmul.multiply(Q5_1Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .iq4_nl: IntegerMatmul.multiply(IQ4_NLDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .f16, .bf16: preconditionFailure("\(self) has no integer kernel")
         }
     }

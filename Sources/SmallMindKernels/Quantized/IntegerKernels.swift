@@ -1,4 +1,4 @@
-// The fast form of `IntegerMatmul`: Q8_0/Q4_0 weights times Q8_0 activation codes with x86's
+// The fast form of `IntegerMatmul`: the 32-element block formats times Q8_0 activation codes with x86's
 // integer dot-product instructions, in exactly `IntegerMatmul`'s order (its header states it), so
 // the two agree bit for bit — the scalar one is this kernel's naive twin.
 //
@@ -23,7 +23,9 @@
 import _Builtin_intrinsics.intel
 #endif
 
-/// Weights whose blocks the integer kernels read: 32 signed codes and an f16 scale at offset 0.
+/// Weights whose blocks the integer kernels read: 32 codes (signed, or Q4_1/Q5_1's unsigned ones
+/// below 32) and an f16 scale at offset 0, and for Q4_1/Q5_1 an f16 minimum (`minimumOffset`,
+/// summed apart as `IntegerMatmul` describes).
 protocol IntegerWeightBlocks: IntegerBlockDecoder {
     /// The block's 32 codes as signed bytes, in element order.
     static func codes(_ block: UnsafeRawPointer) -> SIMD32<Int8>
@@ -111,13 +113,15 @@ enum IntegerKernels {
         _: W.Type, _ row: UnsafeRawPointer, _ a: Q8Activations, _ b: Int, _ blocks: Int
     ) -> Float {
         let x = UnsafeRawPointer(a.codes + b * a.columns), scales = a.scales + b * blocks
-        var acc = SIMD8<Float>()
+        let scaledSums = a.scaledSums + b * blocks
+        var acc = SIMD8<Float>(), mins: Float = 0
         for g in 0..<blocks {
             let block = row + g &* W.blockBytes
             let sums = blockSums(W.codes(block), x.loadUnaligned(fromByteOffset: g &* 32, as: SIMD32<Int8>.self))
             acc = acc.addingProduct(sums, SIMD8(repeating: loadHalfScale(block) * scales[g]))
+            if let at = W.minimumOffset { mins = mins.addingProduct(loadHalfScale(block + at), scaledSums[g]) }
         }
-        return Matmul.reduceLanes(acc)
+        return W.minimumOffset == nil ? Matmul.reduceLanes(acc) : Matmul.reduceLanes(acc) + mins
     }
 
     /// One weight row against four activation rows (eight with `eight`): each block decoded once
@@ -128,9 +132,12 @@ enum IntegerKernels {
         _ y: UnsafeMutablePointer<Float>, _ ldy: Int, eight: Bool
     ) {
         let x = UnsafeRawPointer(a.codes + b * a.columns), columns = a.columns
-        let s = a.scales + b * blocks
+        let s = a.scales + b * blocks, scaledSums = a.scaledSums + b * blocks
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
         var a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
+        // The minimum terms of Q4_1/Q5_1, activation row i's in lane i (the scalar chains of
+        // `dot`, side by side: lane-wise FMAs round exactly as scalar ones).
+        var mins0 = SIMD4<Float>(), mins1 = SIMD4<Float>()
         for g in 0..<blocks {
             let block = row + g &* W.blockBytes
             let codes = W.codes(block), dw = SIMD8(repeating: loadHalfScale(block))
@@ -141,11 +148,22 @@ enum IntegerKernels {
             }
             step(&a0, 0); step(&a1, 1); step(&a2, 2); step(&a3, 3)
             if eight { step(&a4, 4); step(&a5, 5); step(&a6, 6); step(&a7, 7) }
+            if let at = W.minimumOffset {
+                let m = SIMD4<Float>(repeating: loadHalfScale(block + at))
+                @inline(__always) func sums(_ first: Int) -> SIMD4<Float> {
+                    SIMD4(scaledSums[first &* blocks &+ g], scaledSums[(first &+ 1) &* blocks &+ g],
+                          scaledSums[(first &+ 2) &* blocks &+ g], scaledSums[(first &+ 3) &* blocks &+ g])
+                }
+                mins0 = mins0.addingProduct(m, sums(0))
+                if eight { mins1 = mins1.addingProduct(m, sums(4)) }
+            }
         }
-        let sums = Matmul.reduceLanes(a0, a1, a2, a3)
+        var sums = Matmul.reduceLanes(a0, a1, a2, a3)
+        if W.minimumOffset != nil { sums += mins0 }
         y[0] = sums[0]; y[ldy] = sums[1]; y[2 * ldy] = sums[2]; y[3 * ldy] = sums[3]
         if eight {
-            let more = Matmul.reduceLanes(a4, a5, a6, a7)
+            var more = Matmul.reduceLanes(a4, a5, a6, a7)
+            if W.minimumOffset != nil { more += mins1 }
             y[4 * ldy] = more[0]; y[5 * ldy] = more[1]; y[6 * ldy] = more[2]; y[7 * ldy] = more[3]
         }
     }

@@ -1,5 +1,5 @@
-// Q8_0 and Q4_0 weights times activations quantized to Q8_0, in integers — llama.cpp's arithmetic
-// for these types, and the runtime's. This scalar form defines the order and is the naive twin of
+// The 32-element block formats (Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, IQ4_NL) times activations quantized
+// to Q8_0, in integers — llama.cpp's arithmetic for these types, and the runtime's. This scalar form defines the order and is the naive twin of
 // the vectorised kernel (`IntegerKernels`), which equals it bit for bit. With it the Q8_0 golden
 // models match llama.cpp's server to the golden file's printed digits.
 //
@@ -26,10 +26,25 @@
 // slower; single streams and small batches gain, and the results are llama.cpp's. One arithmetic
 // per format keeps results independent of the batch, so the choice is per format, not per size.
 
-/// The integer codes of a Q8_0/Q4_0 block (f16 scale at offset 0 in both).
+// Q4_1 and Q5_1 weights (value = q·d + m) add, per block, their minimum times the activation
+// block's scaled code sum s_x (llama.cpp's block_q8_1.s, `Q8Activations.scaledSums`), into one
+// float beside the lanes, blocks ascending, and that float to the lanes' sum at the end:
+//
+//   mins = fma(m, s_x, mins)   ...   y = reduceLanes(acc) + mins
+//
+// as ggml_vec_dot_q4_1_q8_1 / q5_1_q8_1 (AVX2) do (its summs; GCC contracts it into an FMA).
+
+/// The integer codes of a block with its f16 scale at offset 0 (Q8_0, Q4_0, Q5_0, Q4_1, Q5_1,
+/// IQ4_NL).
 protocol IntegerBlockDecoder: BlockDecoder {
     /// Element i of the block as an integer.
     static func code(_ block: UnsafeRawPointer, _ i: Int) -> Int32
+    /// Where the block's f16 minimum lies (Q4_1, Q5_1), or nil when its values are d·code alone.
+    static var minimumOffset: Int? { get }
+}
+
+extension IntegerBlockDecoder {
+    static var minimumOffset: Int? { nil }
 }
 
 extension Q8_0Decoder: IntegerBlockDecoder {
@@ -55,10 +70,11 @@ enum IntegerMatmul {
         precondition(columns % 32 == 0, "Q8_0 activation rows must be whole blocks of 32")
         let blocks = columns / 32
         var codes = [Int16](repeating: 0, count: columns), scales = [Float](repeating: 0, count: blocks)
+        var scaledSums = [Float](repeating: 0, count: blocks)
         for b in 0..<batch {
-            ActivationQuantizer.quantizeRow(x + b * columns, count: columns, codes: &codes, scales: &scales)
+            ActivationQuantizer.quantizeRow(x + b * columns, count: columns, codes: &codes, scales: &scales, scaledSums: &scaledSums)
             for o in rows {
-                var lanes = SIMD8<Float>()
+                var lanes = SIMD8<Float>(), mins: Float = 0
                 for g in 0..<blocks {
                     let block = w + o * rowBytes + g * D.blockBytes
                     let dw = Float(Float16(bitPattern: block.loadUnaligned(as: UInt16.self)))
@@ -67,8 +83,12 @@ enum IntegerMatmul {
                         for i in 4 * j..<4 * j + 4 { sum += Int32(codes[g * 32 + i]) * D.code(block, i) }
                         lanes[j] = lanes[j].addingProduct(Float(sum), dw * scales[g])
                     }
+                    if let at = D.minimumOffset {
+                        let m = Float(Float16(bitPattern: block.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
+                        mins = mins.addingProduct(m, scaledSums[g])
+                    }
                 }
-                y[b * ldy + o] = Matmul.reduceLanes(lanes)
+                y[b * ldy + o] = D.minimumOffset == nil ? Matmul.reduceLanes(lanes) : Matmul.reduceLanes(lanes) + mins
             }
         }
     }

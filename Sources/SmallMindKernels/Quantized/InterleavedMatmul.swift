@@ -1,12 +1,14 @@
 // The naive twin of the interleaved kernels (`InterleavedRows`, SmallMindKernelsAVX512): scalar,
 // on the rows as the file stores them, so that it checks the regrouping as well as the kernel.
-// It defines their order. For Q8_0 and Q4_0 weights and output (b, o) (the K-quants: below):
+// It defines their order. For the 32-element formats and output (b, o) (the K-quants: below):
 //
 //   x row b quantized to Q8_0 (codes q, block scales d_x) exactly as `Q8Activations` does
 //   acc = 0
 //   for each block g, ascending:
 //       s   = Σ w·q over the block's 32 elements        (exact integers)
 //       acc = fma(Float(s), d_w · d_x, acc)              (d_w · d_x rounded to float first)
+//       acc = fma(m_w, s_x, acc)                          (Q4_1/Q5_1 only: the block's minimum
+//                                                          times the activations' scaled sum)
 //   y[b, o] = acc
 //
 // |s| ≤ 32 · 128 · 127 < 2²⁴, so Float(s) is exact.
@@ -18,9 +20,10 @@ enum InterleavedMatmul {
         let blocks = columns / 32
         let codes = UnsafeMutablePointer<Int32>.allocate(capacity: columns)
         let scales = UnsafeMutablePointer<Float>.allocate(capacity: blocks)
-        defer { codes.deallocate(); scales.deallocate() }
+        let scaledSums = UnsafeMutablePointer<Float>.allocate(capacity: blocks)
+        defer { codes.deallocate(); scales.deallocate(); scaledSums.deallocate() }
         for b in 0..<batch {
-            ActivationQuantizer.quantizeRow(x + b * columns, count: columns, codes: codes, scales: scales)
+            ActivationQuantizer.quantizeRow(x + b * columns, count: columns, codes: codes, scales: scales, scaledSums: scaledSums)
             for o in rows {
                 var acc: Float = 0
                 for g in 0..<blocks {
@@ -29,6 +32,7 @@ enum InterleavedMatmul {
                     var s: Int32 = 0
                     for i in 0..<32 { s += Int32(weights[i]) * codes[g * 32 + i] }
                     acc = acc.addingProduct(Float(s), loadHalfScale(block) * scales[g])
+                    if let at = W.minimumOffset { acc = acc.addingProduct(loadHalfScale(block + at), scaledSums[g]) }
                 }
                 y[b * yStride + o] = acc
             }

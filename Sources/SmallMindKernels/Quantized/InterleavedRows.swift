@@ -1,4 +1,5 @@
-// Quantized matrices (every format with integer products: Q8_0, Q4_0, the K-quants, IQ4_XS) regrouped at load time, eight rows to a group,
+// Quantized matrices (every format with integer products: Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, IQ4_NL, the
+// K-quants, IQ4_XS) regrouped at load time, eight rows to a group,
 // for the AVX-512 VNNI kernels (SmallMindKernelsAVX512). Those put one weight row in each of a
 // vector's eight lanes, so a block's sums for eight rows come out in one register: no horizontal
 // sums, and the float work per block is shared by eight outputs. llama.cpp repacks its Q4_0 and
@@ -33,6 +34,12 @@
 //        at 16), then 2 × 8 triples of vectors at 144 + 96(8n + k): each row's bytes 4k ..< +4 of
 //        ql[64n ..< 64n + 32], ql[64n + 32 ..< 64n + 64] and qh[32n ..< 32n + 32] — the kernel
 //        reassembles the 6-bit codes (layout of the fields in Q6K.swift)
+//   Q5_0 (176): the scales, Q4_0's four chunks of packed nibbles, then 32 bytes of high bits at
+//        144: bit v of byte 4r + i is row r's high bit of the element whose nibble is byte 4r + i
+//        of vector v (vector 2j: chunk j's low nibbles, 2j + 1: its high nibbles)
+//   Q4_1 (160): the scales, the eight f16 minimums at 16, then the four chunks at 32
+//   Q5_1 (192): the scales, the minimums at 16, the chunks at 32, the high bits at 160
+//   IQ4_NL (144): as Q4_0 (the kernel looks the nibbles up)
 //
 // A last group with fewer than eight rows is padded with rows of scale 0 whose outputs are
 // never stored.
@@ -96,6 +103,10 @@ public struct InterleavedRows: @unchecked Sendable {
         case .q4_K: return 32 + 128 + 1024
         case .q5_K: return 32 + 128 + 1024 + 256
         case .q6_K: return 16 + 128 + 1536
+        case .q5_0: return 16 + 128 + 32
+        case .q4_1: return 32 + 128
+        case .q5_1: return 32 + 128 + 32
+        case .iq4_nl: return 16 + 128
         case .iq4_xs: return 16 + 64 + 1024
         case .q3_K: return 16 + 128 + 512 + 256
         case .q2_K: return 32 + 256 + 512
@@ -106,8 +117,8 @@ public struct InterleavedRows: @unchecked Sendable {
     /// Whether a matrix of this format can be regrouped (has an interleaved kernel).
     public static func supports(_ format: BlockFormat) -> Bool { groupBlockBytes(format) != nil }
 
-    /// The rows of a matrix with integer products (Q8_0, Q4_0, the K-quants, IQ4_XS) (`rows` rows of `rowBytes` bytes at `w`)
-    /// regrouped; nil for the other formats.
+    /// The rows of a matrix of any format with integer products (`rows` rows of `rowBytes` bytes
+    /// at `w`) regrouped; nil for the half formats.
     public init?(format: BlockFormat, w: UnsafeRawPointer, rowBytes: Int, rows: Int, columns: Int) {
         guard let bytes = Self.groupBlockBytes(format) else { return nil }
         let blocks = columns / format.blockElements, groupCount = (rows + 7) / 8
@@ -132,6 +143,7 @@ public struct InterleavedRows: @unchecked Sendable {
                         case .iq4_xs: Self.regroupIQ4XS(block, row: r, into: out)
                         case .q3_K: Self.regroupQ3K(block, row: r, into: out)
                         case .q2_K: Self.regroupQ2K(block, row: r, into: out)
+                        case .q5_0, .q4_1, .q5_1, .iq4_nl: Self.regroupNibbles(format, block, row: r, into: out)
                         case .f16, .bf16: preconditionFailure("\(format) rows are not regrouped")
                         }
                     }
@@ -153,6 +165,39 @@ public struct InterleavedRows: @unchecked Sendable {
         for k in 0..<(groupBlockBytes(format)! - 16) / 32 {
             let four = block?.loadUnaligned(fromByteOffset: 2 + 4 * k, as: UInt32.self) ?? (format == .q4_0 ? 0x8888_8888 : 0)
             out.storeBytes(of: format == .q4_0 ? four : four ^ 0x8080_8080, toByteOffset: 16 + 32 * k + 4 * r, as: UInt32.self)
+        }
+    }
+
+    /// Row r's Q5_0/Q4_1/Q5_1/IQ4_NL `block` into its place in the group block `out` (layout
+    /// above); nil pads with zeros.
+    private static func regroupNibbles(_ format: BlockFormat, _ block: UnsafeRawPointer?, row r: Int, into out: UnsafeMutableRawPointer) {
+        // Offsets in the file's block: the nibbles, the high bits (Q5), the minimum (Q4_1/Q5_1).
+        let (qs, qh, minimum): (Int, Int?, Int?)
+        switch format {
+        case .q5_0: (qs, qh, minimum) = (6, 2, nil)
+        case .q4_1: (qs, qh, minimum) = (4, nil, 2)
+        case .q5_1: (qs, qh, minimum) = (8, 4, 2)
+        case .iq4_nl: (qs, qh, minimum) = (2, nil, nil)
+        case .f16, .bf16, .q8_0, .q4_0, .q4_K, .q5_K, .q6_K, .q3_K, .q2_K, .iq4_xs: preconditionFailure("\(format) has another layout")
+        }
+        let chunks = minimum == nil ? 16 : 32
+        out.storeBytes(of: block?.loadUnaligned(as: UInt16.self) ?? 0, toByteOffset: 2 * r, as: UInt16.self)
+        if let minimum {
+            out.storeBytes(of: block?.loadUnaligned(fromByteOffset: minimum, as: UInt16.self) ?? 0, toByteOffset: 16 + 2 * r, as: UInt16.self)
+        }
+        for j in 0..<4 {
+            let four = block?.loadUnaligned(fromByteOffset: qs + 4 * j, as: UInt32.self) ?? 0
+            out.storeBytes(of: four, toByteOffset: chunks + 32 * j + 4 * r, as: UInt32.self)
+        }
+        guard let qh else { return }
+        let high = block?.loadUnaligned(fromByteOffset: qh, as: UInt32.self) ?? 0
+        for i in 0..<4 {
+            var byte: UInt8 = 0
+            for v in 0..<8 {
+                let element = 4 * (v / 2) + 16 * (v % 2) + i
+                byte |= UInt8((high >> UInt32(element)) & 1) << UInt8(v)
+            }
+            out.storeBytes(of: byte, toByteOffset: chunks + 128 + 4 * r + i, as: UInt8.self)
         }
     }
 
@@ -272,37 +317,51 @@ public struct InterleavedRows: @unchecked Sendable {
         precondition(range.lowerBound >= 0 && range.upperBound <= rows, "output rows \(range) outside 0..<\(rows)")
         precondition(Self.isAvailable, "the interleaved kernels need AVX-512 VNNI")
         #if os(Linux) && arch(x86_64)
-        switch (format, activations) {
-        case (.q8_0, .q8_0(let a)), (.q4_0, .q8_0(let a)):
+        /// The 32-element layouts, all on Q8_0 activations.
+        func blocks(_ layout: InterleavedVNNI.Layout) {
+            let a = activations.q8_0Rows
             precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
-            let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.sums, batch: a.batch, columns: a.columns)
-            InterleavedVNNI.multiply(q4: format == .q4_0, groups: groups, blocks: columns / 32, codes, y: y, ldy: yStride, rows: range)
-        case (.q4_K, .q8_K(let a)):
+            let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.sums, scaledSums: a.scaledSums, batch: a.batch, columns: a.columns)
+            InterleavedVNNI.multiply(layout, groups: groups, blocks: columns / 32, codes, y: y, ldy: yStride, rows: range)
+        }
+        switch format {
+        case .q8_0: blocks(.q8_0)
+        case .q4_0: blocks(.q4_0)
+        case .q4_K:
+            let a = activations.q8_KRows
             precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
             let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.sums, batch: a.batch, columns: a.columns)
             InterleavedQ4KVNNI.multiply(fifthBits: false, groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
-        case (.q5_K, .q8_K(let a)):
+        case .q5_K:
+            let a = activations.q8_KRows
             precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
             let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.sums, batch: a.batch, columns: a.columns)
             InterleavedQ4KVNNI.multiply(fifthBits: true, groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
-        case (.q3_K, .q8_K(let a)):
+        case .q3_K:
+            let a = activations.q8_KRows
             precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
             let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.halfSums, batch: a.batch, columns: a.columns)
             InterleavedQ3KVNNI.multiply(groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
-        case (.q2_K, .q8_K(let a)):
+        case .q2_K:
+            let a = activations.q8_KRows
             precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
             let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.halfSums, batch: a.batch, columns: a.columns)
             InterleavedQ2KVNNI.multiply(groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
-        case (.iq4_xs, .q8_K(let a)):
+        case .iq4_xs:
+            let a = activations.q8_KRows
             precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
             let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.sums, batch: a.batch, columns: a.columns)
             InterleavedIQ4XSVNNI.multiply(groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
-        case (.q6_K, .q8_K(let a)):
+        case .q6_K:
+            let a = activations.q8_KRows
             precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
             let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.halfSums, batch: a.batch, columns: a.columns)
             InterleavedQ6KVNNI.multiply(groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
-        case (.f16, _), (.bf16, _), (.q8_0, _), (.q4_0, _), (.q4_K, _), (.q5_K, _), (.q6_K, _), (.q3_K, _), (.q2_K, _), (.iq4_xs, _):
-            preconditionFailure("\(format) rows cannot multiply \(activations) activations")
+        case .q5_0: blocks(.q5_0)
+        case .q4_1: blocks(.q4_1)
+        case .q5_1: blocks(.q5_1)
+        case .iq4_nl: blocks(.iq4_nl)
+        case .f16, .bf16: preconditionFailure("\(format) rows are not regrouped")
         }
         #endif
     }
@@ -318,6 +377,10 @@ public struct InterleavedRows: @unchecked Sendable {
         case .q4_0: InterleavedMatmul.multiply(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_K, .q5_K, .q6_K, .q3_K, .q2_K, .iq4_xs:
             InterleavedMatmul.multiplyKQuant(format, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q5_0: InterleavedMatmul.multiply(Q5_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_1: InterleavedMatmul.multiply(Q4_1Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q5_1: InterleavedMatmul.multiply(Q5_1Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .iq4_nl: InterleavedMatmul.multiply(IQ4_NLDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .f16, .bf16: preconditionFailure("\(format) rows are not interleaved")
         }
     }

@@ -77,7 +77,7 @@ enum KQuantIntegerMatmul {
         case .q3_K: return (Q3KDecoder.code(block, i) - 4, Q3KDecoder.scale(i / 16, block))
         case .q2_K: return (Q2KDecoder.code(block, i), Int32(block.load(fromByteOffset: i / 16, as: UInt8.self) & 0xF))
         case .iq4_xs: return (IQ4XSDecoder.value(block, i), IQ4XSDecoder.scale(i / 32, block))
-        case .f16, .bf16, .q8_0, .q4_0: preconditionFailure("\(format) is not a K-quant")
+        case .f16, .bf16, .q8_0, .q4_0, .q5_0, .q4_1, .q5_1, .iq4_nl: preconditionFailure("\(format) is not a K-quant")
         }
     }
 
@@ -91,7 +91,7 @@ enum KQuantIntegerMatmul {
         case .q6_K: return (halfValue(block, 208), nil)
         case .q3_K: return (halfValue(block, 108), nil)
         case .iq4_xs: return (halfValue(block, 0), nil)
-        case .f16, .bf16, .q8_0, .q4_0: preconditionFailure("\(format) is not a K-quant")
+        case .f16, .bf16, .q8_0, .q4_0, .q5_0, .q4_1, .q5_1, .iq4_nl: preconditionFailure("\(format) is not a K-quant")
         }
     }
 

@@ -57,7 +57,8 @@ extension BlockFormat {
     ) {
         switch (self, activations) {
         case (.q2_K, .q8_K(let a)): KQuantIntegerKernels.multiplyPerSuperBlock(Q2KDecoder.self, a, w, rowBytes, y, yStride, rows)
-        case (.f16, _), (.bf16, _), (.q8_0, _), (.q4_0, _), (.q4_K, _), (.q6_K, _), (.q5_K, _), (.q3_K, _), (.q2_K, _), (.iq4_xs, _):
+        case (.f16, _), (.bf16, _), (.q8_0, _), (.q4_0, _), (.q4_K, _), (.q6_K, _), (.q5_K, _), (.q3_K, _), (.q2_K, _), (.iq4_xs, _),
+             (.q5_0, _), (.q4_1, _), (.q5_1, _), (.iq4_nl, _):
             preconditionFailure("\(self) has no per-super-block kernel for \(activations) activations")
         }
     }

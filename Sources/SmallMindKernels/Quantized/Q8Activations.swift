@@ -13,14 +13,17 @@ import _Builtin_intrinsics.intel
 #endif
 
 /// Activation rows quantized to Q8_0 for the integer kernels: `codes` (batch × columns int8, in
-/// element order), `scales` (batch × columns/32, each an f16 value held as Float) and `sums`
-/// (batch × columns/32: each block's 32 codes added, which the interleaved kernels need).
+/// element order), `scales` (batch × columns/32, each an f16 value held as Float), `sums`
+/// (batch × columns/32: each block's 32 codes added, which the interleaved kernels need) and
+/// `scaledSums` (batch × columns/32: f16(amax/127 · sum), llama.cpp's block_q8_1.s — the same
+/// codes and scale are its Q8_1 — which Q4_1/Q5_1 weights multiply by their minimum).
 public struct Q8Activations: @unchecked Sendable {
     // @unchecked: buffers written once, each row by one thread (`quantize`), and only read
     // afterwards (by every thread of a split product), until the owner calls `deallocate()`.
     public let codes: UnsafeMutablePointer<Int8>
     public let scales: UnsafeMutablePointer<Float>
     public let sums: UnsafeMutablePointer<Int32>
+    public let scaledSums: UnsafeMutablePointer<Float>
     public let batch: Int
     public let columns: Int
 
@@ -39,6 +42,7 @@ public struct Q8Activations: @unchecked Sendable {
         codes = .allocate(capacity: batch * columns)
         scales = .allocate(capacity: batch * columns / 32)
         sums = .allocate(capacity: batch * columns / 32)
+        scaledSums = .allocate(capacity: batch * columns / 32)
     }
 
     /// Quantizes rows `rows` of x (batch × columns). Rows are independent: threads may fill
@@ -47,7 +51,8 @@ public struct Q8Activations: @unchecked Sendable {
         for b in rows {
             let blocks = b * columns / 32
             ActivationQuantizer.quantizeRowFast(
-                x + b * columns, count: columns, codes: codes + b * columns, scales: scales + blocks, sums: sums + blocks)
+                x + b * columns, count: columns, codes: codes + b * columns, scales: scales + blocks, sums: sums + blocks,
+                scaledSums: scaledSums + blocks)
         }
     }
 
@@ -55,26 +60,32 @@ public struct Q8Activations: @unchecked Sendable {
         codes.deallocate()
         scales.deallocate()
         sums.deallocate()
+        scaledSums.deallocate()
     }
 }
 
 /// llama.cpp's Q8_0 quantization of activation rows.
 enum ActivationQuantizer {
     /// Codes of `x[0..<count]` in natural order (element i of block g at g·32 + i) and one scale
-    /// per block of 32.
+    /// per block of 32; with `scaledSums`, also each block's f16(amax/127 · Σ codes)
+    /// (quantize_row_q8_1's s: the float d before its rounding to f16, times the sum).
     static func quantizeRow<Code: FixedWidthInteger>(
-        _ x: UnsafePointer<Float>, count: Int, codes: UnsafeMutablePointer<Code>, scales: UnsafeMutablePointer<Float>
+        _ x: UnsafePointer<Float>, count: Int, codes: UnsafeMutablePointer<Code>, scales: UnsafeMutablePointer<Float>,
+        scaledSums: UnsafeMutablePointer<Float>? = nil
     ) {
         for g in 0..<(count / 32) {
             var amax: Float = 0
             for j in 0..<32 { amax = max(amax, abs(x[g * 32 + j])) }
             scales[g] = Float(Float16(amax / 127))
             let inverse: Float = amax != 0 ? 127 / amax : 0
+            var sum = 0
             for j in 0..<32 {
                 // Only when 127 / amax overflows (amax < 4e-37) is the product not finite.
                 let q = (x[g * 32 + j] * inverse).rounded(.toNearestOrEven)
                 codes[g * 32 + j] = q.isFinite ? Code(q) : 0
+                sum += Int(codes[g * 32 + j])
             }
+            scaledSums?[g] = Float(Float16(amax / 127 * Float(sum)))
         }
     }
 
@@ -84,7 +95,7 @@ enum ActivationQuantizer {
     /// as in the scalar form.
     static func quantizeRowFast(
         _ x: UnsafePointer<Float>, count: Int, codes: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>,
-        sums: UnsafeMutablePointer<Int32>
+        sums: UnsafeMutablePointer<Int32>, scaledSums: UnsafeMutablePointer<Float>
     ) {
         #if os(Linux) && arch(x86_64)
         // Written with intrinsics, not SIMD8 methods: pointwiseMax and float-to-integer vector
@@ -119,9 +130,10 @@ enum ActivationQuantizer {
             // The sum: codes + 128 as unsigned bytes, summed in four 64-bit lanes by vpsadbw.
             let sad = _mm256_sad_epu8(_mm256_xor_si256(ordered, _mm256_set1_epi8(-128)), _mm256_setzero_si256())
             sums[g] = Int32(truncatingIfNeeded: (sad[0] &+ sad[1]) &+ (sad[2] &+ sad[3])) &- 32 &* 128
+            scaledSums[g] = Float(Float16(amax / 127 * Float(sums[g])))
         }
         #else
-        quantizeRow(x, count: count, codes: codes, scales: scales)
+        quantizeRow(x, count: count, codes: codes, scales: scales, scaledSums: scaledSums)
         for g in 0..<(count / 32) {
             sums[g] = (0..<32).reduce(0) { $0 + Int32(codes[g * 32 + $1]) }
         }

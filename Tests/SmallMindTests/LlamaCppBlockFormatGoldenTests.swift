@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+@testable import SmallMind
+
+/// llama.cpp's server on the kq model in the 32-element block formats Q5_0, Q4_1, Q5_1 and IQ4_NL
+/// (`../shared/golden/llamacpp-quants.json`: the format of llamacpp.json plus `safe_tokens`, the
+/// number of greedy tokens before llama.cpp's own top-1/top-2 gap first falls under 0.1).
+@Suite(.enabled(if: SharedFiles.available, SharedFiles.skipReason))
+struct LlamaCppBlockFormatGoldenTests {
+    static let models = ["kq-q5_0.gguf", "kq-q4_1.gguf", "kq-q5_1.gguf", "kq-iq4_nl.gguf"]
+
+    struct SafeLength: Decodable {
+        let model: String
+        let safe_tokens: Int
+    }
+
+    struct SafeLengths: Decodable {
+        let cases: [SafeLength]
+    }
+
+    static func goldenFile() throws -> Data {
+        try Data(contentsOf: URL(fileURLWithPath: SharedFiles.path("golden/llamacpp-quants.json")))
+    }
+
+    static func goldenCase(_ model: String) throws -> (LlamaCppGolden.Case, safeTokens: Int) {
+        let data = try goldenFile()
+        let golden = try #require(try JSONDecoder().decode(LlamaCppGolden.self, from: data).cases.first { $0.model == model })
+        let safe = try #require(try JSONDecoder().decode(SafeLengths.self, from: data).cases.first { $0.model == model })
+        return (golden, safe.safe_tokens)
+    }
+
+    static func compare(_ model: String, _ arithmetic: ForwardArithmetic) throws -> (GoldenComparison, LlamaCppGolden.Case) {
+        let path = SharedFiles.model(model)
+        let (golden, _) = try goldenCase(model)
+        let result = GoldenComparison(
+            weights: try GGUFModel.load(path: path), golden: golden, byteTokens: try GoldenComparison.byteTokens(of: path),
+            arithmetic: arithmetic)
+        #expect(result.prefillEqualsDecode, "\(model): batched prefill and token-by-token decode disagree")
+        return (result, golden)
+    }
+
+    @Test(arguments: models)
+    func promptTokensEqualLlamaCpps(model: String) throws {
+        let (golden, _) = try Self.goldenCase(model)
+        let loaded = try Model.load(path: SharedFiles.model(model), tokenizerPath: nil)
+        #expect(try loaded.tokenize(golden.prompt) == golden.prompt_tokens)
+    }
+
+    /// Steps compared in the runtime's own arithmetic (`.standard`).
+    static let firstSteps = 4
+
+    /// Bounds on |Δ log p| of llama.cpp's top-5 over the first `firstSteps` steps, `.standard`
+    /// arithmetic, observed maxima beside each (~40 % above). Both sides take integer products on
+    /// activations quantized to Q8_0 (Q8_1 for Q4_1/Q5_1: the same codes) — in `.llamaCpp`
+    /// arithmetic the same products agree to the golden file's digits (below) — so what remains
+    /// is llama.cpp's f16 keys and values and flash-attention rounding, which moves an activation
+    /// code by a step now and then, and this random-weight model amplifies ~10× (LlamaCppGoldenTests:
+    /// kq Q8_0, Q4_0 and Q6_K 1.7–3.0 in the same arithmetic).
+    static let standardTolerance: [String: Double] = [
+        "kq-q5_0.gguf": 2.0,     // observed 1.437
+        "kq-q4_1.gguf": 1.75,    // observed 1.235
+        "kq-q5_1.gguf": 1.3,     // observed 0.911
+        "kq-iq4_nl.gguf": 0.9,   // observed 0.612
+    ]
+
+    /// Default arithmetic: the greedy continuation starts with llama.cpp's tokens, and teacher-forced
+    /// log-probabilities of the first steps are within `standardTolerance`.
+    @Test(arguments: models)
+    func firstStepsAgreeInOwnArithmetic(model: String) throws {
+        let (golden, safeTokens) = try Self.goldenCase(model)
+        let steps = min(Self.firstSteps, safeTokens)
+        let loaded = try Model.load(path: SharedFiles.model(model), tokenizerPath: nil)
+        let completion = try loaded.generate(golden.prompt, .greedy(maxTokens: steps))
+        #expect(completion.tokens == Array(golden.tokens.prefix(steps)), "\(model): greedy tokens")
+        let (result, _) = try Self.compare(model, .standard)
+        let largest = result.stepErrors.prefix(steps).max() ?? .infinity
+        #expect(largest <= Self.standardTolerance[model]!, "\(model): max |Δ log p| over the first \(steps) steps \(largest)")
+    }
+
+    /// Bounds on |Δ log p| in llama.cpp's arithmetic, observed maxima beside each. Q4_1 and Q5_1
+    /// agree to the golden file's printed digits (5e-6; 2.5e-5 as in LlamaCppGoldenTests): llama.cpp
+    /// multiplies them with ggml_vec_dot_q4_1_q8_1 / q5_1_q8_1, whose order `IntegerMatmul` is.
+    /// Q5_0 agrees so at every decode step; its prompt pass (step 0) goes through llamafile's
+    /// tinyBLAS in llama.cpp, which tiles and sums another way (0.50 there). IQ4_NL rows are
+    /// repacked by llama.cpp (its iq4_nl_8x8 AVX2 kernels), another order again, and the
+    /// rounding-level differences grow in this random-weight model (0.1–0.8 from step 6).
+    static let llamaCppArithmeticTolerance: [String: Double] = [
+        "kq-q5_0.gguf": 0.7,       // observed 0.502 (step 0; the others ≤ 1.3e-5)
+        "kq-q4_1.gguf": 2.5e-5,    // observed 1.5e-5
+        "kq-q5_1.gguf": 2.5e-5,    // observed 1.2e-5 before the held-back bytes (below)
+        "kq-iq4_nl.gguf": 1.2,     // observed 0.833
+    ]
+
+    /// The step from which a model's log-probabilities are not compared: kq-q5_1's llama.cpp held
+    /// back a byte token after step 8 (its step 9 puts 132 at p ≈ 1, absent from step 8's top 5),
+    /// which `GoldenComparison`'s greedy byte guesses do not recover (|Δ log p| jumps from 1e-5 to
+    /// 39 there, in both arithmetics); its top-1 still equals llama.cpp's at every step.
+    static func comparedSteps(_ result: GoldenComparison, _ golden: LlamaCppGolden.Case) -> Int {
+        guard let first = result.hiddenTokens.keys.min(), result.stepErrors.dropFirst(first - golden.prompt_tokens.count).contains(where: { $0 > 1 })
+        else { return result.stepErrors.count }
+        return first - golden.prompt_tokens.count
+    }
+
+    /// Parity mode, teacher-forced: our top-1 is llama.cpp's at every step where its own
+    /// top-1/top-2 gap exceeds 0.01, and the log-probabilities stay within the bound above.
+    @Test(arguments: models)
+    func topOneAgreesInLlamaCppArithmetic(model: String) throws {
+        let (result, golden) = try Self.compare(model, .llamaCpp)
+        let confident = result.argmaxDisagreements.filter { s in
+            let top = golden.steps[s].top
+            return top.count < 2 || top[0][1] - top[1][1] > 0.01
+        }
+        #expect(confident.isEmpty, "\(model): top-1 differs from llama.cpp's where its gap exceeds 0.01, steps \(confident)")
+        let compared = Self.comparedSteps(result, golden)
+        #expect(compared >= 9, "\(model): only \(compared) steps before a hidden token")
+        let largest = result.stepErrors.prefix(compared).max() ?? .infinity
+        #expect(largest <= Self.llamaCppArithmeticTolerance[model]!, "\(model): max |Δ log p| \(largest) over \(compared) steps")
+    }
+}
+
+/// The real Qwen 2.5 Coder 0.5B Q4_K_M file, whose weights are mostly Q5_0 (133 of its matrices,
+/// rows of 896 elements, the tied classifier included), against llama.cpp's server on it
+/// (../shared/golden/llamacpp-real.json), teacher-forced in llama.cpp's arithmetic. Over the
+/// first 16 steps of the first case, to keep the test short (the three whole cases, 48 + 48 + 32
+/// steps, take minutes in a debug build). Observed over the whole cases: max |Δ log p| 0.26–0.28
+/// in llama.cpp's arithmetic (0.29–0.30 in this runtime's), the greedy token equal at every step
+/// (in this runtime's arithmetic it differs once, where llama.cpp's gap is 0.21). That residue is
+/// not Q5_0's: on kq-q5_0 the same products agree with llama.cpp to the golden file's digits.
+@Suite(.enabled(if: SharedFiles.available && RealModels.available(RealModels.qwen), RealModels.skipReason(RealModels.qwen)))
+struct RealQ5_0ModelGoldenTests {
+    @Test func teacherForcedFirstStepsAgreeInLlamaCppArithmetic() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: SharedFiles.path("golden/llamacpp-real.json")))
+        let full = try #require(try JSONDecoder().decode(LlamaCppGolden.self, from: data).cases.first { $0.model == RealModels.qwen })
+        let golden = LlamaCppGolden.Case(
+            model: full.model, prompt: full.prompt, prompt_tokens: full.prompt_tokens, tokens: full.tokens, content: full.content,
+            steps: Array(full.steps.prefix(16)), safe_tokens: full.safe_tokens)
+        let weights = try GGUFModel.load(path: RealModels.path(RealModels.qwen))
+        let result = GoldenComparison(weights: weights, golden: golden, byteTokens: .init(), arithmetic: .llamaCpp)
+        #expect(result.stepErrors.count == 16)
+        #expect(result.argmaxDisagreements.isEmpty, "greedy token differs at steps \(result.argmaxDisagreements)")
+        #expect(result.maxLogProbError <= 0.4, "max |Δ log p| \(result.maxLogProbError)")
+    }
+}
