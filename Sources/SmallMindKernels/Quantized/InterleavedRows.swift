@@ -94,8 +94,8 @@ public struct InterleavedRows: @unchecked Sendable {
         #endif
     }()
 
-    /// Bytes of one group block (eight rows' block, or super-block for the K-quants); nil for the
-    /// formats that have no interleaved kernel (they multiply with the AVX2 kernels everywhere).
+    /// Bytes of one group block (eight rows' block, or super-block for the K-quants and IQ4_XS);
+    /// nil for the formats that have no interleaved kernel (the half formats).
     static func groupBlockBytes(_ format: BlockFormat) -> Int? {
         switch format {
         case .q8_0: return 16 + 256
@@ -113,9 +113,6 @@ public struct InterleavedRows: @unchecked Sendable {
         case .f16, .bf16: return nil
         }
     }
-
-    /// Whether a matrix of this format can be regrouped (has an interleaved kernel).
-    public static func supports(_ format: BlockFormat) -> Bool { groupBlockBytes(format) != nil }
 
     /// The rows of a matrix of any format with integer products (`rows` rows of `rowBytes` bytes
     /// at `w`) regrouped; nil for the half formats.
