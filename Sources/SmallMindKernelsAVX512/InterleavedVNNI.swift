@@ -81,7 +81,7 @@ enum Q4_0Group: GroupBlock {
 }
 
 /// Quantized activation rows: codes (batch × columns), one scale per block (Q8_0: 32 codes; Q8_K:
-/// 256) and the sums of the codes in each sub-block the weights need (32 codes, or 16 for Q6_K);
+/// 256) and the sums of the codes in each sub-block the weights need (32 codes, or 16 for Q6_K, Q3_K and Q2_K);
 /// for Q4_1/Q5_1 weights also each block's scaled sum (f16(d_x · sum), llama.cpp's block_q8_1.s).
 public struct ActivationCodes {
     public let codes: UnsafePointer<Int8>

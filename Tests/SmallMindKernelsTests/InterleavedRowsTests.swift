@@ -1,7 +1,7 @@
 import Testing
 @testable import SmallMindKernels
 
-/// Q8_0/Q4_0/Q5_0/Q4_1/Q5_1/IQ4_NL/Q4_K/Q5_K/Q6_K rows regrouped eight at a time (`InterleavedRows`) and their AVX-512 VNNI kernels.
+/// Rows of every format with integer products regrouped eight at a time (`InterleavedRows`) and their AVX-512 VNNI kernels.
 struct InterleavedRowsTests {
     /// Formats and shapes: row counts that leave a last group of 1, 5 and 8 rows, rows of one to
     /// sixteen blocks (one to three K-quant super-blocks).
@@ -11,6 +11,8 @@ struct InterleavedRowsTests {
         (.q5_0, 9, 32), (.q5_0, 21, 896), (.q5_0, 16, 640), (.q4_1, 13, 64), (.q4_1, 17, 160), (.q5_1, 9, 96), (.q5_1, 24, 512),
         (.iq4_nl, 13, 64), (.iq4_nl, 17, 896),
         (.q5_K, 9, 256), (.q5_K, 16, 512), (.q5_K, 21, 768),
+        (.iq4_xs, 9, 256), (.iq4_xs, 16, 512), (.iq4_xs, 21, 768),
+        (.q3_K, 9, 256), (.q3_K, 16, 512), (.q3_K, 21, 768), (.q2_K, 9, 256), (.q2_K, 16, 512), (.q2_K, 21, 768),
     ]
 
     static let unavailable = "no AVX-512 VNNI here (processor, platform or SMALLMIND_AVX512=0): the interleaved kernels never run"

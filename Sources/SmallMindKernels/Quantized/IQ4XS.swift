@@ -16,8 +16,9 @@ enum IQ4XSDecoder: BlockDecoder {
     static var blockElements: Int { 256 }
     static var blockBytes: Int { 136 }
 
-    /// The sixteen signed levels an index stands for.
-    static let levels: SIMD16<Int8> = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113]
+    /// The sixteen signed levels an index stands for (computed, so that it folds to a constant; a
+    /// stored static would be a lazy global, checked at every use).
+    static var levels: SIMD16<Int8> { [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113] }
 
     /// Sub-block s's signed scale ls − 32 (−32 ..< 32).
     @inline(__always)

@@ -49,6 +49,8 @@ enum InterleavedMatmul {
     ///              msum = Σ_s m_s · S_s                         (m_s the 6-bit min)
     ///       Q6_K:  isum = Σ sc · (u − 32) · q over the 256     (u the 6-bit code, sc its sub-block
     ///              msum = 0                                     of 16's signed 8-bit scale)
+    ///       IQ4_XS: isum = Σ (ls − 32) · level · q             (level the index's table value)
+    ///       Q3_K:  isum = Σ (sc − 32) · (u − 4) · q            (u = q2 + 4·bit, sc per 16)
     ///       Q2_K:  isum = Σ sc · u · q over the 256            (u the 2-bit code, sc its 4-bit scale)
     ///              msum = Σ_s m_s · S16_s over sub-blocks of 16 (S16_s: code sums of 16)
     ///       acc    = fma(Float(isum), d · d_x, acc)
@@ -85,7 +87,7 @@ enum InterleavedMatmul {
                         accMin = accMin.addingProduct(Float(msum), KQuantIntegerMatmul.halfValue(block, 2) * dx)
                         acc = acc.addingProduct(Float(isum), KQuantIntegerMatmul.halfValue(block, 0) * dx)
                     } else {
-                        // Q6_K (and Q2_K, which llama.cpp sums this way: KQuantSuperBlockOrder.swift).
+                        // Q6_K, Q3_K, IQ4_XS (and Q2_K, which llama.cpp sums this way: KQuantSuperBlockOrder.swift).
                         let block = w + o * rowBytes + sb * format.blockBytes
                         for i in 0..<256 {
                             let (value, scale) = KQuantIntegerMatmul.valueAndScale(format, block, i)

@@ -1,4 +1,5 @@
-// Quantized matrices (Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, IQ4_NL, Q4_K, Q5_K, Q6_K) regrouped at load time, eight rows to a group,
+// Quantized matrices (every format with integer products: Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, IQ4_NL, the
+// K-quants, IQ4_XS) regrouped at load time, eight rows to a group,
 // for the AVX-512 VNNI kernels (SmallMindKernelsAVX512). Those put one weight row in each of a
 // vector's eight lanes, so a block's sums for eight rows come out in one register: no horizontal
 // sums, and the float work per block is shared by eight outputs. llama.cpp repacks its Q4_0 and
@@ -20,6 +21,15 @@
 //        high nibbles 2j + 1, positions 4k ..< 4k + 4)
 //   Q5_K (1440, for 1408): Q4_K's group block (its qs from the row's qs at 48), then 8 vectors of
 //        fifth bits at 1184 + 32k: each row's qh bytes 4k ..< +4 (bit s of byte l: element 32s + l)
+//   Q3_K (912, for 880): d (eight f16), the signed sub-scales sc − 32 ([sub-block][row], at 16),
+//        then 2 × 8 vectors of low bits at 144 + 32(8n + k): each row's qs bytes 32n + 4k ..< +4,
+//        then 8 vectors of high bits at 656 + 32k: each row's hmask bytes 4k ..< +4 (Q3K.swift)
+//   Q2_K (800, for 672): d and dmin (eight f16 each), the 4-bit sub-scales and sub-mins unpacked
+//        to a byte each ([sub-block][row], at 32 and 160), then 2 × 8 vectors of codes at
+//        288 + 32(8n + k): each row's qs bytes 32n + 4k ..< +4 (Q2K.swift)
+//   IQ4_XS (1104, for 1088): d (eight f16), the signed sub-scales ls − 32 ([sub-block][row], at
+//        16), then 8 × 4 vectors of packed indices at 80 + 128s + 32k: each row's qs bytes
+//        16s + 4k ..< +4 (low nibbles elements 4k ..< 4k + 4 of sub-block s, high ones 16 + 4k …)
 //   Q6_K (1680, as in the file): d (eight f16), the sixteen signed sub-scales ([sub-block][row],
 //        at 16), then 2 × 8 triples of vectors at 144 + 96(8n + k): each row's bytes 4k ..< +4 of
 //        ql[64n ..< 64n + 32], ql[64n + 32 ..< 64n + 64] and qh[32n ..< 32n + 32] — the kernel
@@ -84,8 +94,8 @@ public struct InterleavedRows: @unchecked Sendable {
         #endif
     }()
 
-    /// Bytes of one group block (eight rows' block, or super-block for the K-quants); nil for the
-    /// formats that have no interleaved kernel (they multiply with the AVX2 kernels everywhere).
+    /// Bytes of one group block (eight rows' block, or super-block for the K-quants and IQ4_XS);
+    /// nil for the formats that have no interleaved kernel (the half formats).
     static func groupBlockBytes(_ format: BlockFormat) -> Int? {
         switch format {
         case .q8_0: return 16 + 256
@@ -97,15 +107,15 @@ public struct InterleavedRows: @unchecked Sendable {
         case .q4_1: return 32 + 128
         case .q5_1: return 32 + 128 + 32
         case .iq4_nl: return 16 + 128
-        case .f16, .bf16, .q3_K, .q2_K, .iq4_xs: return nil
+        case .iq4_xs: return 16 + 64 + 1024
+        case .q3_K: return 16 + 128 + 512 + 256
+        case .q2_K: return 32 + 256 + 512
+        case .f16, .bf16: return nil
         }
     }
 
-    /// Whether a matrix of this format can be regrouped (has an interleaved kernel).
-    public static func supports(_ format: BlockFormat) -> Bool { groupBlockBytes(format) != nil }
-
-    /// The rows of a Q8_0, Q4_0, Q4_K, Q5_K or Q6_K matrix (`rows` rows of `rowBytes` bytes at `w`)
-    /// regrouped; nil for the other formats.
+    /// The rows of a matrix of any format with integer products (`rows` rows of `rowBytes` bytes
+    /// at `w`) regrouped; nil for the half formats.
     public init?(format: BlockFormat, w: UnsafeRawPointer, rowBytes: Int, rows: Int, columns: Int) {
         guard let bytes = Self.groupBlockBytes(format) else { return nil }
         let blocks = columns / format.blockElements, groupCount = (rows + 7) / 8
@@ -127,8 +137,11 @@ public struct InterleavedRows: @unchecked Sendable {
                             Self.regroupQ4K(block, qs: 48, row: r, into: out)
                             Self.regroupFifthBits(block, row: r, into: out + 1184)
                         case .q6_K: Self.regroupQ6K(block, row: r, into: out)
+                        case .iq4_xs: Self.regroupIQ4XS(block, row: r, into: out)
+                        case .q3_K: Self.regroupQ3K(block, row: r, into: out)
+                        case .q2_K: Self.regroupQ2K(block, row: r, into: out)
                         case .q5_0, .q4_1, .q5_1, .iq4_nl: Self.regroupNibbles(format, block, row: r, into: out)
-                        case .f16, .bf16, .q3_K, .q2_K, .iq4_xs: preconditionFailure("\(format) rows are not regrouped")
+                        case .f16, .bf16: preconditionFailure("\(format) rows are not regrouped")
                         }
                     }
                 }
@@ -229,6 +242,56 @@ public struct InterleavedRows: @unchecked Sendable {
         }
     }
 
+    /// Row r's IQ4_XS super-block into its place in the group super-block `out` (layout above); nil
+    /// pads with zeros.
+    private static func regroupIQ4XS(_ block: UnsafeRawPointer?, row r: Int, into out: UnsafeMutableRawPointer) {
+        out.storeBytes(of: block?.loadUnaligned(as: UInt16.self) ?? 0, toByteOffset: 2 * r, as: UInt16.self)
+        for s in 0..<8 {
+            let scale = block.map { Int8(IQ4XSDecoder.scale(s, $0)) } ?? 0
+            out.storeBytes(of: scale, toByteOffset: 16 + 8 * s + r, as: Int8.self)
+            for k in 0..<4 {
+                let four = block?.loadUnaligned(fromByteOffset: 8 + 16 * s + 4 * k, as: UInt32.self) ?? 0
+                out.storeBytes(of: four, toByteOffset: 80 + 128 * s + 32 * k + 4 * r, as: UInt32.self)
+            }
+        }
+    }
+
+    /// Row r's Q3_K super-block into its place in the group super-block `out` (layout above); nil
+    /// pads with zeros.
+    private static func regroupQ3K(_ block: UnsafeRawPointer?, row r: Int, into out: UnsafeMutableRawPointer) {
+        out.storeBytes(of: block?.loadUnaligned(fromByteOffset: 108, as: UInt16.self) ?? 0, toByteOffset: 2 * r, as: UInt16.self)
+        for s in 0..<16 {
+            let scale = block.map { Int8(Q3KDecoder.scale(s, $0)) } ?? 0
+            out.storeBytes(of: scale, toByteOffset: 16 + 8 * s + r, as: Int8.self)
+        }
+        for k in 0..<8 {
+            for n in 0..<2 {
+                let four = block?.loadUnaligned(fromByteOffset: 32 + 32 * n + 4 * k, as: UInt32.self) ?? 0
+                out.storeBytes(of: four, toByteOffset: 144 + 32 * (8 * n + k) + 4 * r, as: UInt32.self)
+            }
+            let bits = block?.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self) ?? 0
+            out.storeBytes(of: bits, toByteOffset: 656 + 32 * k + 4 * r, as: UInt32.self)
+        }
+    }
+
+    /// Row r's Q2_K super-block into its place in the group super-block `out` (layout above); nil
+    /// pads with zeros.
+    private static func regroupQ2K(_ block: UnsafeRawPointer?, row r: Int, into out: UnsafeMutableRawPointer) {
+        out.storeBytes(of: block?.loadUnaligned(fromByteOffset: 80, as: UInt16.self) ?? 0, toByteOffset: 2 * r, as: UInt16.self)
+        out.storeBytes(of: block?.loadUnaligned(fromByteOffset: 82, as: UInt16.self) ?? 0, toByteOffset: 16 + 2 * r, as: UInt16.self)
+        for s in 0..<16 {
+            let packed = block?.load(fromByteOffset: s, as: UInt8.self) ?? 0
+            out.storeBytes(of: packed & 0xF, toByteOffset: 32 + 8 * s + r, as: UInt8.self)
+            out.storeBytes(of: packed >> 4, toByteOffset: 160 + 8 * s + r, as: UInt8.self)
+        }
+        for n in 0..<2 {
+            for k in 0..<8 {
+                let four = block?.loadUnaligned(fromByteOffset: 16 + 32 * n + 4 * k, as: UInt32.self) ?? 0
+                out.storeBytes(of: four, toByteOffset: 288 + 32 * (8 * n + k) + 4 * r, as: UInt32.self)
+            }
+        }
+    }
+
     private init(storage: Storage, groups: UnsafeRawPointer, format: BlockFormat, rows: Int, columns: Int) {
         self.storage = storage
         self.groups = groups
@@ -271,6 +334,21 @@ public struct InterleavedRows: @unchecked Sendable {
             precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
             let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.sums, batch: a.batch, columns: a.columns)
             InterleavedQ4KVNNI.multiply(fifthBits: true, groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
+        case .q3_K:
+            let a = activations.q8_KRows
+            precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
+            let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.halfSums, batch: a.batch, columns: a.columns)
+            InterleavedQ3KVNNI.multiply(groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
+        case .q2_K:
+            let a = activations.q8_KRows
+            precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
+            let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.halfSums, batch: a.batch, columns: a.columns)
+            InterleavedQ2KVNNI.multiply(groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
+        case .iq4_xs:
+            let a = activations.q8_KRows
+            precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
+            let codes = ActivationCodes(codes: a.codes, scales: a.scales, sums: a.sums, batch: a.batch, columns: a.columns)
+            InterleavedIQ4XSVNNI.multiply(groups: groups, superBlocks: columns / 256, codes, y: y, ldy: yStride, rows: range)
         case .q6_K:
             let a = activations.q8_KRows
             precondition(a.columns == columns, "activation rows of \(a.columns) for a matrix of \(columns) columns")
@@ -280,7 +358,7 @@ public struct InterleavedRows: @unchecked Sendable {
         case .q4_1: blocks(.q4_1)
         case .q5_1: blocks(.q5_1)
         case .iq4_nl: blocks(.iq4_nl)
-        case .f16, .bf16, .q3_K, .q2_K, .iq4_xs: preconditionFailure("\(format) rows are not regrouped")
+        case .f16, .bf16: preconditionFailure("\(format) rows are not regrouped")
         }
         #endif
     }
@@ -294,12 +372,13 @@ public struct InterleavedRows: @unchecked Sendable {
         switch format {
         case .q8_0: InterleavedMatmul.multiply(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_0: InterleavedMatmul.multiply(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q4_K, .q5_K, .q6_K: InterleavedMatmul.multiplyKQuant(format, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_K, .q5_K, .q6_K, .q3_K, .q2_K, .iq4_xs:
+            InterleavedMatmul.multiplyKQuant(format, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q5_0: InterleavedMatmul.multiply(Q5_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q4_1: InterleavedMatmul.multiply(Q4_1Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .q5_1: InterleavedMatmul.multiply(Q5_1Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         case .iq4_nl: InterleavedMatmul.multiply(IQ4_NLDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .f16, .bf16, .q3_K, .q2_K, .iq4_xs: preconditionFailure("\(format) rows are not interleaved")
+        case .f16, .bf16: preconditionFailure("\(format) rows are not interleaved")
         }
     }
 }

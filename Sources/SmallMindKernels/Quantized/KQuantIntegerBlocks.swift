@@ -43,10 +43,11 @@ extension Q5KDecoder: KQuantBlocks {
 }
 
 extension Q3KDecoder: KQuantBlocks {
-    /// d and the sixteen signed sub-scales.
+    /// d and the sixteen signed sub-scales (in 32-bit lanes, as computed: narrowing them was a
+    /// generic conversion, out of line).
     struct Header {
         var d: Float
-        var scales: SIMD16<Int16>
+        var scales: SIMD16<Int32>
     }
 
     static var codes: KQuantCodes { .unsigned(offset: 4) }
@@ -54,9 +55,16 @@ extension Q3KDecoder: KQuantBlocks {
 
     @inline(__always)
     static func header(_ block: UnsafeRawPointer) -> Header {
-        var scales = SIMD16<Int16>()
-        for s in 0..<16 { scales[s] = Int16(truncatingIfNeeded: scale(s, block)) }
-        return Header(d: loadHalfScale(block + 108), scales: scales)
+        // `scale(s, block)` for all sixteen at once, in 32-bit lanes (per-lane shifts are vpsrlvd;
+        // filling a vector lane by lane went through the stack and stalled: 1 GFLOP/s).
+        let a = block.loadUnaligned(fromByteOffset: 96, as: UInt32.self), b = block.loadUnaligned(fromByteOffset: 100, as: UInt32.self)
+        let t = block.loadUnaligned(fromByteOffset: 104, as: UInt32.self)
+        let four = SIMD4<UInt32>(repeating: a), other = SIMD4<UInt32>(repeating: b)
+        let low = SIMD16(lowHalf: SIMD8(lowHalf: four, highHalf: other), highHalf: SIMD8(lowHalf: four, highHalf: other))
+        let lowShifts: SIMD16<UInt32> = [0, 8, 16, 24, 0, 8, 16, 24, 4, 12, 20, 28, 4, 12, 20, 28]
+        let highShifts: SIMD16<UInt32> = [0, 8, 16, 24, 2, 10, 18, 26, 4, 12, 20, 28, 6, 14, 22, 30]
+        let raw = ((low &>> lowShifts) & 0xF) | (((SIMD16(repeating: t) &>> highShifts) & 3) &<< 4)
+        return Header(d: loadHalfScale(block + 108), scales: unsafeBitCast(raw, to: SIMD16<Int32>.self) &- 32)
     }
 
     @inline(__always)
@@ -66,7 +74,8 @@ extension Q3KDecoder: KQuantBlocks {
     static func chunk(_ block: UnsafeRawPointer, _ header: Header, _ c: Int) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>) {
         let low = block.loadUnaligned(fromByteOffset: 32 &+ 32 &* (c &>> 2), as: SIMD32<UInt8>.self)
         let high = block.loadUnaligned(as: SIMD32<UInt8>.self)
-        let scales = SIMD16(lowHalf: SIMD8(repeating: header.scales[2 &* c]), highHalf: SIMD8(repeating: header.scales[2 &* c &+ 1]))
+        let first = Int16(truncatingIfNeeded: header.scales[2 &* c]), second = Int16(truncatingIfNeeded: header.scales[2 &* c &+ 1])
+        let scales = SIMD16(lowHalf: SIMD8(repeating: first), highHalf: SIMD8(repeating: second))
         #if os(Linux) && arch(x86_64)
         let l = unsafeBitCast(low, to: __m256i.self), h = unsafeBitCast(high, to: __m256i.self)
         let two = _mm256_and_si256(_mm256_srli_epi16(l, Int32(truncatingIfNeeded: 2 &* (c & 3))), _mm256_set1_epi8(3))
@@ -115,16 +124,31 @@ extension Q2KDecoder: KQuantBlocks {
     @inline(__always)
     static func mins(_ header: Header, sums32: UnsafePointer<Int32>, sums16: UnsafePointer<Int32>) -> (Int32, Float) {
         // Exact: |min · sum| ≤ 15 · 16 · 127 per sub-block of 16.
-        let mins = SIMD16<Int32>(truncatingIfNeeded: header.packed &>> 4)
-        return ((mins &* UnsafeRawPointer(sums16).loadUnaligned(as: SIMD16<Int32>.self)).wrappedSum(), header.dmin)
+        #if os(Linux) && arch(x86_64)
+        // Widened before the shift (byte-lane shifts have no x86 instruction); the generic SIMD
+        // conversion and sum ran out of line.
+        let packed = unsafeBitCast(header.packed, to: __m128i.self)
+        let first = _mm256_srli_epi32(_mm256_cvtepu8_epi32(packed), 4)
+        let second = _mm256_srli_epi32(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(packed, packed)), 4)
+        let sums = UnsafeRawPointer(sums16)
+        let products = unsafeBitCast(_mm256_add_epi32(
+            _mm256_mullo_epi32(first, sums.loadUnaligned(as: __m256i.self)),
+            _mm256_mullo_epi32(second, sums.loadUnaligned(fromByteOffset: 32, as: __m256i.self))), to: SIMD8<Int32>.self)
+        #else
+        let mins = SIMD16<Int32>(truncatingIfNeeded: header.packed) &>> 4
+        let all = mins &* UnsafeRawPointer(sums16).loadUnaligned(as: SIMD16<Int32>.self)
+        let products = all.lowHalf &+ all.highHalf
+        #endif
+        let four = products.lowHalf &+ products.highHalf, two = four.lowHalf &+ four.highHalf
+        return (two[0] &+ two[1], header.dmin)
     }
 }
 
 extension IQ4XSDecoder: KQuantBlocks {
-    /// d and the eight signed sub-scales.
+    /// d and the eight signed sub-scales (32-bit lanes, as for Q3_K).
     struct Header {
         var d: Float
-        var scales: SIMD8<Int16>
+        var scales: SIMD8<Int32>
     }
 
     static var codes: KQuantCodes { .signed }
@@ -132,9 +156,13 @@ extension IQ4XSDecoder: KQuantBlocks {
 
     @inline(__always)
     static func header(_ block: UnsafeRawPointer) -> Header {
-        var scales = SIMD8<Int16>()
-        for s in 0..<8 { scales[s] = Int16(truncatingIfNeeded: scale(s, block)) }
-        return Header(d: loadHalfScale(block), scales: scales)
+        // `scale(s, block)` for all eight at once: sub-block s's low nibble is bits 4s ..< 4s + 4
+        // of the four scales_l bytes, its high bits 2s, 2s + 1 of scales_h (32-bit lanes, vpsrlvd).
+        let low = SIMD8<UInt32>(repeating: block.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        let high = SIMD8<UInt32>(repeating: UInt32(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
+        let lowShifts: SIMD8<UInt32> = [0, 4, 8, 12, 16, 20, 24, 28], highShifts: SIMD8<UInt32> = [0, 2, 4, 6, 8, 10, 12, 14]
+        let raw = ((low &>> lowShifts) & 0xF) | (((high &>> highShifts) & 3) &<< 4)
+        return Header(d: loadHalfScale(block), scales: unsafeBitCast(raw, to: SIMD8<Int32>.self) &- 32)
     }
 
     @inline(__always)
@@ -142,7 +170,7 @@ extension IQ4XSDecoder: KQuantBlocks {
 
     @inline(__always)
     static func chunk(_ block: UnsafeRawPointer, _ header: Header, _ c: Int) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>) {
-        let scale = SIMD16<Int16>(repeating: header.scales[c])
+        let scale = SIMD16<Int16>(repeating: Int16(truncatingIfNeeded: header.scales[c]))
         #if os(Linux) && arch(x86_64)
         let packed = block.loadUnaligned(fromByteOffset: 8 &+ 16 &* c, as: __m128i.self), mask = _mm_set1_epi8(0x0F)
         // Indices of elements 0..<16 (low nibbles) in the lower 128 bits, 16..<32 in the upper;

@@ -6,8 +6,9 @@
 //                            iscale = −127 / v,  q = min(127, round_half_even(iscale · x)),
 //                            d = 1 / iscale (a float, not rounded to f16); all-zero block: 0s.
 //
-// Besides codes and d, each block of 32 codes keeps its sum (the Q4_K mins multiply it), and each
-// half of one its own (the regrouped Q6_K kernel takes its offset of 32 off with them). A NaN
+// Besides codes and d, each block of 32 codes keeps its sum (the Q4_K and Q5_K mins multiply it,
+// the regrouped IQ4_XS kernel takes its offset of 128 off with it), and each half of one its own
+// (Q2_K's mins multiply them; the regrouped Q6_K and Q3_K kernels take their offsets off). A NaN
 // activation gets code 0 (the largest magnitude ignores it) instead of trapping.
 #if os(Linux) && arch(x86_64)
 import _Builtin_intrinsics.intel
