@@ -56,7 +56,7 @@ struct RealModelTokenizerTests {
 
 extension RealModelTokenizerTests {
     /// llama.cpp's end-of-generation sets for the two files (what its loader lists under "printing
-    /// all EOG tokens"): Qwen's <|endoftext|>, <|im_end|>, its FIM padding, repository and file
+    /// all EOG tokens", checked with `llama-tokenize -v` on these files): Qwen's <|endoftext|>, <|im_end|>, its FIM padding, repository and file
     /// separator tokens, and — by llama.cpp's text rule for </s> — the ordinary text token "</s>"
     /// (128247); Gemma's <eos>, <end_of_turn> and its user-defined </s>.
     @Test(.enabled(if: RealModels.available(RealModels.qwen), RealModels.skipReason(RealModels.qwen)))
