@@ -10,30 +10,12 @@ import Testing
 struct KQuantGoldenTests {
     static let models = ["kq-q5_k_m.gguf", "kq-q3_k_m.gguf", "kq-q2_k.gguf", "kq-iq4_xs.gguf"]
 
-    /// The case of `model` and its count of safe greedy tokens.
     static func golden(_ model: String) throws -> (LlamaCppGolden.Case, safeTokens: Int) {
-        struct SafeCounts: Decodable {
-            struct Case: Decodable {
-                let model: String
-                let safe_tokens: Int
-            }
-            let cases: [Case]
-        }
-        let data = try Data(contentsOf: URL(fileURLWithPath: SharedFiles.path("golden/llamacpp-quants.json")))
-        let cases = try JSONDecoder().decode(LlamaCppGolden.self, from: data).cases
-        let golden = try #require(cases.first { $0.model == model }, "no golden case for \(model)")
-        let safe = try #require(try JSONDecoder().decode(SafeCounts.self, from: data).cases.first { $0.model == model })
-        return (golden, safe.safe_tokens)
+        try LlamaCppGolden.golden(model, in: "llamacpp-quants.json")
     }
 
     static func compare(_ model: String, _ arithmetic: ForwardArithmetic) throws -> (GoldenComparison, LlamaCppGolden.Case) {
-        let path = SharedFiles.model(model)
-        let (golden, _) = try golden(model)
-        let result = GoldenComparison(
-            weights: try GGUFModel.load(path: path), golden: golden, byteTokens: try GoldenComparison.byteTokens(of: path),
-            arithmetic: arithmetic)
-        #expect(result.prefillEqualsDecode, "\(model): batched prefill and token-by-token decode disagree")
-        return (result, golden)
+        try LlamaCppGolden.compare(model, in: "llamacpp-quants.json", arithmetic)
     }
 
     /// Prompt tokenization through the model's own (embedded) vocabulary.

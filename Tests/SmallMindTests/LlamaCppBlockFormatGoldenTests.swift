@@ -9,34 +9,12 @@ import Testing
 struct LlamaCppBlockFormatGoldenTests {
     static let models = ["kq-q5_0.gguf", "kq-q4_1.gguf", "kq-q5_1.gguf", "kq-iq4_nl.gguf"]
 
-    struct SafeLength: Decodable {
-        let model: String
-        let safe_tokens: Int
-    }
-
-    struct SafeLengths: Decodable {
-        let cases: [SafeLength]
-    }
-
-    static func goldenFile() throws -> Data {
-        try Data(contentsOf: URL(fileURLWithPath: SharedFiles.path("golden/llamacpp-quants.json")))
-    }
-
     static func goldenCase(_ model: String) throws -> (LlamaCppGolden.Case, safeTokens: Int) {
-        let data = try goldenFile()
-        let golden = try #require(try JSONDecoder().decode(LlamaCppGolden.self, from: data).cases.first { $0.model == model })
-        let safe = try #require(try JSONDecoder().decode(SafeLengths.self, from: data).cases.first { $0.model == model })
-        return (golden, safe.safe_tokens)
+        try LlamaCppGolden.golden(model, in: "llamacpp-quants.json")
     }
 
     static func compare(_ model: String, _ arithmetic: ForwardArithmetic) throws -> (GoldenComparison, LlamaCppGolden.Case) {
-        let path = SharedFiles.model(model)
-        let (golden, _) = try goldenCase(model)
-        let result = GoldenComparison(
-            weights: try GGUFModel.load(path: path), golden: golden, byteTokens: try GoldenComparison.byteTokens(of: path),
-            arithmetic: arithmetic)
-        #expect(result.prefillEqualsDecode, "\(model): batched prefill and token-by-token decode disagree")
-        return (result, golden)
+        try LlamaCppGolden.compare(model, in: "llamacpp-quants.json", arithmetic)
     }
 
     @Test(arguments: models)

@@ -30,6 +30,28 @@ struct LlamaCppGolden: Decodable {
     }
 }
 
+extension LlamaCppGolden {
+    /// The case of `model` in the golden file `name`, with its `safe_tokens` (files that have them).
+    static func golden(_ model: String, in name: String) throws -> (Case, safeTokens: Int) {
+        let golden = try #require(try load(name).cases.first { $0.model == model }, "no golden case for \(model) in \(name)")
+        return (golden, try #require(golden.safe_tokens, "\(name) gives no safe_tokens for \(model)"))
+    }
+
+    /// `model` (in ../shared/models) teacher-forced against its case in the golden file `name`,
+    /// expecting the batched prefill to equal token-by-token decoding where the arithmetic is ours.
+    static func compare(
+        _ model: String, in name: String, _ arithmetic: ForwardArithmetic, hiddenRunLimit: Int = 4
+    ) throws -> (GoldenComparison, Case) {
+        let path = SharedFiles.model(model)
+        let (golden, _) = try Self.golden(model, in: name)
+        let result = GoldenComparison(
+            weights: try GGUFModel.load(path: path), golden: golden, byteTokens: try GoldenComparison.byteTokens(of: path),
+            arithmetic: arithmetic, hiddenRunLimit: hiddenRunLimit)
+        #expect(result.prefillEqualsDecode, "\(model): batched prefill and token-by-token decode disagree")
+        return (result, golden)
+    }
+}
+
 /// What one teacher-forced run of a golden case measured.
 ///
 /// Hidden tokens: llama.cpp's server holds back a token whose bytes end in an incomplete UTF-8
