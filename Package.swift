@@ -50,7 +50,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "SmallMindKernelsTests", dependencies: ["SmallMindKernels"]),
-        .testTarget(name: "SmallMindTests", dependencies: ["SmallMind"]),
+        // Fixtures/: small oracle outputs the tests read by path (scripts/float_reference.py).
+        .testTarget(name: "SmallMindTests", dependencies: ["SmallMind"], exclude: ["Fixtures"]),
         .testTarget(name: "SmallMindCLITests", dependencies: ["SmallMindCLI", "SmallMind"]),
         // Runs the built `smallmind` and `MultiThreadedGeneration` executables as processes (found
         // beside the test bundle; `swift build --build-tests` builds them).

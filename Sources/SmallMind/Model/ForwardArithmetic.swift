@@ -20,4 +20,11 @@ public enum ForwardArithmetic: String, Sendable, CaseIterable {
     /// slightly, as they do in llama.cpp. Quantized weights take integer block products, as in
     /// `.standard`. Slower than `.standard`; meant for tests.
     case llamaCpp
+
+    /// `.standard` with quantized weights decoded and multiplied by float32 activations instead
+    /// of integer products on 8-bit ones: the model's own computation up to float32 rounding (no
+    /// activation quantization, which moves a real model's log-probabilities by tenths of a nat,
+    /// in llama.cpp as here). A test instrument for comparing with float references
+    /// (scripts/float_reference.py); several times slower than `.standard`. Batch-invariant.
+    case floatProducts
 }

@@ -58,7 +58,7 @@ struct ForwardKernels {
 
     init(arithmetic: ForwardArithmetic, normalization: Architecture.Normalization) {
         switch arithmetic {
-        case .standard:
+        case .standard, .floatProducts:
             switch normalization {
             case .rms: normalize = { x, w, _, out, n, eps in Normalization.rms(x, weight: w, out: out, count: n, epsilon: eps) }
             case .layer: normalize = { x, w, b, out, n, eps in Normalization.layer(x, weight: w, bias: b, out: out, count: n, epsilon: eps) }
@@ -84,7 +84,7 @@ struct ForwardKernels {
                         scores: h.scores, out: h.out)
                 }
             }
-            matrix = { $0 }
+            matrix = arithmetic == .floatProducts ? { $0.multiplyingDecodedWeights() } : { $0 }
             usesAngles = true
         case .llamaCpp:
             switch normalization {

@@ -80,6 +80,10 @@ public struct WeightMatrix: @unchecked Sendable {
     /// When set, float32 and f16 products sum in the order llama.cpp's CPU backend uses for the
     /// product's shape (see `followingLlamaCpp()`).
     public private(set) var followsLlamaCppOrder = false
+    /// When set, quantized weights are decoded and multiplied by the float32 activations
+    /// (`BlockFormat.multiply`, `Matmul.dot`'s order) instead of integer products on 8-bit ones
+    /// (`ForwardArithmetic.floatProducts`).
+    public private(set) var multipliesDecodedWeights = false
     /// Quantized rows regrouped for the AVX-512 VNNI kernels (`interleavingRows()`); when set,
     /// products use them, in their order (`InterleavedRows`) rather than `IntegerKernels`'.
     public private(set) var interleaved: InterleavedRows?
@@ -105,6 +109,7 @@ public struct WeightMatrix: @unchecked Sendable {
         var view = WeightMatrix(data: data + range.lowerBound * rowBytes, rows: range.count, columns: columns, format: format)
         view.activationRounding = activationRounding
         view.followsLlamaCppOrder = followsLlamaCppOrder
+        view.multipliesDecodedWeights = multipliesDecodedWeights
         view.interleaved = interleaved?.rows(range)
         return view
     }
@@ -144,6 +149,14 @@ public struct WeightMatrix: @unchecked Sendable {
         return copy
     }
 
+    /// This matrix multiplying decoded weights by float32 activations (`ForwardArithmetic.floatProducts`).
+    public func multiplyingDecodedWeights() -> WeightMatrix {
+        var copy = self
+        copy.multipliesDecodedWeights = true
+        copy.interleaved = nil
+        return copy
+    }
+
     /// Writes row `index` as `columns` floats into `out` (embedding lookup), decoding if encoded.
     public func copyRow(_ index: Int, into out: UnsafeMutablePointer<Float>) {
         precondition(index >= 0 && index < rows, "row \(index) outside 0..<\(rows)")
@@ -168,7 +181,9 @@ public struct WeightMatrix: @unchecked Sendable {
     ) {
         let range = outputRows ?? 0..<rows
         precondition(range.lowerBound >= 0 && range.upperBound <= rows, "output rows \(range) outside 0..<\(rows)")
-        if let interleaved {
+        if multipliesDecodedWeights, let block = format.blockFormat {
+            block.multiply(x: x, w: data, rowBytes: rowBytes, y: y, batch: batch, columns: columns, yStride: rows, rows: range)
+        } else if let interleaved {
             let activations = quantized ?? interleaved.format.quantizeActivations(x, batch: batch, columns: columns)!
             defer { if quantized == nil { activations.deallocate() } }
             interleaved.multiply(activations, y: y, yStride: rows, rows: range)
@@ -218,7 +233,9 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// How `quantizeActivations` encodes x: matrices with the same encoding and columns can share
     /// one quantization of the same x. nil for formats that multiply floats.
-    public var activationEncoding: QuantizedActivations.Encoding? { format.blockFormat?.activationEncoding }
+    public var activationEncoding: QuantizedActivations.Encoding? {
+        multipliesDecodedWeights ? nil : format.blockFormat?.activationEncoding
+    }
 
     /// Pointer identity, to tell a tied classifier from a separate one.
     func sharesStorage(with other: WeightMatrix) -> Bool { data == other.data }
