@@ -118,7 +118,7 @@ extension ModelWeights {
         _ batch: [BatchToken], cache: KVCache, workspace ws: Workspace, pool: ThreadPool?
     ) -> UnsafeBufferPointer<Float> {
         let c = configuration, a = c.architecture
-        let n = batch.count, d = c.embeddingSize, qd = c.queryDimension, kvd = c.keyValueSize
+        let n = batch.count, d = c.embeddingSize
         let logitCount = batch.reduce(0) { $0 + ($1.wantsLogits ? 1 : 0) }
         for t in batch {
             precondition(t.token >= 0 && t.token < c.vocabularySize, "token \(t.token) outside the vocabulary")
