@@ -1,6 +1,6 @@
 // `smallmind generate --json --logprobs` on the two real published models against llama.cpp's
-// server (../shared/golden/llamacpp-real.json). They run once this build runs the models (Qwen's
-// Q5_0 tensors, Gemma 3's architecture); until then they skip, saying why.
+// server (../shared/golden/llamacpp-real.json). They skip, saying why, when a model is absent or
+// this build cannot run it (`smallmind info` fails on it).
 import Foundation
 import Testing
 
