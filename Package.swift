@@ -1,20 +1,28 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// The numeric core is compiled for Haswell-class x86-64 (AVX2 + FMA), the floor of the machines this project
-// targets (this project runs on x86-64 Linux; elsewhere drop the flag — the SIMD code is portable).
+// The numeric core is compiled for Haswell-class x86-64 (AVX2 + FMA), and the AVX-512 VNNI kernels,
+// in a module of their own, for Cascade Lake (AVX-512 F/CD/BW/DQ/VL + VNNI; SmallMindKernels calls
+// them only on processors that have those features). Those CPU names exist only for x86-64: the
+// manifest is compiled for the machine that builds, so elsewhere (Linux arm64, Apple Silicon) no
+// target CPU is named and the portable SIMD paths are built. Debug builds optimise the kernels too:
+// unoptimised SIMD loops are ~50x slower and would make the golden tests in `swift test` crawl.
+#if arch(x86_64)
+let kernelCPU = ["-target-cpu", "haswell"]
+let avx512KernelCPU = ["-target-cpu", "cascadelake"]
+#else
+let kernelCPU: [String] = []
+let avx512KernelCPU: [String] = []
+#endif
+
 let kernelSettings: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(platforms: [.linux], configuration: .release)),
-    // Debug builds optimise the kernels too: unoptimised SIMD loops are ~50x slower and would make
-    // the golden tests in `swift test` crawl.
-    .unsafeFlags(["-O", "-target-cpu", "haswell"], .when(platforms: [.linux], configuration: .debug)),
+    .unsafeFlags(["-Ounchecked"] + kernelCPU, .when(platforms: [.linux], configuration: .release)),
+    .unsafeFlags(["-O"] + kernelCPU, .when(platforms: [.linux], configuration: .debug)),
 ]
 
-// The AVX-512 VNNI kernels live in a module of their own, compiled for Cascade Lake (AVX-512 F/CD/BW/
-// DQ/VL + VNNI); SmallMindKernels calls them only on processors that have those features.
 let avx512KernelSettings: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked", "-target-cpu", "cascadelake"], .when(platforms: [.linux], configuration: .release)),
-    .unsafeFlags(["-O", "-target-cpu", "cascadelake"], .when(platforms: [.linux], configuration: .debug)),
+    .unsafeFlags(["-Ounchecked"] + avx512KernelCPU, .when(platforms: [.linux], configuration: .release)),
+    .unsafeFlags(["-O"] + avx512KernelCPU, .when(platforms: [.linux], configuration: .debug)),
 ]
 
 let package = Package(

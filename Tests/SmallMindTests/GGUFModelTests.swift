@@ -87,6 +87,17 @@ struct GGUFModelTests {
         #expect(message.contains("architecture 'mamba'") && message.contains("llama, qwen2, qwen3, phi3, gemma2, gemma3, gpt2"))
     }
 
+    /// `WeightFormat` finds its GGUF type and its kernels' format by name: every format must have
+    /// both (F32 has no block format), and every block format must be a weight format.
+    @Test func everyWeightFormatHasItsGGUFTypeAndBlockFormat() {
+        for format in WeightFormat.allCases {
+            #expect(format.ggmlType.name == format.displayName)
+            #expect(GGUFModel.formats[format.ggmlType] == format)
+            #expect((format.blockFormat == nil) == (format == .f32), "\(format)")
+        }
+        #expect(Set(BlockFormat.allCases.map(\.rawValue)) == Set(WeightFormat.allCases.filter { $0 != .f32 }.map(\.rawValue)))
+    }
+
     @Test func anUnsupportedTensorTypeNamesTheSupportedOnes() throws {
         var file = TinyGGUF.llama()
         // Q8_1: a GGUF type (llama.cpp's activation blocks), never a weight format here.

@@ -9,47 +9,13 @@ public enum WeightFormat: String, Sendable, CaseIterable {
     case q5_0, q4_1, q5_1, iq4_nl
     case q5_K, q3_K, q2_K, iq4_xs
 
-    /// The kernels' description of an encoded format (nil for plain float32).
-    public var blockFormat: BlockFormat? {
-        switch self {
-        case .f32: return nil
-        case .f16: return .f16
-        case .bf16: return .bf16
-        case .q8_0: return .q8_0
-        case .q4_0: return .q4_0
-        case .q4_K: return .q4_K
-        case .q6_K: return .q6_K
-        case .q5_0: return .q5_0
-        case .q4_1: return .q4_1
-        case .q5_1: return .q5_1
-        case .iq4_nl: return .iq4_nl
-        case .q5_K: return .q5_K
-        case .q3_K: return .q3_K
-        case .q2_K: return .q2_K
-        case .iq4_xs: return .iq4_xs
-        }
-    }
+    /// The kernels' description of an encoded format (nil for plain float32): the `BlockFormat`
+    /// of the same name (a test checks that every format but F32 has one).
+    public var blockFormat: BlockFormat? { BlockFormat(rawValue: rawValue) }
 
-    /// The GGUF tensor type stored in this format.
-    public var ggmlType: GGMLType {
-        switch self {
-        case .f32: return .f32
-        case .f16: return .f16
-        case .bf16: return .bf16
-        case .q8_0: return .q8_0
-        case .q4_0: return .q4_0
-        case .q4_K: return .q4_K
-        case .q6_K: return .q6_K
-        case .q5_0: return .q5_0
-        case .q4_1: return .q4_1
-        case .q5_1: return .q5_1
-        case .iq4_nl: return .iq4_nl
-        case .q5_K: return .q5_K
-        case .q3_K: return .q3_K
-        case .q2_K: return .q2_K
-        case .iq4_xs: return .iq4_xs
-        }
-    }
+    /// The GGUF tensor type stored in this format: the `GGMLType` of the same name (a test checks
+    /// that every format has one).
+    public var ggmlType: GGMLType { GGMLType.allCases.first { String(describing: $0) == rawValue }! }
 
     /// Elements per block: rows must hold a whole number of blocks.
     public var blockElements: Int { blockFormat?.blockElements ?? 1 }
