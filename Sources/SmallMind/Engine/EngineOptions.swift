@@ -33,11 +33,15 @@ public struct EngineOptions: Sendable, Equatable {
     /// same `kvCacheBytes` — and rounds each key and value once (relative error ≤ 2⁻¹¹); attention
     /// still computes in float32 and stays batch-invariant. Default `.f32` (exact).
     public var kvCacheType: KVCache.ElementType
+    /// Whether a request whose prompt starts with tokens a free KV slot still holds (the previous
+    /// turn of a conversation, a shared system prompt) reuses them instead of computing them again.
+    /// Results are the same bits either way; only the time to the first token changes. Default true.
+    public var reusesPrefixes: Bool
 
     public init(
         maxBatch: Int = 16, contextLength: Int? = nil, kvCacheBytes: Int? = nil, prefillChunk: Int = 256,
         maxStepTokens: Int = 512, queueLimit: Int = 1024, threads: Int = ThreadPool.processorCount,
-        kvCacheType: KVCache.ElementType = .f32
+        kvCacheType: KVCache.ElementType = .f32, reusesPrefixes: Bool = true
     ) {
         self.maxBatch = maxBatch
         self.contextLength = contextLength
@@ -47,6 +51,7 @@ public struct EngineOptions: Sendable, Equatable {
         self.queueLimit = queueLimit
         self.threads = threads
         self.kvCacheType = kvCacheType
+        self.reusesPrefixes = reusesPrefixes
     }
 
     func validate(for configuration: ModelConfiguration) throws(EngineError) {
@@ -110,6 +115,8 @@ public struct EngineStatistics: Sendable, Equatable {
     public var sequenceSteps = 0
     public var completedRequests = 0
     public var generatedTokens = 0
+    /// Prompt tokens not computed because a free slot already held them.
+    public var reusedPromptTokens = 0
 
     /// Average sequences per forward pass.
     public var averageBatchSize: Double { steps == 0 ? 0 : Double(sequenceSteps) / Double(steps) }
