@@ -103,10 +103,12 @@ extension JinjaRenderer {
         case .call(let callee, let argumentList):
             let function = try evaluate(callee, in: scope)
             return try call(function, try evaluateArguments(argumentList, in: scope))
-        case .filter(let target, let filter, let argumentList):
+        case .filter(let target, let reference, let argumentList):
+            guard let filter = reference.filter else { throw JinjaFailure("No filter named '\(reference.name)' found.") }
             let value = try evaluate(target, in: scope)
             return try applyFilter(filter, to: value, try evaluateArguments(argumentList, in: scope))
-        case .test(let target, let test, let argumentList, let negated):
+        case .test(let target, let reference, let argumentList, let negated):
+            guard let test = reference.test else { throw JinjaFailure("No test named '\(reference.name)' found.") }
             let value = try evaluate(target, in: scope)
             let passed = try applyTest(test, to: value, try evaluateArguments(argumentList, in: scope))
             return .bool(passed != negated)
@@ -223,14 +225,13 @@ extension JinjaRenderer {
                 ? (stop > start ? (stop.subtractingReportingOverflow(start).partialValue - 1) / step + 1 : 0)
                 : (start > stop ? (start.subtractingReportingOverflow(stop).partialValue - 1) / -step + 1 : 0)
             guard count >= 0, count <= limits.maximumRange else {
-                throw JinjaFailure("range too big: chat templates allow at most \(limits.maximumRange) items (as jinja2's sandbox)")
+                throw JinjaFailure("Range too big. The sandbox blocks ranges larger than MAX_RANGE (\(limits.maximumRange)).")
             }
             return .list((0..<count).map { .int(start + $0 * step) })
         case .dict:
             var dictionary = JinjaDictionary()
-            if let source = try arguments.bind(["mapping"], function: "dict").first ?? nil {
-                dictionary = try Self.dictionary(from: source)
-            }
+            guard arguments.positional.count <= 1 else { throw JinjaFailure("dict expected at most 1 argument, got \(arguments.positional.count)") }
+            if let source = arguments.positional.first { dictionary = try Self.dictionary(from: source) }
             for (name, value) in arguments.keyword { dictionary.set(.string(name), value, hashKey: .string(name)) }
             return .dictionary(dictionary)
         case .namespace:

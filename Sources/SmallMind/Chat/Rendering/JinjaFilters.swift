@@ -325,16 +325,16 @@ extension JinjaRenderer {
         if method == "floor" { return .double(Foundation.floor(number * scale) / scale) }
         // Python's round(): to the nearest, ties to even, on the exact binary value; an int
         // stays an int.
+        let factor = Foundation.pow(10.0, Double(-precision))  // for negative precision: round to tens, hundreds …
         if let integer = value.integerValue, case .int = value {
             guard precision < 0 else { return .int(integer) }
-            let rounded = (Double(integer) / scale).rounded(.toNearestOrEven) * scale
-            return .int(Int(rounded))
+            return .int(Int(exactly: (Double(integer) / factor).rounded(.toNearestOrEven) * factor) ?? integer)
         }
         guard number.isFinite else { return .double(number) }
         if precision >= 0 {
             return .double(Double(String(format: "%.*f", Swift.min(precision, 300), number)) ?? number)
         }
-        return .double((number / scale).rounded(.toNearestOrEven) * scale)
+        return .double((number / factor).rounded(.toNearestOrEven) * factor)
     }
 
     /// Hugging Face's `tojson(ensure_ascii=False, indent=None, separators=None, sort_keys=False)`.
@@ -434,7 +434,7 @@ extension JinjaRenderer {
         guard case .string(let filterName)? = arguments.positional.first else {
             throw JinjaFailure("map requires a filter argument")
         }
-        guard let filter = JinjaFilterName(named: filterName) else { throw JinjaFailure("no filter named '\(filterName)'") }
+        guard let filter = JinjaFilterName(named: filterName) else { throw JinjaFailure("No filter named '\(filterName)'.") }
         let rest = JinjaArguments(positional: Array(arguments.positional.dropFirst()), keyword: arguments.keyword)
         var result: [JinjaValue] = []
         for item in items { result.append(try applyFilter(filter, to: item, rest)) }
@@ -456,7 +456,7 @@ extension JinjaRenderer {
         var test: JinjaTestName?
         if !positional.isEmpty {
             let testName = positional.removeFirst().pythonString
-            guard let resolved = JinjaTestName(named: testName) else { throw JinjaFailure("no test named '\(testName)'") }
+            guard let resolved = JinjaTestName(named: testName) else { throw JinjaFailure("No test named '\(testName)'.") }
             test = resolved
         }
         let testArguments = JinjaArguments(positional: positional, keyword: arguments.keyword)

@@ -128,7 +128,7 @@ final class JinjaRenderer {
                 }
                 return try execute(body, in: inner)
             case .group(let body):
-                return try execute(body, in: scope)
+                return try execute(body, in: JinjaScope(parent: scope))
             case .breakLoop:
                 return .breakLoop
             case .continueLoop:
@@ -195,7 +195,7 @@ final class JinjaRenderer {
             for (item, itemTarget) in zip(items, targets) { try assign(item, to: itemTarget, in: scope) }
         case .namespaceAttribute(let name, let attribute):
             guard case .namespace(let namespace) = scope.lookup(name) ?? .undefined(name) else {
-                throw JinjaFailure("cannot assign attribute on non-namespace object '\(name)'")
+                throw JinjaFailure("cannot assign attribute on non-namespace object")
             }
             namespace.attributes.set(.string(attribute), value, hashKey: .string(attribute))
         }

@@ -251,7 +251,8 @@ extension JinjaParser {
                 let location = current.location
                 let name = try parseDottedName("as a filter name after '|'")
                 let arguments = isOperator("(") ? try parseArgumentList() : .empty
-                expression = JinjaExpression(.filter(expression, try resolveFilter(name, at: location), arguments), at: location)
+                let reference = JinjaFilterReference(name: name, filter: JinjaFilterName(named: name))
+                expression = JinjaExpression(.filter(expression, reference, arguments), at: location)
             } else if isName("is") {
                 expression = try parseTest(expression)
             } else if isOperator("(") {
@@ -267,9 +268,8 @@ extension JinjaParser {
         let location = current.location
         advance()  // is
         let negated = skip(name: "not")
-        let nameLocation = current.location
         let name = try parseDottedName("as a test name after 'is'")
-        let test = try resolveTest(name, at: nameLocation)
+        let test = JinjaTestReference(name: name, test: JinjaTestName(named: name))
         var arguments = JinjaArgumentList.empty
         if isOperator("(") {
             arguments = try parseArgumentList()
@@ -381,8 +381,4 @@ extension JinjaParser {
         throw failure("no filter named '\(name)'", at: location)
     }
 
-    func resolveTest(_ name: String, at location: JinjaSourceLocation) throws(ChatTemplateError) -> JinjaTestName {
-        guard let test = JinjaTestName(named: name) else { throw failure("no test named '\(name)'", at: location) }
-        return test
-    }
 }

@@ -20,6 +20,7 @@ struct JinjaParser {
     static func parse(_ source: String) throws(ChatTemplateError) -> [JinjaStatement] {
         var parser = JinjaParser(tokens: try JinjaLexer.tokenize(source))
         let (body, _) = try parser.parseBody(endTags: [])
+        try JinjaNameCheck.check(body, conditional: false)
         return body
     }
 
@@ -163,8 +164,11 @@ struct JinjaParser {
             return JinjaStatement(.output(expression), at: location)
         case "generation":
             // Hugging Face's AssistantTracker marks assistant text for training masks; rendering
-            // is unaffected.
+            // is unaffected. Its body runs like a call block's: in its own scope, outside loops.
+            let outerLoops = enclosingLoops
+            enclosingLoops = 0
             let (body, _) = try parseBlockBody(tag: tag, at: location, endTags: ["endgeneration"], header: "'generation'")
+            enclosingLoops = outerLoops
             statement = JinjaStatement(.group(body), at: location)
         case "break", "continue":
             guard enclosingLoops > 0 else { throw failure("'\(tag)' outside a loop", at: location) }

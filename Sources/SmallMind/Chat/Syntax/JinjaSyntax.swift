@@ -31,6 +31,19 @@ struct JinjaArgumentList: Sendable {
     static let empty = JinjaArgumentList()
 }
 
+/// A filter or test as written, resolved when parsed. An unknown name fails the load, except
+/// inside `if` statements and `x if c else y` expressions, where jinja2 fails only when the
+/// expression runs (JinjaParser's validation pass applies that rule).
+struct JinjaFilterReference: Sendable {
+    let name: String
+    let filter: JinjaFilterName?
+}
+
+struct JinjaTestReference: Sendable {
+    let name: String
+    let test: JinjaTestName?
+}
+
 final class JinjaExpression: Sendable {
     enum Kind: Sendable {
         case constant(JinjaConstant)
@@ -55,8 +68,8 @@ final class JinjaExpression: Sendable {
         /// `then if test else otherwise` (no else: undefined).
         case conditional(test: JinjaExpression, then: JinjaExpression, otherwise: JinjaExpression?)
         case call(JinjaExpression, JinjaArgumentList)
-        case filter(JinjaExpression, JinjaFilterName, JinjaArgumentList)
-        case test(JinjaExpression, JinjaTestName, JinjaArgumentList, negated: Bool)
+        case filter(JinjaExpression, JinjaFilterReference, JinjaArgumentList)
+        case test(JinjaExpression, JinjaTestReference, JinjaArgumentList, negated: Bool)
     }
 
     let kind: Kind
@@ -127,7 +140,7 @@ final class JinjaStatement: Sendable {
         case callBlock(caller: JinjaMacroDefinition, call: JinjaExpression)
         case filterBlock([JinjaFilterApplication], body: [JinjaStatement])
         case with([(JinjaTarget, JinjaExpression)], body: [JinjaStatement])
-        /// A block that only groups statements (Hugging Face's `{% generation %}` marker).
+        /// Statements run in a scope of their own (Hugging Face's `{% generation %}` marker).
         case group([JinjaStatement])
         case breakLoop
         case continueLoop

@@ -165,7 +165,9 @@ enum JinjaOperations {
             guard b != 0 else { throw JinjaFailure("division by zero") }
             return .double(Double(a) / Double(b))
         case .floorDivide, .modulo:
-            guard b != 0 else { throw JinjaFailure("integer division or modulo by zero") }
+            guard b != 0 else {
+                throw JinjaFailure(operation == .modulo ? "integer modulo by zero" : "integer division or modulo by zero")
+            }
             guard !(a == .min && b == -1) else { throw overflow }
             var quotient = a / b
             var remainder = a % b

@@ -151,8 +151,8 @@ enum JinjaText {
             while index < scalars.count, scalars[index].isPythonWhitespace { index += 1 }
             guard index < scalars.count else { break }
             if parts.count == limit {
+                // The rest keeps its far-end whitespace, as Python's does.
                 var rest = Array(scalars[index...])
-                while let last = rest.last, last.isPythonWhitespace { rest.removeLast() }
                 if fromEnd { rest.reverse() }
                 parts.append(String(String.UnicodeScalarView(rest)))
                 break
