@@ -15,7 +15,7 @@ struct SampleAppTests {
         #expect(await app.run() == 0)
         let out = console.output
         #expect(out.hasPrefix(String(repeating: "=", count: 50) + "\nSmallMind Multi-Threaded Generation Sample\n" + String(repeating: "=", count: 50)))
-        for text in ["Initializing model...", "Layers: 2", "Embedding size: 128", "Heads: 4", "Vocabulary: 71", "Context: 64",
+        for text in ["Initializing model...", "Layers: 2", "Embedding size: 128", "Heads: 4", "Vocabulary: 96", "Context: 64",
                      "1. Basic Concurrent Generation", "2. Batch Processing with Progress", "3. Performance Benchmark", "0. Exit", "Choice: "] {
             #expect(out.contains(text), "missing \(text)")
         }
