@@ -57,8 +57,12 @@ struct SampleCommand: AsyncParsableCommand {
         guard (1...1000).contains(repetitions) else { throw ValidationError("--repetitions must be from 1 to 1000, got \(repetitions)") }
         if json && scenario != 3 { throw ValidationError("--json reports scenario 3; add --scenario 3") }
         if tokenizer != nil && model == nil { throw ValidationError("--tokenizer goes with --model") }
-        _ = try CommandLineValues.levels(levels)
-        _ = try CommandLineValues.strategies(strategy)
+        do {
+            _ = try CommandLineValues.levels(levels)
+            _ = try CommandLineValues.strategies(strategy)
+        } catch {
+            throw ValidationError("\(error)")  // a usage error: status 64
+        }
     }
 
     func run() async throws {

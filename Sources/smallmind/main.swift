@@ -1,4 +1,4 @@
 // The `smallmind` executable: everything it does lives in SmallMindCLI (`SmallMindCommand`).
 import SmallMindCLI
 
-await SmallMindCommand.main()
+await CommandMain.run(SmallMindCommand.self)

@@ -1,5 +1,6 @@
 // The `smallmind` command line: the subcommands, each in a file of its own here (in the library,
-// so that tests can parse flags and check what they turn into); the executable only calls `main`.
+// so that tests can parse flags and check what they turn into); the executable only hands the process's
+// arguments to `CommandMain`.
 import ArgumentParser
 import SmallMind
 
@@ -21,9 +22,4 @@ public struct SmallMindCommand: AsyncParsableCommand {
         ])
 
     public init() {}
-
-    /// Parses the process's arguments and runs the command they name.
-    public static func main() async {
-        await CommandMain.run(Self.self)
-    }
 }
