@@ -23,6 +23,9 @@ public struct BatchCommand: AsyncParsableCommand {
 
             A prompt longer than the model's context fails (its line carries the error); other \
             items stop when the context is full (finish_reason "length"), and stderr counts them.
+
+            --threads is the batched strategy's kernel threads; the parallel and locked \
+            strategies run each generation on one thread, --concurrency of them at once.
             """)
 
     @Option(help: ArgumentHelp("The prompts: one per line, or JSON Lines; - is standard input.", valueName: "path"))

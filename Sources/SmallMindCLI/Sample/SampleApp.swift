@@ -81,7 +81,6 @@ public struct SampleApp: Sendable {
 
         """
 
-
     /// Asks what the scenario needs, then runs it where Ctrl-C can cancel it.
     func run(scenario: Int, model: Model) async -> Outcome {
         if let maxTokens = options.maxTokens {
