@@ -6,8 +6,8 @@ public struct EngineOptions: Sendable, Equatable {
     public var maxBatch: Int
     /// Positions per KV slot; nil = the model's context length, at most `defaultContextLimit`
     /// (4096, llama.cpp's default `-c`): real models declare 32 768 or more positions, and a
-    /// full-context slot of Qwen 2.5 0.5B takes 805 MB in f32. A request whose prompt plus
-    /// `maxTokens` exceeds it is rejected at once.
+    /// full-context slot of Qwen 2.5 0.5B takes 805 MB in f32. A prompt longer than it is
+    /// rejected at once; a generation that reaches it stops with finish reason `.length`.
     public var contextLength: Int?
 
     /// The positions per slot when `contextLength` is nil and the model allows more.
@@ -87,7 +87,6 @@ public struct EngineOptions: Sendable, Equatable {
 /// Why the engine refused a request or could not start.
 public enum EngineError: Error, Equatable, CustomStringConvertible {
     case invalidOption(name: String, value: String, rule: String)
-    case requestTooLong(promptTokens: Int, maxTokens: Int, contextLength: Int)
     case queueFull(limit: Int)
     case shutDown
 
@@ -95,8 +94,6 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .invalidOption(name, value, rule):
             return "invalid engine option \(name) = \(value): \(rule)"
-        case let .requestTooLong(prompt, maxTokens, context):
-            return "the request can never fit: \(prompt) prompt tokens + \(maxTokens) max tokens exceed the context of \(context); shorten the prompt or lower maxTokens"
         case let .queueFull(limit):
             return "the engine's queue is full (\(limit) requests waiting); retry later"
         case .shutDown:
