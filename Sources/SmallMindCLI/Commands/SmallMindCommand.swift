@@ -7,7 +7,7 @@ import SmallMind
 public struct SmallMindCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "smallmind",
-        abstract: "Run small GPT-2 and Llama-family language models on the CPU.",
+        abstract: "Run small language models (Llama, Qwen, Gemma, Phi-3, GPT-2 families) on the CPU: generate, chat, batch, benchmark.",
         discussion: """
             Without --model, commands use the built-in demo model: a seeded, untrained GPT-2-style \
             network, so its text is noise — but it is fast and always the same. For real text, pass \
@@ -18,7 +18,8 @@ public struct SmallMindCommand: AsyncParsableCommand {
             """,
         version: SmallMindVersion.current,
         subcommands: [
-            GenerateCommand.self, BatchCommand.self, BenchCommand.self, InfoCommand.self, TokenizeCommand.self, BenchMatmulCommand.self,
+            GenerateCommand.self, ChatCommand.self, ChatTemplateCommand.self, BatchCommand.self, BenchCommand.self, InfoCommand.self,
+            TokenizeCommand.self, BenchMatmulCommand.self,
         ])
 
     public init() {}
