@@ -70,7 +70,12 @@ public struct ChatCommand: AsyncParsableCommand {
         StandardStreams.error(
             "Chatting with \(model.name) in \(ChatTemplateFiles.describe(model, file: chatTemplateFile)); context \(engine.contextLength) tokens.\n"
                 + (interactive ? "Ctrl-C stops a reply; /reset clears the history; /exit or Ctrl-D quits.\n" : ""))
-        let parameters = sampling.parameters
+        // A reply ends at the model's end of turn; without --max-tokens only the context bounds it.
+        let parameters = {
+            var parameters = sampling.parameters
+            if sampling.maxTokens == nil { parameters.maxTokens = engine.contextLength }
+            return parameters
+        }()
         while true {
             if interactive { StandardStreams.error("> ") }
             guard let line = readLine(strippingNewline: true) else {

@@ -39,8 +39,14 @@ public struct ModelOptions: ParsableArguments {
 
 /// How to sample: maps one to one onto `GenerationParameters` (the defaults are its defaults).
 public struct SamplingOptions: ParsableArguments {
-    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens to generate (fewer when the model's context fills first).")
-    public var maxTokens: Int = 128
+    // Optional so that `chat` can tell "not given" (a reply runs to its end of turn) from 128.
+    @Option(
+        name: .customLong("max-tokens"), parsing: .unconditional,
+        help: "Most tokens to generate (default: 128; chat: no limit but the context). Fewer when the model's context fills first.")
+    public var maxTokens: Int?
+
+    /// What `--max-tokens` is when not given (`chat` aside).
+    public static let defaultMaxTokens = 128
 
     @Option(parsing: .unconditional, help: "Sampling temperature; 0 = greedy (always the most likely token).")
     public var temperature: Float = 1.0
@@ -64,7 +70,7 @@ public struct SamplingOptions: ParsableArguments {
 
     public var parameters: GenerationParameters {
         GenerationParameters(
-            maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, seed: seed, stop: stop,
+            maxTokens: maxTokens ?? Self.defaultMaxTokens, temperature: temperature, topK: topK, topP: topP, seed: seed, stop: stop,
             parseSpecialTokens: !noParseSpecial)
     }
 
