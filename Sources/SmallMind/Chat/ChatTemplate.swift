@@ -51,7 +51,7 @@ public struct ChatTemplate: Sendable {
     /// throws an error naming the line and column.
     public init(source: String) throws(ChatTemplateError) {
         self.source = source
-        statements = try JinjaParser.parse(source)
+        statements = try LargeStack.run { () throws(ChatTemplateError) in try JinjaParser.parse(source) }
     }
 
     /// ChatML (`<|im_start|>role\ncontent<|im_end|>\n` per message, `<|im_start|>assistant\n` as
@@ -79,6 +79,13 @@ public struct ChatTemplate: Sendable {
     public func render(
         messages: [TemplateValue], addGenerationPrompt: Bool, context: ChatTemplateContext = .init()
     ) throws(ChatTemplateError) -> String {
+        try render(messages: messages, addGenerationPrompt: addGenerationPrompt, context: context, limits: .init())
+    }
+
+    /// Rendering with other bounds than the defaults (tests use small ones).
+    func render(
+        messages: [TemplateValue], addGenerationPrompt: Bool, context: ChatTemplateContext, limits: JinjaRenderer.Limits
+    ) throws(ChatTemplateError) -> String {
         var variables: [String: JinjaValue] = [
             "range": .function(.range), "dict": .function(.dict), "namespace": .function(.namespace),
             "raise_exception": .function(.raiseException), "strftime_now": .function(.strftimeNow),
@@ -88,11 +95,14 @@ public struct ChatTemplate: Sendable {
         for (name, value) in context.variables { variables[name] = JinjaValue(value) }
         variables["messages"] = .list(messages.map(JinjaValue.init))
         variables["add_generation_prompt"] = .bool(addGenerationPrompt)
-        let renderer = JinjaRenderer(now: context.now)
-        do {
-            return try renderer.render(statements, in: JinjaScope(parent: nil, variables: variables))
-        } catch {
-            throw error.publicError
+        let statements = statements
+        return try LargeStack.run { () throws(ChatTemplateError) in
+            let renderer = JinjaRenderer(limits: limits, now: context.now)
+            do throws(JinjaFailure) {
+                return try renderer.render(statements, in: JinjaScope(parent: nil, variables: variables))
+            } catch {
+                throw error.publicError
+            }
         }
     }
 }

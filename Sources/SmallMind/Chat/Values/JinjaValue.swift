@@ -69,6 +69,24 @@ enum JinjaValue {
         }
     }
 
+    /// Whether containers nest deeper than `limit` levels here (a namespace holding itself nests
+    /// without end). Stops as soon as it knows.
+    func nestsDeeper(than limit: Int) -> Bool {
+        func items(_ values: [JinjaValue]) -> Bool { values.contains { $0.nestsDeeper(than: limit - 1) } }
+        switch self {
+        case .list(let values), .tuple(let values):
+            return limit <= 0 ? true : items(values)
+        case .dictionary(let dictionary):
+            return limit <= 0 ? true : items(dictionary.values) || items(dictionary.keys)
+        case .namespace(let namespace):
+            return limit <= 0 ? true : items(namespace.attributes.values)
+        case .method(let receiver, _):
+            return receiver.nestsDeeper(than: limit)
+        default:
+            return false
+        }
+    }
+
     /// Python's type name, for error messages.
     var typeName: String {
         switch self {
@@ -145,6 +163,13 @@ struct JinjaUndefined {
 /// A Python dict: insertion-ordered, keyed by hashable values (strings, numbers, None, tuples;
 /// `1`, `1.0` and `True` are the same key, as in Python).
 struct JinjaDictionary {
+    mutating func removeValue(for hashKey: JinjaHashKey) {
+        guard let position = index.removeValue(forKey: hashKey) else { return }
+        keys.remove(at: position)
+        values.remove(at: position)
+        for (key, other) in index where other > position { index[key] = other - 1 }
+    }
+
     private(set) var keys: [JinjaValue] = []
     private(set) var values: [JinjaValue] = []
     private var index: [JinjaHashKey: Int] = [:]
@@ -211,10 +236,11 @@ final class JinjaNamespace {
     var attributes = JinjaDictionary()
 }
 
-/// A macro (or a call block's body) with the scope it was defined in.
+/// A macro (or a call block's body) with the scope it was defined in. The scope usually holds
+/// the macro too (a reference cycle): the renderer cuts `closure` when the render ends.
 final class JinjaMacro {
     let definition: JinjaMacroDefinition
-    let closure: JinjaScope
+    var closure: JinjaScope?
 
     init(definition: JinjaMacroDefinition, closure: JinjaScope) {
         self.definition = definition
@@ -235,8 +261,9 @@ final class JinjaLoopContext {
     var index0 = 0
     let depth0: Int
     var lastChangedValue: [JinjaValue]?
-    /// For `recursive` loops: the statement to render again, in the scope it started in.
-    let recursion: (statement: JinjaLoopStatement, scope: JinjaScope)?
+    /// For `recursive` loops: the statement to render again, in the scope it started in (cut
+    /// when the render ends, in case a namespace kept the loop).
+    var recursion: (statement: JinjaLoopStatement, scope: JinjaScope)?
 
     init(items: [JinjaValue], depth0: Int, recursion: (statement: JinjaLoopStatement, scope: JinjaScope)?) {
         self.items = items

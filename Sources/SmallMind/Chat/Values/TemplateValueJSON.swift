@@ -19,6 +19,17 @@ extension TemplateValue {
     /// String, arrays, dictionaries). Dictionaries carry no order, so their keys are sorted;
     /// use ``init(parsingJSON:)-(Data)`` when the order matters (it does for `tojson`).
     public init(jsonObject: Any) throws(ChatTemplateError) {
+        try self.init(jsonObject: jsonObject, depth: 0)
+    }
+
+    /// How deep JSON may nest: the readers recurse once per level, and run on the caller's
+    /// stack, which may be as small as 512 KiB.
+    static let maximumJSONDepth = 100
+
+    private init(jsonObject: Any, depth: Int) throws(ChatTemplateError) {
+        guard depth <= Self.maximumJSONDepth else {
+            throw ChatTemplateError(kind: .value, message: "the value nests deeper than \(Self.maximumJSONDepth) levels")
+        }
         switch jsonObject {
         case is NSNull:
             self = .null
@@ -29,12 +40,12 @@ extension TemplateValue {
         case let array as [Any]:
             var values: [TemplateValue] = []
             values.reserveCapacity(array.count)
-            for element in array { values.append(try TemplateValue(jsonObject: element)) }
+            for element in array { values.append(try TemplateValue(jsonObject: element, depth: depth + 1)) }
             self = .array(values)
         case let dictionary as [String: Any]:
             var object = TemplateObject()
             for key in dictionary.keys.sorted() {
-                object[key] = try TemplateValue(jsonObject: dictionary[key] ?? NSNull())
+                object[key] = try TemplateValue(jsonObject: dictionary[key] ?? NSNull(), depth: depth + 1)
             }
             self = .object(object)
         default:
@@ -66,6 +77,10 @@ extension TemplateValue: Codable {
     /// Decodes any JSON value. Keyed containers do not promise an order, so object keys come out
     /// in the decoder's order; ``init(parsingJSON:)-(Data)`` keeps the text's order.
     public init(from decoder: any Decoder) throws {
+        guard decoder.codingPath.count <= Self.maximumJSONDepth else {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: decoder.codingPath, debugDescription: "the value nests deeper than \(Self.maximumJSONDepth) levels"))
+        }
         if let object = try? decoder.container(keyedBy: AnyKey.self) {
             var result = TemplateObject()
             for key in object.allKeys { result[key.stringValue] = try object.decode(TemplateValue.self, forKey: key) }
@@ -120,7 +135,7 @@ extension TemplateValue: Codable {
 /// A small JSON reader that keeps object keys in order (Foundation's does not). Nesting is
 /// bounded so hostile input cannot exhaust the stack.
 struct OrderedJSONParser {
-    static let maximumDepth = 256
+    static let maximumDepth = TemplateValue.maximumJSONDepth
 
     let bytes: [UInt8]
     var position = 0
