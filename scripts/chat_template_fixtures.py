@@ -211,6 +211,7 @@ CASES = [
     ("nested namespace target", "{% set ns = namespace(inner=namespace(v=1)) %}{% set ns.inner.v = 2 %}", {}),
     ("floor division mix", "{{ 10 // 3 * 3 }} {{ -10 // 3 }} {{ 10 % 3.5 }} {{ 2 ** 0.5 }} {{ 1e308 * 10 }} {{ -1e308 * 10 }}", {}),
     ("string comparisons by code point", "{{ 'é' > 'z' }} {{ 'Z' < 'a' }} {{ 'ab' < 'abc' }} {{ ['a', 1] == ['a', 1.0] }}", {}),
+    ("canonically equivalent keys stay apart", "{% set d = {'\u00e9': 1, 'e\u0301': 2} %}{{ d|length }}{{ d['\u00e9'] }}{{ d['e\u0301'] }}{{ '\u00e9' == 'e\u0301' }}", {}),
     ("loop over a string keeps combining marks apart", "{% for c in s %}[{{ c }}]{% endfor %}", {"s": "e\u0301🙂"}),
     # Filters.
     ("tojson", "{{ d|tojson }}|{{ d|tojson(indent=2) }}|{{ d|tojson(sort_keys=true) }}|{{ d|tojson(separators=(',', ':')) }}|{{ [1, [2, {}], []]|tojson(indent=1) }}|{{ 'x'|tojson }}|{{ none|tojson }}|{{ 1.0|tojson }}",

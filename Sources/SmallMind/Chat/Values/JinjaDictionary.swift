@@ -67,4 +67,36 @@ indirect enum JinjaHashKey: Hashable {
             throw JinjaFailure("unhashable type: '\(value.typeName)'")
         }
     }
+
+    // Strings compare by code point, as Python's do: Swift's String equality would make the
+    // precomposed "é" and "e" + U+0301 one key.
+    static func == (lhs: JinjaHashKey, rhs: JinjaHashKey) -> Bool {
+        switch (lhs, rhs) {
+        case (.string(let a), .string(let b)): return a.utf8.elementsEqual(b.utf8)
+        case (.int(let a), .int(let b)): return a == b
+        case (.double(let a), .double(let b)): return a == b
+        case (.none, .none): return true
+        case (.tuple(let a), .tuple(let b)): return a == b
+        default: return false
+        }
+    }
+
+    func hash(into hasher: inout Hasher) {
+        switch self {
+        case .string(var text):
+            hasher.combine(0)
+            text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        case .int(let value):
+            hasher.combine(1)
+            hasher.combine(value)
+        case .double(let value):
+            hasher.combine(2)
+            hasher.combine(value)
+        case .none:
+            hasher.combine(3)
+        case .tuple(let items):
+            hasher.combine(4)
+            hasher.combine(items)
+        }
+    }
 }
