@@ -128,6 +128,10 @@ struct ChatTemplateTests {
     @Test func valuesAreBounded() throws {
         let doubling = "{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}"
         #expect(try renderError(doubling).message == "a value would grow past 16 MiB, the limit for a chat template")
+        let listDoubling = "{% set ns = namespace(l=[1]) %}{% for i in range(40) %}{% set ns.l = ns.l + ns.l %}{% endfor %}"
+        #expect(try renderError(listDoubling).message.contains("16 MiB"))
+        #expect(try renderError("{{ ('x' * 4000000)|list|length }}").message.contains("16 MiB"))
+        #expect(try render("{{ ('x' * 100000)|list|length }}") == "100000")
         #expect(try renderError("{{ 'a' * 9223372036854775807 }}").message.contains("16 MiB"))
         #expect(try renderError("{{ [1] * 9223372036854775807 }}").message.contains("16 MiB"))
         #expect(try renderError("{{ 9223372036854775807 + 1 }}").message == "integer overflow: the result does not fit in 64 bits")

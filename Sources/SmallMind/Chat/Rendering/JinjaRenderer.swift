@@ -14,7 +14,8 @@ final class JinjaRenderer {
         /// Statements, expressions and calls nested inside one another, all counted together:
         /// with the call depth, what bounds the stack a render needs (see LargeStack).
         var maximumDepth = 500
-        var maximumSteps = 10_000_000
+        /// Loop iterations and calls in one render (a few seconds of work at most).
+        var maximumSteps = 1_000_000
         /// jinja2's sandbox refuses `range()` longer than this.
         var maximumRange = 100_000
         /// Stored values may nest lists, dictionaries and namespaces this deep (deeper would

@@ -120,8 +120,10 @@ enum JinjaOperations {
             try checkSize(a.utf8.count + b.utf8.count)
             return .string(a + b)
         case (.add, .list(let a), .list(let b)):
+            try checkSize(a.count + b.count, times: MemoryLayout<JinjaValue>.stride)
             return .list(a + b)
         case (.add, .tuple(let a), .tuple(let b)):
+            try checkSize(a.count + b.count, times: MemoryLayout<JinjaValue>.stride)
             return .tuple(a + b)
         case (.multiply, .string(let text), _), (.multiply, _, .string(let text)):
             guard let count = (left.integerValue ?? right.integerValue) else { break }
