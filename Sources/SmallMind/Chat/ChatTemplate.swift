@@ -43,6 +43,18 @@ public struct ChatTemplateContext: Sendable {
 /// `raise_exception`, `strftime_now`, `tojson` without ASCII escaping) so a prompt comes out byte
 /// for byte as transformers renders it. The source is parsed once, here; rendering is safe from
 /// any thread.
+///
+/// Where it differs from jinja2, knowingly:
+/// - filters that return generators there (`map`, `select`, `selectattr`, `unique`, `items` …)
+///   and dictionary views (`keys()`, `items()`) return lists: they loop, join and test the
+///   same, but print as lists and have a length;
+/// - `|safe` and `|escape` give plain strings: jinja2's Markup would HTML-escape a string added
+///   to it with `+` (llama.cpp's template engine does not either);
+/// - integers are 64-bit: where Python would grow a big integer, rendering fails;
+/// - `include`, `import`, `extends` and `block` are refused at load (a chat template is one file);
+/// - hostile templates meet bounds jinja2 lacks (output and value sizes, nesting, loop
+///   iterations, a namespace holding itself); reaching one is an error naming it;
+/// - load errors are worded here, with line and column; render errors carry jinja2's message.
 public struct ChatTemplate: Sendable {
     public let source: String
     private let statements: [JinjaStatement]
