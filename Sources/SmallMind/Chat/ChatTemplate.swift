@@ -43,6 +43,18 @@ public struct ChatTemplateContext: Sendable {
 /// `raise_exception`, `strftime_now`, `tojson` without ASCII escaping) so a prompt comes out byte
 /// for byte as transformers renders it. The source is parsed once, here; rendering is safe from
 /// any thread.
+///
+/// Where it differs from jinja2, knowingly:
+/// - filters that return generators there (`map`, `select`, `selectattr`, `unique`, `items` …)
+///   and dictionary views (`keys()`, `items()`) return lists: they loop, join and test the
+///   same, but print as lists and have a length;
+/// - `|safe` and `|escape` give plain strings: jinja2's Markup would HTML-escape a string added
+///   to it with `+` (llama.cpp's template engine does not either);
+/// - integers are 64-bit: where Python would grow a big integer, rendering fails;
+/// - `include`, `import`, `extends` and `block` are refused at load (a chat template is one file);
+/// - hostile templates meet bounds jinja2 lacks (output and value sizes, nesting, loop
+///   iterations, a namespace holding itself); reaching one is an error naming it;
+/// - load errors are worded here, with line and column; render errors carry jinja2's message.
 public struct ChatTemplate: Sendable {
     public let source: String
     private let statements: [JinjaStatement]
@@ -51,7 +63,7 @@ public struct ChatTemplate: Sendable {
     /// throws an error naming the line and column.
     public init(source: String) throws(ChatTemplateError) {
         self.source = source
-        statements = try JinjaParser.parse(source)
+        statements = try LargeStack.run { () throws(ChatTemplateError) in try JinjaParser.parse(source) }
     }
 
     /// ChatML (`<|im_start|>role\ncontent<|im_end|>\n` per message, `<|im_start|>assistant\n` as
@@ -79,6 +91,13 @@ public struct ChatTemplate: Sendable {
     public func render(
         messages: [TemplateValue], addGenerationPrompt: Bool, context: ChatTemplateContext = .init()
     ) throws(ChatTemplateError) -> String {
+        try render(messages: messages, addGenerationPrompt: addGenerationPrompt, context: context, limits: .init())
+    }
+
+    /// Rendering with other bounds than the defaults (tests use small ones).
+    func render(
+        messages: [TemplateValue], addGenerationPrompt: Bool, context: ChatTemplateContext, limits: JinjaRenderer.Limits
+    ) throws(ChatTemplateError) -> String {
         var variables: [String: JinjaValue] = [
             "range": .function(.range), "dict": .function(.dict), "namespace": .function(.namespace),
             "raise_exception": .function(.raiseException), "strftime_now": .function(.strftimeNow),
@@ -88,11 +107,14 @@ public struct ChatTemplate: Sendable {
         for (name, value) in context.variables { variables[name] = JinjaValue(value) }
         variables["messages"] = .list(messages.map(JinjaValue.init))
         variables["add_generation_prompt"] = .bool(addGenerationPrompt)
-        let renderer = JinjaRenderer(now: context.now)
-        do {
-            return try renderer.render(statements, in: JinjaScope(parent: nil, variables: variables))
-        } catch {
-            throw error.publicError
+        let statements = statements
+        return try LargeStack.run { () throws(ChatTemplateError) in
+            let renderer = JinjaRenderer(limits: limits, now: context.now)
+            do throws(JinjaFailure) {
+                return try renderer.render(statements, in: JinjaScope(parent: nil, variables: variables))
+            } catch {
+                throw error.publicError
+            }
         }
     }
 }

@@ -26,93 +26,139 @@ struct JinjaArguments {
 
 extension JinjaRenderer {
     func evaluate(_ expression: JinjaExpression, in scope: JinjaScope) throws(JinjaFailure) -> JinjaValue {
-        do {
+        do throws(JinjaFailure) {
+            try enter()
+            defer { leave() }
             return try evaluateHere(expression, in: scope)
         } catch {
             throw error.located(at: expression.location)
         }
     }
 
+    /// One small function per kind: debug builds give every case of a switch its own stack
+    /// slots, and this dispatcher sits in every level of recursion (macros calling macros).
     private func evaluateHere(_ expression: JinjaExpression, in scope: JinjaScope) throws(JinjaFailure) -> JinjaValue {
         switch expression.kind {
-        case .constant(let constant):
-            return .constant(constant)
-        case .name(let name):
-            return scope.lookup(name) ?? .undefined(name)
-        case .list(let items):
-            var values: [JinjaValue] = []
-            values.reserveCapacity(items.count)
-            for item in items { values.append(try evaluate(item, in: scope)) }
-            return .list(values)
-        case .tuple(let items):
-            var values: [JinjaValue] = []
-            for item in items { values.append(try evaluate(item, in: scope)) }
-            return .tuple(values)
-        case .dictionary(let pairs):
-            var dictionary = JinjaDictionary()
-            for pair in pairs {
-                let key = try evaluate(pair.key, in: scope)
-                try dictionary.set(key, try evaluate(pair.value, in: scope))
-            }
-            return .dictionary(dictionary)
-        case .attribute(let target, let name):
-            return try JinjaAccess.attribute(try evaluate(target, in: scope), name)
-        case .item(let target, let key):
-            let value = try evaluate(target, in: scope)
-            if case .slice(let start, let stop, let step) = key.kind {
-                func part(_ expression: JinjaExpression?) throws(JinjaFailure) -> JinjaValue {
-                    guard let expression else { return .none }
-                    return try evaluate(expression, in: scope)
-                }
-                return try JinjaAccess.slice(value, start: try part(start), stop: try part(stop), step: try part(step))
-            }
-            return try JinjaAccess.item(value, try evaluate(key, in: scope))
-        case .slice:
-            throw JinjaFailure("a slice can only appear inside '[]'")
-        case .unary(let operation, let operand):
-            return try JinjaOperations.unary(operation, try evaluate(operand, in: scope))
-        case .binary(let operation, let left, let right):
-            let leftValue = try evaluate(left, in: scope)
-            return try JinjaOperations.binary(operation, leftValue, try evaluate(right, in: scope))
-        case .and(let left, let right):
-            let leftValue = try evaluate(left, in: scope)
-            return leftValue.isTruthy ? try evaluate(right, in: scope) : leftValue
-        case .or(let left, let right):
-            let leftValue = try evaluate(left, in: scope)
-            return leftValue.isTruthy ? leftValue : try evaluate(right, in: scope)
-        case .concatenate(let parts):
-            var text = ""
-            for part in parts {
-                text += try evaluate(part, in: scope).pythonString
-                try JinjaOperations.checkSize(text.utf8.count)
-            }
-            return .string(text)
-        case .compare(let first, let operations):
-            var left = try evaluate(first, in: scope)
-            for (comparison, operand) in operations {
-                let right = try evaluate(operand, in: scope)
-                guard try JinjaOperations.compare(comparison, left, right) else { return .bool(false) }
-                left = right
-            }
-            return .bool(true)
+        case .constant(let constant): return .constant(constant)
+        case .name(let name): return scope.lookup(name) ?? .undefined(name)
+        case .list(let items): return .list(try evaluateAll(items, in: scope))
+        case .tuple(let items): return .tuple(try evaluateAll(items, in: scope))
+        case .dictionary(let pairs): return try evaluateDictionary(pairs, in: scope)
+        case .attribute(let target, let name): return try JinjaAccess.attribute(try evaluate(target, in: scope), name)
+        case .item(let target, let key): return try evaluateItem(target, key, in: scope)
+        case .slice: throw JinjaFailure("a slice can only appear inside '[]'")
+        case .unary(let operation, let operand): return try JinjaOperations.unary(operation, try evaluate(operand, in: scope))
+        case .binary(let operation, let left, let right): return try evaluateBinary(operation, left, right, in: scope)
+        case .and(let left, let right): return try evaluateLogical(left, right, isAnd: true, in: scope)
+        case .or(let left, let right): return try evaluateLogical(left, right, isAnd: false, in: scope)
+        case .concatenate(let parts): return try evaluateConcatenation(parts, in: scope)
+        case .compare(let first, let operations): return try evaluateComparison(first, operations, in: scope)
         case .conditional(let test, let then, let otherwise):
-            if try evaluate(test, in: scope).isTruthy { return try evaluate(then, in: scope) }
-            if let otherwise { return try evaluate(otherwise, in: scope) }
-            return .undefined(JinjaUndefined(.message(
-                "the inline if-expression on line \(expression.location.line) evaluated to false and no else section was defined.")))
-        case .call(let callee, let argumentList):
-            let function = try evaluate(callee, in: scope)
-            return try call(function, try evaluateArguments(argumentList, in: scope))
-        case .filter(let target, let reference, let argumentList):
-            guard let filter = reference.filter else { throw JinjaFailure("No filter named '\(reference.name)' found.") }
-            let value = try evaluate(target, in: scope)
-            return try applyFilter(filter, to: value, try evaluateArguments(argumentList, in: scope))
+            return try evaluateConditional(test, then, otherwise, at: expression.location, in: scope)
+        case .call(let callee, let argumentList): return try evaluateCall(callee, argumentList, in: scope)
+        case .filter(let target, let reference, let argumentList): return try evaluateFilter(target, reference, argumentList, in: scope)
         case .test(let target, let reference, let argumentList, let negated):
-            guard let test = reference.test else { throw JinjaFailure("No test named '\(reference.name)' found.") }
-            let value = try evaluate(target, in: scope)
-            let passed = try applyTest(test, to: value, try evaluateArguments(argumentList, in: scope))
-            return .bool(passed != negated)
+            return try evaluateTest(target, reference, argumentList, negated: negated, in: scope)
         }
+    }
+
+    private func evaluateAll(_ items: [JinjaExpression], in scope: JinjaScope) throws(JinjaFailure) -> [JinjaValue] {
+        var values: [JinjaValue] = []
+        values.reserveCapacity(items.count)
+        for item in items { values.append(try evaluate(item, in: scope)) }
+        return values
+    }
+
+    private func evaluateDictionary(
+        _ pairs: [(key: JinjaExpression, value: JinjaExpression)], in scope: JinjaScope
+    ) throws(JinjaFailure) -> JinjaValue {
+        var dictionary = JinjaDictionary()
+        for pair in pairs {
+            let key = try evaluate(pair.key, in: scope)
+            try dictionary.set(key, try evaluate(pair.value, in: scope))
+        }
+        return .dictionary(dictionary)
+    }
+
+    private func evaluateItem(_ target: JinjaExpression, _ key: JinjaExpression, in scope: JinjaScope) throws(JinjaFailure) -> JinjaValue {
+        let value = try evaluate(target, in: scope)
+        if case .slice(let start, let stop, let step) = key.kind {
+            func part(_ expression: JinjaExpression?) throws(JinjaFailure) -> JinjaValue {
+                guard let expression else { return .none }
+                return try evaluate(expression, in: scope)
+            }
+            return try JinjaAccess.slice(value, start: try part(start), stop: try part(stop), step: try part(step))
+        }
+        return try JinjaAccess.item(value, try evaluate(key, in: scope))
+    }
+
+    private func evaluateBinary(
+        _ operation: JinjaBinaryOperator, _ left: JinjaExpression, _ right: JinjaExpression, in scope: JinjaScope
+    ) throws(JinjaFailure) -> JinjaValue {
+        let leftValue = try evaluate(left, in: scope)
+        return try JinjaOperations.binary(operation, leftValue, try evaluate(right, in: scope))
+    }
+
+    /// `and` / `or` return one of their operands, as Python's do.
+    private func evaluateLogical(
+        _ left: JinjaExpression, _ right: JinjaExpression, isAnd: Bool, in scope: JinjaScope
+    ) throws(JinjaFailure) -> JinjaValue {
+        let leftValue = try evaluate(left, in: scope)
+        return leftValue.isTruthy == isAnd ? try evaluate(right, in: scope) : leftValue
+    }
+
+    private func evaluateConcatenation(_ parts: [JinjaExpression], in scope: JinjaScope) throws(JinjaFailure) -> JinjaValue {
+        var text = ""
+        for part in parts {
+            text += try evaluate(part, in: scope).pythonString
+            try JinjaOperations.checkSize(text.utf8.count)
+        }
+        return .string(text)
+    }
+
+    private func evaluateComparison(
+        _ first: JinjaExpression, _ operations: [(JinjaComparison, JinjaExpression)], in scope: JinjaScope
+    ) throws(JinjaFailure) -> JinjaValue {
+        var left = try evaluate(first, in: scope)
+        for (comparison, operand) in operations {
+            let right = try evaluate(operand, in: scope)
+            guard try JinjaOperations.compare(comparison, left, right) else { return .bool(false) }
+            left = right
+        }
+        return .bool(true)
+    }
+
+    private func evaluateConditional(
+        _ test: JinjaExpression, _ then: JinjaExpression, _ otherwise: JinjaExpression?, at location: JinjaSourceLocation,
+        in scope: JinjaScope
+    ) throws(JinjaFailure) -> JinjaValue {
+        if try evaluate(test, in: scope).isTruthy { return try evaluate(then, in: scope) }
+        if let otherwise { return try evaluate(otherwise, in: scope) }
+        return .undefined(JinjaUndefined(.message(
+            "the inline if-expression on line \(location.line) evaluated to false and no else section was defined.")))
+    }
+
+    private func evaluateCall(_ callee: JinjaExpression, _ argumentList: JinjaArgumentList, in scope: JinjaScope) throws(JinjaFailure) -> JinjaValue {
+        let function = try evaluate(callee, in: scope)
+        return try call(function, try evaluateArguments(argumentList, in: scope))
+    }
+
+    private func evaluateFilter(
+        _ target: JinjaExpression, _ reference: JinjaFilterReference, _ argumentList: JinjaArgumentList, in scope: JinjaScope
+    ) throws(JinjaFailure) -> JinjaValue {
+        guard let filter = reference.filter else { throw JinjaFailure("No filter named '\(reference.name)' found.") }
+        let value = try evaluate(target, in: scope)
+        return try applyFilter(filter, to: value, try evaluateArguments(argumentList, in: scope))
+    }
+
+    private func evaluateTest(
+        _ target: JinjaExpression, _ reference: JinjaTestReference, _ argumentList: JinjaArgumentList, negated: Bool,
+        in scope: JinjaScope
+    ) throws(JinjaFailure) -> JinjaValue {
+        guard let test = reference.test else { throw JinjaFailure("No test named '\(reference.name)' found.") }
+        let value = try evaluate(target, in: scope)
+        let passed = try applyTest(test, to: value, try evaluateArguments(argumentList, in: scope))
+        return .bool(passed != negated)
     }
 
     func evaluateArguments(_ list: JinjaArgumentList, in scope: JinjaScope) throws(JinjaFailure) -> JinjaArguments {
@@ -166,7 +212,10 @@ extension JinjaRenderer {
         try enterCall()
         defer { callDepth -= 1 }
         let definition = macro.definition
-        let scope = JinjaScope(parent: macro.closure)
+        guard let closure = macro.closure else { throw JinjaFailure("macro '\(macro.definition.name)' outlived its template") }
+        let scope = JinjaScope(parent: closure)
+        for argument in arguments.positional { try checkNesting(argument) }
+        for argument in arguments.keyword { try checkNesting(argument.value) }
         var keywords = arguments.keyword
         for (index, parameter) in definition.parameters.enumerated() {
             if index < arguments.positional.count {
@@ -221,10 +270,10 @@ extension JinjaRenderer {
             let stop = bounds.count == 1 ? bounds[0] : bounds[1]
             let step = bounds.count == 3 ? bounds[2] : 1
             guard step != 0 else { throw JinjaFailure("range() arg 3 must not be zero") }
-            let count = step > 0
-                ? (stop > start ? (stop.subtractingReportingOverflow(start).partialValue - 1) / step + 1 : 0)
-                : (start > stop ? (start.subtractingReportingOverflow(stop).partialValue - 1) / -step + 1 : 0)
-            guard count >= 0, count <= limits.maximumRange else {
+            let span = step > 0 ? stop.subtractingReportingOverflow(start) : start.subtractingReportingOverflow(stop)
+            let stride = step.magnitude
+            let count = span.overflow ? Int.max : span.partialValue <= 0 ? 0 : Int((UInt(span.partialValue) - 1) / stride) + 1
+            guard count <= limits.maximumRange else {
                 throw JinjaFailure("Range too big. The sandbox blocks ranges larger than MAX_RANGE (\(limits.maximumRange)).")
             }
             return .list((0..<count).map { .int(start + $0 * step) })
@@ -236,6 +285,7 @@ extension JinjaRenderer {
             return .dictionary(dictionary)
         case .namespace:
             let namespace = JinjaNamespace()
+            namespaces.append(namespace)
             guard arguments.positional.count <= 1 else { throw JinjaFailure("namespace() takes at most 1 positional argument") }
             if let source = arguments.positional.first { namespace.attributes = try Self.dictionary(from: source) }
             for (name, value) in arguments.keyword { namespace.attributes.set(.string(name), value, hashKey: .string(name)) }

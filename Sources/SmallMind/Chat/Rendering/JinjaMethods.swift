@@ -161,7 +161,7 @@ extension JinjaRenderer {
             return .bool(JinjaText.pythonTitle(text).unicodeScalars.elementsEqual(text.unicodeScalars)
                 && text.unicodeScalars.contains(where: JinjaText.isCased))
         case "zfill":
-            let width = try integer(try arguments.bind(["width"], function: name)[0], 0)
+            let width = Swift.max(0, try integer(try arguments.bind(["width"], function: name)[0], 0))
             let signed = text.hasPrefix("-") || text.hasPrefix("+")
             let body = signed ? String(text.dropFirst()) : text
             let padded = JinjaText.pad(body, width: width - (signed ? 1 : 0), fill: "0", alignment: "right")

@@ -11,9 +11,16 @@ final class JinjaRenderer {
     struct Limits {
         var maximumOutputBytes = 16 << 20
         var maximumCallDepth = 64
-        var maximumSteps = 10_000_000
+        /// Statements, expressions and calls nested inside one another, all counted together:
+        /// with the call depth, what bounds the stack a render needs (see LargeStack).
+        var maximumDepth = 500
+        /// Loop iterations and calls in one render (a few seconds of work at most).
+        var maximumSteps = 1_000_000
         /// jinja2's sandbox refuses `range()` longer than this.
         var maximumRange = 100_000
+        /// Stored values may nest lists, dictionaries and namespaces this deep (deeper would
+        /// risk the stack when printed, compared or freed).
+        var maximumNesting = 100
     }
 
     enum Flow { case normal, breakLoop, continueLoop }
@@ -22,7 +29,13 @@ final class JinjaRenderer {
     let now: @Sendable () -> Date
     private(set) var output = ""
     var callDepth = 0
+    private var depth = 0
     private var steps = 0
+    /// Objects that may sit in reference cycles (a macro in the scope it closes over, a
+    /// namespace keeping a loop): released by hand when the render ends.
+    var macros: [JinjaMacro] = []
+    var loops: [JinjaLoopContext] = []
+    var namespaces: [JinjaNamespace] = []
 
     init(limits: Limits = Limits(), now: @escaping @Sendable () -> Date) {
         self.limits = limits
@@ -31,6 +44,11 @@ final class JinjaRenderer {
 
     func render(_ statements: [JinjaStatement], in scope: JinjaScope) throws(JinjaFailure) -> String {
         output = ""
+        defer {
+            for macro in macros { macro.closure = nil }
+            for loop in loops { loop.recursion = nil }
+            for namespace in namespaces { namespace.attributes = JinjaDictionary() }
+        }
         _ = try execute(statements, in: scope)
         return output
     }
@@ -71,6 +89,16 @@ final class JinjaRenderer {
         }
     }
 
+    /// Every statement and expression goes one level deeper while it runs.
+    func enter() throws(JinjaFailure) {
+        guard depth < limits.maximumDepth else {
+            throw JinjaFailure("statements, expressions and calls nest deeper than \(limits.maximumDepth) levels, the limit for a chat template")
+        }
+        depth += 1
+    }
+
+    func leave() { depth -= 1 }
+
     func enterCall() throws(JinjaFailure) {
         guard callDepth < limits.maximumCallDepth else {
             throw JinjaFailure("macro calls nest deeper than \(limits.maximumCallDepth) levels (endless recursion?)")
@@ -89,55 +117,80 @@ final class JinjaRenderer {
         return .normal
     }
 
+    /// One small function per kind, as in the evaluator: this dispatcher sits in every level
+    /// of recursion.
     private func execute(_ statement: JinjaStatement, in scope: JinjaScope) throws(JinjaFailure) -> Flow {
         do throws(JinjaFailure) {
+            try enter()
+            defer { leave() }
             switch statement.kind {
-            case .text(let text):
-                try write(text)
-            case .output(let expression):
-                try write(try evaluate(expression, in: scope).pythonString)
-            case .conditional(let branches, let otherwise):
-                for branch in branches where try evaluate(branch.test, in: scope).isTruthy {
-                    return try execute(branch.body, in: scope)
-                }
-                return try execute(otherwise, in: scope)
-            case .loop(let loop):
-                try executeLoop(loop, over: try evaluate(loop.iterable, in: scope), in: scope, depth0: 0)
-            case .assign(let target, let expression):
-                try assign(try evaluate(expression, in: scope), to: target, in: scope)
-            case .assignBlock(let target, let filters, let body):
-                let text = try capture(body, in: scope)
-                try assign(try applyFilters(filters, to: .string(text), in: scope), to: target, in: scope)
-            case .macro(let definition):
-                scope.set(definition.name, .macro(JinjaMacro(definition: definition, closure: scope)))
-            case .callBlock(let caller, let call):
-                guard case .call(let calleeExpression, let argumentList) = call.kind else {
-                    throw JinjaFailure("a call block needs a macro call")
-                }
-                let callee = try evaluate(calleeExpression, in: scope)
-                var arguments = try evaluateArguments(argumentList, in: scope)
-                arguments.keyword.append(("caller", .macro(JinjaMacro(definition: caller, closure: scope))))
-                try write(try self.call(callee, arguments).pythonString)
-            case .filterBlock(let filters, let body):
-                let text = try capture(body, in: scope)
-                try write(try applyFilters(filters, to: .string(text), in: scope).pythonString)
-            case .with(let assignments, let body):
-                let inner = JinjaScope(parent: scope)
-                for (target, expression) in assignments {
-                    try assign(try evaluate(expression, in: scope), to: target, in: inner)
-                }
-                return try execute(body, in: inner)
-            case .group(let body):
-                return try execute(body, in: JinjaScope(parent: scope))
-            case .breakLoop:
-                return .breakLoop
-            case .continueLoop:
-                return .continueLoop
+            case .text(let text): try write(text)
+            case .output(let expression): try write(try evaluate(expression, in: scope).pythonString)
+            case .conditional(let branches, let otherwise): return try executeConditional(branches, otherwise, in: scope)
+            case .loop(let loop): try executeLoop(loop, over: try evaluate(loop.iterable, in: scope), in: scope, depth0: 0)
+            case .assign(let target, let expression): try assign(try evaluate(expression, in: scope), to: target, in: scope)
+            case .assignBlock(let target, let filters, let body): try executeAssignBlock(target, filters, body, in: scope)
+            case .macro(let definition): defineMacro(definition, in: scope)
+            case .callBlock(let caller, let call): try executeCallBlock(caller, call, in: scope)
+            case .filterBlock(let filters, let body): try executeFilterBlock(filters, body, in: scope)
+            case .with(let assignments, let body): return try executeWith(assignments, body, in: scope)
+            case .group(let body): return try execute(body, in: JinjaScope(parent: scope))
+            case .breakLoop: return .breakLoop
+            case .continueLoop: return .continueLoop
             }
         } catch {
             throw error.located(at: statement.location)
         }
         return .normal
+    }
+
+    private func executeConditional(
+        _ branches: [(test: JinjaExpression, body: [JinjaStatement])], _ otherwise: [JinjaStatement], in scope: JinjaScope
+    ) throws(JinjaFailure) -> Flow {
+        for branch in branches where try evaluate(branch.test, in: scope).isTruthy {
+            return try execute(branch.body, in: scope)
+        }
+        return try execute(otherwise, in: scope)
+    }
+
+    private func executeAssignBlock(
+        _ target: JinjaTarget, _ filters: [JinjaFilterApplication], _ body: [JinjaStatement], in scope: JinjaScope
+    ) throws(JinjaFailure) {
+        let text = try capture(body, in: scope)
+        try assign(try applyFilters(filters, to: .string(text), in: scope), to: target, in: scope)
+    }
+
+    private func defineMacro(_ definition: JinjaMacroDefinition, in scope: JinjaScope) {
+        let macro = JinjaMacro(definition: definition, closure: scope)
+        macros.append(macro)
+        scope.set(definition.name, .macro(macro))
+    }
+
+    private func executeCallBlock(_ caller: JinjaMacroDefinition, _ call: JinjaExpression, in scope: JinjaScope) throws(JinjaFailure) {
+        guard case .call(let calleeExpression, let argumentList) = call.kind else {
+            throw JinjaFailure("a call block needs a macro call")
+        }
+        let callee = try evaluate(calleeExpression, in: scope)
+        var arguments = try evaluateArguments(argumentList, in: scope)
+        let callerMacro = JinjaMacro(definition: caller, closure: scope)
+        macros.append(callerMacro)
+        arguments.keyword.append(("caller", .macro(callerMacro)))
+        try write(try self.call(callee, arguments).pythonString)
+    }
+
+    private func executeFilterBlock(_ filters: [JinjaFilterApplication], _ body: [JinjaStatement], in scope: JinjaScope) throws(JinjaFailure) {
+        let text = try capture(body, in: scope)
+        try write(try applyFilters(filters, to: .string(text), in: scope).pythonString)
+    }
+
+    private func executeWith(
+        _ assignments: [(JinjaTarget, JinjaExpression)], _ body: [JinjaStatement], in scope: JinjaScope
+    ) throws(JinjaFailure) -> Flow {
+        let inner = JinjaScope(parent: scope)
+        for (target, expression) in assignments {
+            try assign(try evaluate(expression, in: scope), to: target, in: inner)
+        }
+        return try execute(body, in: inner)
     }
 
     private func applyFilters(
@@ -168,6 +221,7 @@ final class JinjaRenderer {
             items = kept
         }
         let context = JinjaLoopContext(items: items, depth0: depth0, recursion: loop.isRecursive ? (loop, scope) : nil)
+        if loop.isRecursive { loops.append(context) }
         for (index, item) in items.enumerated() {
             try countStep()
             context.index0 = index
@@ -180,7 +234,18 @@ final class JinjaRenderer {
         }
     }
 
+    /// Values are checked where they are stored: only a stored value can grow across loop
+    /// iterations (through a namespace) or statements.
+    func checkNesting(_ value: JinjaValue) throws(JinjaFailure) {
+        if value.nestsDeeper(than: limits.maximumNesting) { throw nestingFailure }
+    }
+
+    private var nestingFailure: JinjaFailure {
+        JinjaFailure("a value nests deeper than \(limits.maximumNesting) levels (or holds itself), the limit for a chat template")
+    }
+
     func assign(_ value: JinjaValue, to target: JinjaTarget, in scope: JinjaScope) throws(JinjaFailure) {
+        try checkNesting(value)
         switch target {
         case .name(let name):
             scope.set(name, value)
@@ -197,7 +262,16 @@ final class JinjaRenderer {
             guard case .namespace(let namespace) = scope.lookup(name) ?? .undefined(name) else {
                 throw JinjaFailure("cannot assign attribute on non-namespace object")
             }
-            namespace.attributes.set(.string(attribute), value, hashKey: .string(attribute))
+            let key = JinjaHashKey.string(attribute)
+            let previous = namespace.attributes.value(for: key)
+            namespace.attributes.set(.string(attribute), value, hashKey: key)
+            if JinjaValue.namespace(namespace).nestsDeeper(than: limits.maximumNesting) {
+                // The value holds the namespace itself: undo, so nothing can loop forever on it.
+                if let previous { namespace.attributes.set(.string(attribute), previous, hashKey: key) } else {
+                    namespace.attributes.removeValue(for: key)
+                }
+                throw nestingFailure
+            }
         }
     }
 }

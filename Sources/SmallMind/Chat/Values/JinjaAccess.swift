@@ -136,7 +136,10 @@ enum JinjaAccess {
         switch value {
         case .undefined: return []
         case .list(let items), .tuple(let items): return items
-        case .string(let text): return text.unicodeScalars.map { .string(String(Character($0))) }
+        case .string(let text):
+            // A value per character: bounded like any value (16 MiB of them).
+            try JinjaOperations.checkSize(text.utf8.count, times: MemoryLayout<JinjaValue>.stride)
+            return text.unicodeScalars.map { .string(String(Character($0))) }
         case .dictionary(let dictionary): return dictionary.keys
         default: throw JinjaFailure("'\(value.typeName)' object is not iterable")
         }

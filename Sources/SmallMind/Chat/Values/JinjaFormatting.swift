@@ -82,7 +82,13 @@ enum JinjaFormatting {
                 guard let number = value.numberValue else {
                     throw JinjaFailure("%\(conversion) format: a real number is required, not \(value.typeName)")
                 }
-                text = String(value.integerValue ?? Int(number.rounded(.towardZero)))
+                if let integer = value.integerValue {
+                    text = String(integer)
+                } else if number.isFinite, Swift.abs(number) < 9.2e18 {
+                    text = String(Int(number.rounded(.towardZero)))
+                } else {
+                    throw JinjaFailure("cannot convert float \(JinjaValue.pythonFloatRepr(number)) to integer")
+                }
             case "f", "F", "e", "E", "g", "G":
                 guard let number = value.numberValue else {
                     throw JinjaFailure("must be real number, not \(value.typeName)")

@@ -120,16 +120,18 @@ enum JinjaOperations {
             try checkSize(a.utf8.count + b.utf8.count)
             return .string(a + b)
         case (.add, .list(let a), .list(let b)):
+            try checkSize(a.count + b.count, times: MemoryLayout<JinjaValue>.stride)
             return .list(a + b)
         case (.add, .tuple(let a), .tuple(let b)):
+            try checkSize(a.count + b.count, times: MemoryLayout<JinjaValue>.stride)
             return .tuple(a + b)
         case (.multiply, .string(let text), _), (.multiply, _, .string(let text)):
             guard let count = (left.integerValue ?? right.integerValue) else { break }
-            try checkSize(text.utf8.count * max(0, count))
+            try checkSize(text.utf8.count, times: count)
             return .string(count > 0 ? String(repeating: text, count: count) : "")
         case (.multiply, .list(let items), _), (.multiply, _, .list(let items)):
             guard let count = (left.integerValue ?? right.integerValue) else { break }
-            try checkSize(items.count * max(0, count) * 8)
+            try checkSize(items.count * MemoryLayout<JinjaValue>.stride, times: count)
             return .list(count > 0 ? Array([[JinjaValue]](repeating: items, count: count).joined()) : [])
         case (.modulo, .string(let format), _):
             return .string(try JinjaFormatting.printf(format, right))
@@ -144,6 +146,12 @@ enum JinjaOperations {
             throw JinjaFailure("can only concatenate list (not \"\(right.typeName)\") to list")
         }
         throw JinjaFailure("unsupported operand type(s) for \(operation.rawValue): '\(left.typeName)' and '\(right.typeName)'")
+    }
+
+    /// `bytes × count` (a repetition), without overflowing.
+    static func checkSize(_ bytes: Int, times count: Int) throws(JinjaFailure) {
+        let product = bytes.multipliedReportingOverflow(by: max(0, count))
+        try checkSize(product.overflow ? .max : product.partialValue)
     }
 
     static func checkSize(_ bytes: Int) throws(JinjaFailure) {

@@ -279,7 +279,7 @@ enum JinjaText {
     static func pad(_ text: String, width: Int, fill: Unicode.Scalar = " ", alignment: String) -> String {
         let length = text.unicodeScalars.count
         guard width > length else { return text }
-        let total = min(width, 1 << 20) - length
+        let total = min(width - length, 1 << 20)
         let fillText = String(Character(fill))
         switch alignment {
         case "left": return text + String(repeating: fillText, count: total)
