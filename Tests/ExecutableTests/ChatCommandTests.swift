@@ -132,6 +132,21 @@ struct ChatCommandTests {
         #expect(notMessages.stderr.contains("expected a list of messages"), "\(notMessages.stderr)")
     }
 
+    @Test func resetStartsOverAndAConversationThatOutgrowsTheContextSaysSo() async throws {
+        let smallmind = try #require(BuildProducts.executable("smallmind"))
+        // The demo model's context is 64 tokens (characters): one ChatML turn fits, two do not.
+        let reset = try await run(smallmind, ["chat", "--seed", "1"], stdin: "hi\n/reset\nyo\n")
+        #expect(reset.status == 0, "\(reset.stderr)")
+        #expect(Self.promptTokenCounts(reset.stderr) == [52, 52])
+        #expect(reset.stderr.contains("(history cleared)"))
+        #expect(reset.stdout.hasSuffix("\n") && reset.stdout.count > 2)
+
+        let outgrown = try await run(smallmind, ["chat", "--seed", "1"], stdin: "hi\nhello again\n")
+        #expect(outgrown.status == 1)
+        #expect(outgrown.stderr.contains("the conversation is now 137 tokens but the context holds 64: /reset to start over"), "\(outgrown.stderr)")
+        #expect(Self.promptTokenCounts(outgrown.stderr) == [52])
+    }
+
     @Test func aModelWithoutATemplateChatsInChatML() async throws {
         let smallmind = try #require(BuildProducts.executable("smallmind"))
         let output = try await run(smallmind, ["chat-template", "--messages", "-"], stdin: #"{"messages": [{"role": "user", "content": "Hi"}]}"#)

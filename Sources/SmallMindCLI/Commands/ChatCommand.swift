@@ -106,10 +106,19 @@ public struct ChatCommand: AsyncParsableCommand {
                 StandardStreams.error(Self.statistics(completion, interrupted: interrupted) + "\n")
             case .failure(let error):
                 // The turn is dropped; the history stays as it was. A script gets the error as its status.
-                guard interactive else { throw CommandFailure(error) }
-                StandardStreams.error("error: \(error)\n")
+                let message = Self.describe(error)
+                guard interactive else { throw CommandFailure(message: message) }
+                StandardStreams.error("error: \(message)\n")
             }
         }
+    }
+
+    /// A failed turn as the chat says it: a conversation that outgrew the context says how to go on.
+    static func describe(_ error: any Error) -> String {
+        if case let .promptTooLong(tokens, contextLength)? = error as? GenerationError {
+            return "the conversation is now \(tokens) tokens but the context holds \(contextLength): /reset to start over"
+        }
+        return "\(error)"
     }
 
     /// One line on standard error after each reply.
