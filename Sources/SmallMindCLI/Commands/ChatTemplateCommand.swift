@@ -84,6 +84,6 @@ enum ChatTemplateFiles {
     /// How the banner names the template in use.
     static func describe(_ model: Model, file: String?) -> String {
         if let file { return "the chat template in \(TextInput.name(file))" }
-        return model.chatTemplateSource == nil ? "ChatML (the model has no chat template)" : "the model's chat template"
+        return model.chatTemplateSource == nil ? "ChatML (the model has no chat template of its own: it may not be an instruct model)" : "the model's chat template"
     }
 }
