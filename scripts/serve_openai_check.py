@@ -146,7 +146,9 @@ def cancel(args, client):
         stream = client.chat.completions.create(
             model=args.model, messages=[{"role": "user", "content": f"Count from {i} to 500, one number per line."}],
             max_tokens=400, temperature=0, stream=True)
-        next(iter(stream))  # the first chunk has arrived: the sequence is running
+        for chunk in stream:  # mid-stream: the first generated text has arrived
+            if chunk.choices and chunk.choices[0].delta.content:
+                break
         streams.append(stream)
     check(active_sequences(args) > 0, "the streams are generating")
     for stream in streams:
@@ -154,7 +156,8 @@ def cancel(args, client):
     closed = time.monotonic()
     while active_sequences(args) != 0 and time.monotonic() - closed < 2:
         time.sleep(0.05)
-    check(active_sequences(args) == 0, "within 2 s of 10 clients hanging up, /metrics shows no active sequence")
+    elapsed = time.monotonic() - closed
+    check(active_sequences(args) == 0, f"within 2 s of 10 clients hanging up, /metrics shows no active sequence ({elapsed:.2f} s)")
     text, finish = completion_text(client, args.model, "Hello", False, max_tokens=4)
     check(finish in ("length", "stop"), "a request after the cancellations succeeds")
 

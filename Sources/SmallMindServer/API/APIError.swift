@@ -164,7 +164,7 @@ struct ErrorBody: Codable, Sendable {
 enum JSONCoding {
     static func encode(_ value: some Encodable) -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         // Everything the server encodes is plain data; failing here is a programming error.
         return (try? Array(encoder.encode(value))) ?? Array(#"{"error":{"message":"encoding failed","type":"server_error","param":null,"code":null}}"#.utf8)
     }
