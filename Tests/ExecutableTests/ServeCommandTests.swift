@@ -125,6 +125,24 @@ struct ServeCommandTests {
         #expect(response.body.contains(#""completion_tokens":24"#) || response.body.contains(#""finish_reason":"stop""#), "\(response.body)")
     }
 
+    @Test(.enabled(if: SharedFiles.available && RealModels.runsHere(RealModels.qwen), RealModels.cannotRunReason(RealModels.qwen)))
+    func pastTheGracePeriodTheRestIsCancelledAndTheExitIsStillZero() async throws {
+        let server = try await ServeProcess(["--model", RealModels.path(RealModels.qwen), "--ctx-size", "512", "--shutdown-grace", "0.5"])
+        let url = server.baseURL + "/v1/completions"
+        let request = Task { try await httpRequest(url, method: "POST", json: #"{"prompt":"Count to 500:","max_tokens":400}"#) }
+        var generating = false
+        for _ in 0..<600 where !generating {
+            generating = try await httpRequest(server.baseURL + "/metrics").body.contains("smallmind_active_sequences 1")
+            if !generating { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(generating)
+        let output = await server.stop()
+        _ = try await request.value
+        #expect(output.status == 0, "\(output.stderr)")
+        // The request was cut short: its generation ended cancelled, not after 400 tokens.
+        #expect(output.stderr.contains("finish_reason=cancelled"), "\(output.stderr)")
+    }
+
     @Test(.enabled(if: BuildProducts.directory != nil, Comment(rawValue: BuildProducts.missing)))
     func aPortInUseIsOneClearLineAndAFailure() async throws {
         let first = try await ServeProcess([])

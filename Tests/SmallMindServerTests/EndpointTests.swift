@@ -118,6 +118,34 @@ struct EndpointTests {
         }
     }
 
+    @Test func chatLogprobsAreTheEnginesAndMetricsCountTheTokens() async throws {
+        let server = try TestServer.make()
+        let expected = try await server.state.engine.generate(
+            "u:Hi\na:", GenerationParameters(maxTokens: 6, temperature: 1, topP: 1, seed: 9, topLogProbabilities: 3, parseSpecialTokens: true))
+        try await server.makeApplication().test(.ahc(.http)) { client in
+            let response = try await client.post(
+                "/v1/chat/completions", json: #"{"messages":[{"role":"user","content":"Hi"}],"max_tokens":6,"seed":9,"logprobs":true,"top_logprobs":3}"#)
+            #expect(response.status == .ok, "\(response.text)")
+            let choice = try #require((response.json["choices"] as? [[String: Any]])?.first)
+            let content = try #require((choice["logprobs"] as? [String: Any])?["content"] as? [[String: Any]])
+            #expect(content.count == expected.logProbabilities.count)
+            for (entry, step) in zip(content, expected.logProbabilities) {
+                #expect(abs((entry["logprob"] as? Double ?? 0) - step.chosen.logProbability) <= 1e-12)
+                #expect((entry["top_logprobs"] as? [[String: Any]])?.count == 3)
+                #expect(entry["token"] as? String == TestServer.model.tokenizer.decode([step.chosen.token]))
+            }
+            // /metrics: the token counters hold this request's usage; one time to first token.
+            let usage = try #require(response.json["usage"] as? [String: Any])
+            let metrics = try await client.execute(uri: "/metrics", method: .get).text
+            #expect(metrics.contains("smallmind_prompt_tokens_total \(usage["prompt_tokens"] as? Int ?? -1)\n"), "\(metrics)")
+            #expect(metrics.contains("smallmind_generated_tokens_total 6\n"), "\(metrics)")
+            #expect(metrics.contains("smallmind_time_to_first_token_seconds_count 1\n"), "\(metrics)")
+            #expect(metrics.contains("smallmind_time_per_output_token_seconds_count 1\n"), "\(metrics)")
+            #expect(metrics.contains(#"smallmind_http_requests_total{endpoint="/v1/chat/completions",status="200"} 1"#), "\(metrics)")
+            #expect(metrics.contains("smallmind_kv_cache_slots_total 4"), "\(metrics)")
+        }
+    }
+
     @Test func llamaCppTokenizeDetokenizeAndApplyTemplate() async throws {
         let server = try TestServer.make()
         let model = TestServer.model

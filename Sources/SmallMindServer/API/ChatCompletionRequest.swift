@@ -55,6 +55,7 @@ struct ChatCompletionRequest: Decodable {
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         messages = try c.decode([ChatRequestMessage].self, forKey: .messages)
+        guard !messages.isEmpty else { throw APIError.invalid("messages", "messages must not be empty") }
         logprobs = try c.decodeIfPresent(Bool.self, forKey: .logprobs)
         topLogprobs = try c.decodeIfPresent(Int.self, forKey: .topLogprobs)
         sampling = try SamplingFields(from: decoder)
@@ -63,7 +64,6 @@ struct ChatCompletionRequest: Decodable {
     /// How many alternatives each step reports: OpenAI's `logprobs: true` reports the chosen
     /// token's; `top_logprobs` (0…20) adds the most likely ones.
     func topLogProbabilities() throws(APIError) -> Int {
-        guard messages.count > 0 else { throw APIError.invalid("messages", "messages must not be empty") }
         if let topLogprobs {
             guard (0...20).contains(topLogprobs) else {
                 throw APIError.invalid("top_logprobs", "top_logprobs must be from 0 to 20, got \(topLogprobs)")
