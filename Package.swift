@@ -43,6 +43,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Test client only (HummingbirdTesting builds it anyway).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(name: "SmallMindKernelsAVX512", swiftSettings: avx512KernelSettings),
@@ -86,6 +88,7 @@ let package = Package(
             dependencies: [
                 "SmallMindServer", "SmallMind",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]),
         // Runs the built `smallmind` and `MultiThreadedGeneration` executables as processes (found
         // beside the test bundle; `swift build --build-tests` builds them).

@@ -12,20 +12,20 @@ struct AccessAndLoadTests {
         let server = try TestServer.make(apiKey: "sekrit")
         try await server.makeApplication().test(.ahc(.http)) { client in
             let chat = #"{"messages":[{"role":"user","content":"hi"}],"max_tokens":2}"#
-            for headers: HTTPFields in [[:], [.authorization: "Bearer wrong"], [.authorization: "Bearer sekri"], [.authorization: "sekrit"]] {
+            for headers: [String: String] in [[:], ["Authorization": "Bearer wrong"], ["Authorization": "Bearer sekri"], ["Authorization": "sekrit"]] {
                 let response = try await client.post("/v1/chat/completions", json: chat, headers: headers)
                 #expect(response.status == .unauthorized)
                 #expect(response.error["code"] as? String == "invalid_api_key")
             }
             for path in ["/v1/models"] {
-                #expect(try await client.execute(uri: path, method: .get).status == .unauthorized)
+                #expect(try await client.get(path).status == .unauthorized)
             }
             #expect(try await client.post("/tokenize", json: #"{"content":"a"}"#).status == .unauthorized)
-            #expect(try await client.execute(uri: "/health", method: .get).status == .ok)
-            #expect(try await client.execute(uri: "/metrics", method: .get).status == .ok)
-            let allowed = try await client.post("/v1/chat/completions", json: chat, headers: [.authorization: "Bearer sekrit"])
+            #expect(try await client.get("/health").status == .ok)
+            #expect(try await client.get("/metrics").status == .ok)
+            let allowed = try await client.post("/v1/chat/completions", json: chat, headers: ["Authorization": "Bearer sekrit"])
             #expect(allowed.status == .ok)
-            #expect(try await client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer sekrit"]).status == .ok)
+            #expect(try await client.get("/v1/models", headers: ["Authorization": "Bearer sekrit"]).status == .ok)
         }
     }
 
@@ -50,7 +50,7 @@ struct AccessAndLoadTests {
             for stream in [false, true] {
                 let response = try await client.post("/v1/completions", json: #"{"prompt":"hi","stream":\#(stream)}"#)
                 #expect(response.status == .tooManyRequests, "\(response.text)")
-                #expect(response.headers[.retryAfter] == "1")
+                #expect(response.header("Retry-After") == "1")
                 #expect(response.error["type"] as? String == "rate_limit_error")
             }
         }
@@ -69,18 +69,18 @@ struct AccessAndLoadTests {
             for _ in 0..<2 {
                 let connection = try RawConnection(port: listening)
                 connection.send(post: "/v1/completions", json: #"{"prompt":"Count to 100:","max_tokens":200,"temperature":0,"stream":true}"#)
-                _ = connection.read(until: "\"text\":\"")  // a token has arrived
+                _ = await connection.read(until: "\"text\":\"")  // a token has arrived
                 connections.append(connection)
             }
             #expect(engine.load.activeSequences == 2)
             let generatedBefore = engine.statistics.generatedTokens
             for connection in connections { connection.close() }
             // Both sequences leave the engine (a bound on waiting, not a timing: each leaves at its next step).
-            #expect(await eventually(within: 30) { engine.load.activeSequences == 0 })
+            #expect(await eventually(within: 120) { engine.load.activeSequences == 0 })
             #expect(engine.statistics.generatedTokens - generatedBefore < 2 * 190)
             let after = try await client.post("/v1/completions", json: #"{"prompt":"Hello","max_tokens":3}"#)
             #expect(after.status == .ok)
-            let metrics = try await client.execute(uri: "/metrics", method: .get)
+            let metrics = try await client.get("/metrics")
             #expect(metrics.text.contains("smallmind_active_sequences 0"))
         }
     }
@@ -95,7 +95,7 @@ struct AccessAndLoadTests {
             connection.send(post: "/v1/completions", json: #"{"prompt":"Count to 100:","max_tokens":200,"temperature":0}"#)
             #expect(await eventually(within: 60) { engine.statistics.steps > 2 })
             connection.close()
-            #expect(await eventually(within: 30) { engine.load.activeSequences == 0 })
+            #expect(await eventually(within: 120) { engine.load.activeSequences == 0 })
             #expect(engine.statistics.generatedTokens < 190)
         }
     }

@@ -12,13 +12,13 @@ struct EndpointTests {
     @Test func modelsHealthAndMetrics() async throws {
         let server = try TestServer.make()
         try await server.makeApplication().test(.ahc(.http)) { client in
-            let models = try await client.execute(uri: "/v1/models", method: .get)
+            let models = try await client.get("/v1/models")
             #expect(models.status == .ok)
             #expect(models.json["object"] as? String == "list")
             let data = try #require(models.json["data"] as? [[String: Any]])
             #expect(data.count == 1 && data[0]["id"] as? String == "demo" && data[0]["object"] as? String == "model")
-            #expect(try await client.execute(uri: "/health", method: .get).status == .ok)
-            let metrics = try await client.execute(uri: "/metrics", method: .get)
+            #expect(try await client.get("/health").status == .ok)
+            let metrics = try await client.get("/metrics")
             #expect(metrics.text.contains("smallmind_active_sequences 0"))
             #expect(metrics.text.contains(#"smallmind_http_requests_total{endpoint="/v1/models",status="200"} 1"#))
         }
@@ -64,7 +64,7 @@ struct EndpointTests {
             let whole = try await client.post("/v1/chat/completions", json: request + "}")
             let streamed = try await client.post("/v1/chat/completions", json: request + #","stream":true,"stream_options":{"include_usage":true}}"#)
             #expect(streamed.status == .ok)
-            #expect(streamed.headers[.contentType] == "text/event-stream")
+            #expect(streamed.header("Content-Type") == "text/event-stream")
             #expect(streamed.text.hasSuffix("data: [DONE]\n\n"))
             let events = streamed.events
             #expect(events.last == "[DONE]")
@@ -136,7 +136,7 @@ struct EndpointTests {
             }
             // /metrics: the token counters hold this request's usage; one time to first token.
             let usage = try #require(response.json["usage"] as? [String: Any])
-            let metrics = try await client.execute(uri: "/metrics", method: .get).text
+            let metrics = try await client.get("/metrics").text
             #expect(metrics.contains("smallmind_prompt_tokens_total \(usage["prompt_tokens"] as? Int ?? -1)\n"), "\(metrics)")
             #expect(metrics.contains("smallmind_generated_tokens_total 6\n"), "\(metrics)")
             #expect(metrics.contains("smallmind_time_to_first_token_seconds_count 1\n"), "\(metrics)")

@@ -80,12 +80,12 @@ struct RequestValidationTests {
             let deepObject = #"{"messages":[{"role":"user","content":"hi"}],"x":"# + deep + "}"
             let invalidUTF8 = ByteBuffer(bytes: Array(#"{"prompt":""#.utf8) + [0xFF, 0xFE, 0xC0] + Array(#""}"#.utf8))
             for body in [ByteBuffer(string: deep), ByteBuffer(string: deepObject), invalidUTF8, ByteBuffer(string: "")] {
-                let response = try await client.execute(uri: "/v1/completions", method: .post, headers: [.contentType: "application/json"], body: body)
+                let response = try await client.post("/v1/completions", bytes: body)
                 #expect(response.status == .badRequest, "\(response.text.prefix(200))")
                 #expect(response.error["type"] as? String == "invalid_request_error")
             }
             // Still serving.
-            #expect(try await client.execute(uri: "/health", method: .get).status == .ok)
+            #expect(try await client.get("/health").status == .ok)
         }
     }
 

@@ -1,9 +1,11 @@
 // Builds a server around the demo model and talks to it: Hummingbird's live test client for
 // ordinary requests, and a raw socket for what that client cannot do (hang up mid-stream, send
 // requests side by side).
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import NIOHTTP1
 import Logging
 import SmallMind
 import Testing
@@ -45,25 +47,52 @@ enum SlowModel {
     static func load() throws -> Model { try Model.load(path: path, tokenizerPath: nil) }
 }
 
-extension TestClientProtocol {
-    func post(_ uri: String, json: String, headers: HTTPFields = [:]) async throws -> TestResponse {
-        var headers = headers
-        headers[.contentType] = "application/json"
-        return try await execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: json))
-    }
-}
+/// A response as the tests read it.
+struct Reply: Sendable {
+    var status: HTTPResponse.Status
+    /// Header names lowercased.
+    var headers: [String: String]
+    var text: String
 
-extension TestResponse {
-    var text: String { String(buffer: body) }
-    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:] }
+    var json: [String: Any] { parse(text) }
     /// OpenAI's error object.
     var error: [String: Any] { json["error"] as? [String: Any] ?? [:] }
+    func header(_ name: String) -> String? { headers[name.lowercased()] }
 
     /// The `data:` payloads of an SSE body, in order.
     var events: [String] {
         text.components(separatedBy: "\n\n").filter { !$0.isEmpty }.map { event in
             event.hasPrefix("data: ") ? String(event.dropFirst(6)) : "<not data: \(event)>"
         }
+    }
+}
+
+// Requests go through AsyncHTTPClient with a deadline of minutes rather than the testing client's
+// own 15 s: the whole suite runs its tests side by side on two cores, and a request's answer can
+// wait that long for a thread. The deadline bounds a hang; it measures nothing.
+extension TestClientProtocol {
+    func post(_ uri: String, json: String, headers: [String: String] = [:]) async throws -> Reply {
+        try await send(uri, method: .POST, body: ByteBuffer(string: json), headers: headers.merging(["Content-Type": "application/json"]) { a, _ in a })
+    }
+
+    func post(_ uri: String, bytes: ByteBuffer) async throws -> Reply {
+        try await send(uri, method: .POST, body: bytes, headers: ["Content-Type": "application/json"])
+    }
+
+    func get(_ uri: String, headers: [String: String] = [:]) async throws -> Reply {
+        try await send(uri, method: .GET, body: nil, headers: headers)
+    }
+
+    private func send(_ uri: String, method: NIOHTTP1.HTTPMethod, body: ByteBuffer?, headers: [String: String]) async throws -> Reply {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port!)\(uri)")
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(body) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .minutes(5))
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        var fields: [String: String] = [:]
+        for (name, value) in response.headers { fields[name.lowercased()] = value }
+        return Reply(status: HTTPResponse.Status(code: Int(response.status.code)), headers: fields, text: String(buffer: bytes))
     }
 }
 
@@ -92,14 +121,23 @@ final class RawConnection {
         _ = request.withCString { Foundation.send(socket, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
     }
 
-    /// Reads until `needle` has arrived (or the peer closes); returns everything read.
-    func read(until needle: String) -> String {
+    /// Reads until `needle` has arrived (or the peer closes, or ten minutes pass); returns
+    /// everything read. The socket does not block: a blocked read would hold one of the few
+    /// threads that the in-process server needs to answer it.
+    func read(until needle: String) async -> String {
+        _ = fcntl(socket, F_SETFL, fcntl(socket, F_GETFL) | O_NONBLOCK)
         var received = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 4096)
-        while !String(decoding: received, as: UTF8.self).contains(needle) {
+        let deadline = ContinuousClock.now + .seconds(600)
+        while !String(decoding: received, as: UTF8.self).contains(needle), ContinuousClock.now < deadline {
             let n = recv(socket, &chunk, chunk.count, 0)
-            if n <= 0 { break }
-            received += chunk[0..<n]
+            if n > 0 {
+                received += chunk[0..<n]
+            } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                try? await Task.sleep(for: .milliseconds(10))
+            } else {
+                break
+            }
         }
         return String(decoding: received, as: UTF8.self)
     }
