@@ -105,7 +105,11 @@ final class RawConnection {
     let socket: Int32
 
     init(port: Int) throws {
+        #if canImport(Darwin)
+        socket = Foundation.socket(AF_INET, SOCK_STREAM, 0)
+        #else
         socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #endif
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -118,7 +122,12 @@ final class RawConnection {
 
     func send(post path: String, json: String) {
         let request = "POST \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\r\n\(json)"
-        _ = request.withCString { Foundation.send(socket, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        #if canImport(Darwin)
+        let flags: Int32 = 0
+        #else
+        let flags = Int32(MSG_NOSIGNAL)  // a closed peer is an error return, not SIGPIPE
+        #endif
+        _ = request.withCString { Foundation.send(socket, $0, strlen($0), flags) }
     }
 
     /// Reads until `needle` has arrived (or the peer closes, or ten minutes pass); returns
