@@ -59,9 +59,9 @@ struct Reply: Sendable {
     var error: [String: Any] { json["error"] as? [String: Any] ?? [:] }
     func header(_ name: String) -> String? { headers[name.lowercased()] }
 
-    /// The `data:` payloads of an SSE body, in order.
+    /// The `data:` payloads of an SSE body, in order (comments, which clients skip, left out).
     var events: [String] {
-        text.components(separatedBy: "\n\n").filter { !$0.isEmpty }.map { event in
+        text.components(separatedBy: "\n\n").filter { !$0.isEmpty && !$0.hasPrefix(":") }.map { event in
             event.hasPrefix("data: ") ? String(event.dropFirst(6)) : "<not data: \(event)>"
         }
     }

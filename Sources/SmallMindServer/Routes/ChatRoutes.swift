@@ -56,6 +56,8 @@ extension ServerState {
                         let stepLogprobs = logprobs ? event.logProbabilities.map { ChatLogProbs([$0], top: reportedTop, tokenizer: tokenizer) } : nil
                         guard !event.text.isEmpty || stepLogprobs != nil else { return }
                         try await writer.write(ServerSentEvents.event(chunk(.init(content: event.text), logprobs: stepLogprobs)))
+                    } onIdle: {
+                        try await writer.write(ServerSentEvents.keepAlive)
                     }
                 } catch let error where !(error is CancellationError) && !Task.isCancelled {
                     // Too late for a status: the error travels as an event, as OpenAI's do mid-stream.

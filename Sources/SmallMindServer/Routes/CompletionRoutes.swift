@@ -60,6 +60,8 @@ extension ServerState {
                         guard !event.text.isEmpty || stepLogprobs != nil else { return }
                         offset += event.text.count
                         try await writer.write(ServerSentEvents.event(chunk(event.text, logprobs: stepLogprobs)))
+                    } onIdle: {
+                        try await writer.write(ServerSentEvents.keepAlive)
                     }
                 } catch let error where !(error is CancellationError) && !Task.isCancelled {
                     try await writer.write(ServerSentEvents.event(APIError.from(error).body))

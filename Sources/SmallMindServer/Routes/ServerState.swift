@@ -108,21 +108,47 @@ final class ServerState: Sendable {
         return completion
     }
 
-    /// Runs one generation, handing each token to `onEvent` as it comes; when `onEvent` throws
-    /// (the client went away) or the task is cancelled, the sequence is cancelled at the engine's
-    /// next step. Returns the completion for the last chunk's finish reason and usage.
+    /// Runs one generation, handing each token to `onEvent` as it comes, and calling `onIdle`
+    /// whenever `idleInterval` passes without a token. When either throws (the client went away)
+    /// or the task is cancelled, the sequence is cancelled at the engine's next step. Returns the
+    /// completion for the last chunk's finish reason and usage.
     func stream(
-        _ prompt: String, _ parameters: GenerationParameters, onEvent: (TokenEvent) async throws -> Void
+        _ prompt: String, _ parameters: GenerationParameters, idleInterval: Duration = .milliseconds(250),
+        onEvent: (TokenEvent) async throws -> Void, onIdle: () async throws -> Void
     ) async throws -> Completion {
+        enum Item: Sendable {
+            case token(TokenEvent)
+            case tick
+        }
         let engine = engine
-        let (events, continuation) = AsyncStream<TokenEvent>.makeStream()
+        let (items, continuation) = AsyncStream<Item>.makeStream()
+        // Ticks let the caller write while tokens are slow (a long prefill, a busy machine): a
+        // client that left is then noticed within a tick or two, not only after the next tokens.
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: idleInterval)
+                continuation.yield(.tick)
+            }
+        }
+        defer { ticker.cancel() }
         let completion = try await withThrowingTaskGroup(of: Completion.self) { group in
             group.addTask {
                 defer { continuation.finish() }
-                return try await engine.generate(prompt, parameters) { continuation.yield($0) }
+                return try await engine.generate(prompt, parameters) { continuation.yield(.token($0)) }
             }
+            var lastWrite = ContinuousClock.now
             do {
-                for await event in events { try await onEvent(event) }
+                for await item in items {
+                    switch item {
+                    case .token(let event):
+                        try await onEvent(event)
+                        lastWrite = .now
+                    case .tick:
+                        guard ContinuousClock.now - lastWrite >= idleInterval else { continue }
+                        try await onIdle()
+                        lastWrite = .now
+                    }
+                }
             } catch {
                 group.cancelAll()
                 throw error

@@ -16,4 +16,8 @@ enum ServerSentEvents {
     }
 
     static let done = ByteBuffer(string: "data: [DONE]\n\n")
+
+    /// An SSE comment, which clients skip: written when no token has come for a while, so that a
+    /// client that hung up is noticed (the write after its hang-up fails) and its sequence cancelled.
+    static let keepAlive = ByteBuffer(string: ": keep-alive\n\n")
 }
