@@ -32,19 +32,42 @@ let package = Package(
         .library(name: "SmallMind", targets: ["SmallMind"]),
         .library(name: "SmallMindKernels", targets: ["SmallMindKernels"]),
         .library(name: "SmallMindCLI", targets: ["SmallMindCLI"]),
+        .library(name: "SmallMindServer", targets: ["SmallMindServer"]),
         .executable(name: "smallmind", targets: ["smallmind"]),
         .executable(name: "MultiThreadedGeneration", targets: ["MultiThreadedGeneration"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The HTTP server (`smallmind serve`): Hummingbird 2 on SwiftNIO, service-lifecycle for
+        // signals and graceful shutdown, swift-log for logs, swift-prometheus for /metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Test client only (HummingbirdTesting builds it anyway).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(name: "SmallMindKernelsAVX512", swiftSettings: avx512KernelSettings),
         .target(name: "SmallMindKernels", dependencies: ["SmallMindKernelsAVX512"], swiftSettings: kernelSettings),
         .target(name: "SmallMind", dependencies: ["SmallMindKernels"]),
+        // The OpenAI-compatible HTTP server; the library `SmallMind` knows nothing of HTTP.
+        .target(
+            name: "SmallMindServer",
+            dependencies: [
+                "SmallMind",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
         .target(
             name: "SmallMindCLI",
-            dependencies: ["SmallMind", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: [
+                "SmallMind", "SmallMindServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .executableTarget(
             name: "smallmind",
             dependencies: [
@@ -61,6 +84,13 @@ let package = Package(
         // Fixtures/: small oracle outputs the tests read by path (scripts/float_reference.py).
         .testTarget(name: "SmallMindTests", dependencies: ["SmallMind"], exclude: ["Fixtures"]),
         .testTarget(name: "SmallMindCLITests", dependencies: ["SmallMindCLI", "SmallMind"]),
+        .testTarget(
+            name: "SmallMindServerTests",
+            dependencies: [
+                "SmallMindServer", "SmallMind",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]),
         // Runs the built `smallmind` and `MultiThreadedGeneration` executables as processes (found
         // beside the test bundle; `swift build --build-tests` builds them).
         .testTarget(name: "ExecutableTests"),

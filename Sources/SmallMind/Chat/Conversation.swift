@@ -36,11 +36,9 @@ public struct Conversation: Sendable {
 
     /// The prompt that asks the model for the next assistant message.
     public func prompt(addGenerationPrompt: Bool = true) throws(ChatTemplateError) -> String {
-        let rendered = try template.render(messages, addGenerationPrompt: addGenerationPrompt, context: context)
-        if tokenizerAddsBOS, !context.bosToken.isEmpty, rendered.hasPrefix(context.bosToken) {
-            return String(rendered.dropFirst(context.bosToken.count))
-        }
-        return rendered
+        try template.prompt(
+            messages: messages.map(TemplateValue.init), addGenerationPrompt: addGenerationPrompt, context: context,
+            tokenizerAddsBOS: tokenizerAddsBOS)
     }
 }
 
@@ -70,6 +68,21 @@ extension Conversation {
             append(ChatMessage(role: "assistant", content: completion.continuation))
         }
         return completion
+    }
+}
+
+extension ChatTemplate {
+    /// The prompt for a model that `messages` render to. When the model's tokenizer puts BOS in
+    /// front of every prompt itself, a BOS text the template writes first is dropped, as llama.cpp
+    /// does, instead of appearing twice. `Conversation` and the server both render through here.
+    public func prompt(
+        messages: [TemplateValue], addGenerationPrompt: Bool = true, context: ChatTemplateContext, tokenizerAddsBOS: Bool
+    ) throws(ChatTemplateError) -> String {
+        let rendered = try render(messages: messages, addGenerationPrompt: addGenerationPrompt, context: context)
+        if tokenizerAddsBOS, !context.bosToken.isEmpty, rendered.hasPrefix(context.bosToken) {
+            return String(rendered.dropFirst(context.bosToken.count))
+        }
+        return rendered
     }
 }
 

@@ -32,6 +32,10 @@ public final class Engine: Sendable {
     /// Counters since the engine started.
     public var statistics: EngineStatistics { scheduler.statistics }
 
+    /// How busy the engine is right now: what a server reports as gauges (a snapshot, stale as
+    /// soon as it is read).
+    public var load: EngineLoad { scheduler.load }
+
     /// Generates a completion of `prompt`. Throws at once for bad parameters, a prompt that does not
     /// tokenize, a prompt longer than the context, or a full queue. A request whose prompt plus
     /// `maxTokens` exceeds the context runs until the context is full (finish reason `.length`). Cancelling the calling

@@ -118,3 +118,16 @@ public struct EngineStatistics: Sendable, Equatable {
     /// Average sequences per forward pass.
     public var averageBatchSize: Double { steps == 0 ? 0 : Double(sequenceSteps) / Double(steps) }
 }
+
+/// A snapshot of an engine's occupancy.
+public struct EngineLoad: Sendable, Equatable {
+    /// Sequences holding a KV slot (prefilling or decoding).
+    public var activeSequences: Int
+    /// Submitted requests still waiting for a slot.
+    public var queuedRequests: Int
+
+    public init(activeSequences: Int, queuedRequests: Int) {
+        self.activeSequences = activeSequences
+        self.queuedRequests = queuedRequests
+    }
+}

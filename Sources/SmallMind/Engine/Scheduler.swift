@@ -74,6 +74,9 @@ final class Scheduler: @unchecked Sendable {
 
     var statistics: EngineStatistics { shared.withLock { $0.statistics } }
 
+    /// Sequences holding a slot and requests waiting for one, read together.
+    var load: EngineLoad { shared.withLock { EngineLoad(activeSequences: $0.inFlight, queuedRequests: $0.waitingCount) } }
+
     /// Queues a request, or finishes it at once with an error when the queue is full or stopping.
     func submit(_ request: EngineRequest) {
         let refusal: EngineError? = shared.withLock { s in
