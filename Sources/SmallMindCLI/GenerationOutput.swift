@@ -68,4 +68,12 @@ public enum GenerationOutput {
         }
         return lines
     }
+
+    /// The line that says a generation stopped because the context was full rather than at
+    /// `maxTokens` (both report finish reason "length"); nil when it did not.
+    public static func contextFullNote(_ completion: Completion, maxTokens: Int, contextLength: Int) -> String? {
+        guard completion.finishReason == .length, completion.completionTokenCount < maxTokens else { return nil }
+        return "note: the model's context of \(contextLength) tokens is full: generation stopped after \(completion.completionTokenCount) "
+            + "of --max-tokens \(maxTokens) tokens (the prompt takes \(completion.promptTokenCount))"
+    }
 }

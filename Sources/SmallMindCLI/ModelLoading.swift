@@ -61,6 +61,11 @@ extension ModelLocator {
             func show(_ token: NamedToken?) -> String { token.map { "\($0.id) \(Format.quoted($0.text))" } ?? "none" }
             let bosUse = v.addsBOS.map { $0 ? " (added to prompts)" : " (not added to prompts)" } ?? ""
             rows.append(("BOS / EOS", "\(show(v.bos))\(v.bos == nil ? "" : bosUse) / \(show(v.eos))"))
+            if !v.endOfGeneration.isEmpty {
+                let shown = v.endOfGeneration.prefix(6).map { show($0) }.joined(separator: ", ")
+                rows.append(("Ends generation", shown + (v.endOfGeneration.count > 6 ? ", … (\(v.endOfGeneration.count) in all)" : "")))
+            }
+            if v.controlTokenCount > 0 { rows.append(("Control tokens", "\(v.controlTokenCount)")) }
             if v.hasChatTemplate { rows.append(("Chat template", "yes")) }
             if let problem = v.problem { rows.append(("Tokenizer", "cannot be built here: \(problem)")) }
         } else if report.configuration != nil {

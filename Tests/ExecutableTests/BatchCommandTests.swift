@@ -60,6 +60,12 @@ struct BatchCommandTests {
         let interrupted = await first.finish()
         #expect(interrupted.status == 130)
         #expect(interrupted.stderr.contains("run the same command again"))
+        // The progress bar's final state counts what was saved, not the items Ctrl-C cancelled.
+        let saved = lines(folder).count
+        let bars = interrupted.stderr.split(separator: "\n").filter { $0.hasPrefix("[") && $0.contains("/\(Self.count) (") }
+        let last = try #require(bars.last, "no progress line in \(interrupted.stderr)")
+        #expect(last.contains("] \(saved)/\(Self.count) ("), "\(last) with \(saved) lines saved")
+        #expect(interrupted.stderr.contains("interrupted: \(saved) of \(Self.count) items are in out.jsonl"))
         let second = try await run(smallmind, arguments, directory: folder)
         #expect(second.status == 0)
         #expect(try indices(folder) == Array(0..<Self.count))
@@ -90,9 +96,10 @@ struct BatchCommandTests {
     @Test(arguments: [
         (["batch", "--input", "/no/such/file.txt"], "/no/such/file.txt: cannot read the input"),
         (["batch", "--input", "in.txt", "--concurrency", "0"], "--concurrency must be from 1 to 1024"),
-        (["batch", "--input", "in.txt", "--temperature=-1"], "invalid temperature"),
+        (["batch", "--input", "in.txt", "--temperature=-1"], "--temperature must be a finite number ≥ 0, got -1.0"),
+        (["batch", "--input", "in.txt", "--temperature", "-1"], "--temperature must be a finite number ≥ 0, got -1.0"),
         (["batch", "--input", "in.txt", "--strategy", "fast"], "--strategy must be"),
-        (["batch"], "Missing expected argument '--input <input>'"),
+        (["batch"], "Missing expected argument '--input <path>'"),
     ])
     func badArgumentsAreOneLine(arguments: [String], message: String) async throws {
         let folder = try prepare()

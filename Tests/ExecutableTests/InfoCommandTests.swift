@@ -40,6 +40,9 @@ struct InfoCommandTests {
         #expect(result.stdout.contains("vocabulary only"))
         #expect(result.stdout.contains("151936 tokens, tokenizer gpt2 (byte-level BPE), pre-tokenizer qwen2"))
         #expect(result.stdout.contains("'<|endoftext|>'") && !result.stdout.contains("KV cache"))
+        // Its special tokens: what ends a generation, and how many control tokens it has.
+        #expect(result.stdout.contains("Ends generation:  128247 '</s>', 151643 '<|endoftext|>', 151645 '<|im_end|>'\n"), "\(result.stdout)")
+        #expect(result.stdout.contains("Control tokens:   3\n"))
     }
 
     /// The real Qwen model cut at half its size: the GGUF header parses, its tensors run past the

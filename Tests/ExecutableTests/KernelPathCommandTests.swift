@@ -38,9 +38,19 @@ struct KernelPathCommandTests {
         #expect(lines.first?.hasPrefix("error: SMALLMIND_KERNELS=avx9 names no kernel path; use ") == true, "\(result.stderr)")
     }
 
+    /// Whether this build has the x86 kernels (Linux x86-64); elsewhere only the portable ones.
+    static let hasX86Kernels: Bool = {
+        #if os(Linux) && arch(x86_64)
+        return true
+        #else
+        return false
+        #endif
+    }()
+
     /// A Q8_0 model greedily, on the AVX2 integer kernels (AVX-512 off: their regrouped rows sum
     /// in another order) and on the portable ones: the same tokens and the same log-probabilities.
-    @Test(.enabled(if: SharedFiles.available, SharedFiles.skipReason))
+    @Test(.enabled(if: SharedFiles.available, SharedFiles.skipReason),
+          .enabled(if: hasX86Kernels, "only the portable kernels are compiled here"))
     func portableKernelsGiveTheSameTokensAndLogProbabilities() async throws {
         let arguments = [
             "generate", "--model", SharedFiles.model("stories260K-q8_0.gguf"), "--prompt", "Once upon a time",

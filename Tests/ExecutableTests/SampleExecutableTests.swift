@@ -69,12 +69,16 @@ struct SampleExecutableTests {
         (["--strategy", "fast"], "unknown strategy 'fast'"),
         (["--json"], "--json reports scenario 3"),
         (["--max-tokens=-3"], "--max-tokens must be from 1"),
+        (["--max-tokens", "-3"], "--max-tokens must be from 1 to 10000, got -3"),
+        (["--concurrency", "13"], "--concurrency must be from 1 to 12, got 13"),
+        (["--threads", "0"], "--threads must be from 1 to 256, got 0"),
         (["--bogus"], "Unknown option '--bogus'"),
         (["--model", "/no/such/model.bin", "--tokenizer", "/no/such/tok.bin"], "/no/such/model.bin"),
     ])
     func badFlagsAreOneLineAndNonZero(arguments: [String], message: String) async throws {
         let out = try await run(sample, arguments)
-        #expect(out.status != 0)
+        // A usage error exits 64 (EX_USAGE); a model that cannot be loaded, 1.
+        #expect(out.status == (arguments.first == "--model" ? 1 : 64), "\(out.stderr)")
         #expect(out.stderr.hasPrefix("error: "))
         #expect(out.stderr.contains(message))
         #expect(out.stderr.occurrences(of: "\n") == 1)

@@ -9,7 +9,7 @@ struct ConsoleTests {
         #expect(Ask.integer("Tokens", default: 25, range: 1...100, on: console) == 25)  // "abc", "0" refused, "" = default
         #expect(console.output.contains("'abc' is not a whole number"))
         #expect(console.output.contains("0 is out of range"))
-        #expect(console.output.occurrences(of: "Tokens (default 25): ") == 3)
+        #expect(console.output.occurrences(of: "Tokens, 1 to 100 (default 25): ") == 3)
         #expect(Ask.integer("Tokens", default: 25, range: 1...100, on: console) == 7)
         #expect(Ask.integer("Tokens", default: 25, range: 1...100, on: console) == nil)  // end of input
     }

@@ -15,10 +15,23 @@ struct SampleAppTests {
         #expect(await app.run() == 0)
         let out = console.output
         #expect(out.hasPrefix(String(repeating: "=", count: 50) + "\nSmallMind Multi-Threaded Generation Sample\n" + String(repeating: "=", count: 50)))
-        for text in ["Initializing model...", "Layers: 2", "Embedding size: 128", "Heads: 4", "Vocabulary: 71", "Context: 64",
+        for text in ["Initializing model...", "Layers: 2", "Embedding size: 128", "Heads: 4", "Vocabulary: 96", "Context: 64",
                      "1. Basic Concurrent Generation", "2. Batch Processing with Progress", "3. Performance Benchmark", "0. Exit", "Choice: "] {
             #expect(out.contains(text), "missing \(text)")
         }
+        // The demo model's text is noise: the banner says so, and how to get real text.
+        for text in ["The built-in demo model is untrained", "its text is noise", "--model FILE.gguf", "A real model", "fetch_real_models.sh"] {
+            #expect(out.contains(text), "missing \(text)")
+        }
+    }
+
+    @Test func aRealModelsBannerHasNoDemoNote() async {
+        let console = ScriptedConsole(["0"])
+        let app = SampleApp(options: SampleOptions(), console: console) {
+            try Model(weights: DemoModel.weights(), tokenizer: CharacterTokenizer(), name: "other.gguf")
+        }
+        #expect(await app.run() == 0)
+        #expect(!console.output.contains("untrained"))
     }
 
     @Test func invalidChoicesReAskAndEndOfInputExitsCleanly() async {
@@ -55,10 +68,34 @@ struct SampleAppTests {
         #expect(console.errors.contains("12/12 (100%)"))   // the progress bar, on standard error
     }
 
-    @Test func endOfInputDuringAQuestionExitsCleanly() async {
+    /// End of input at a scenario's question goes back to the menu (which, input having ended,
+    /// then says goodbye); nothing runs.
+    @Test func endOfInputDuringAQuestionReturnsToTheMenu() async {
         let (app, console) = Self.app(["2", "10"])
         #expect(await app.run() == 0)
-        #expect(!console.output.contains("Processed"))
+        let out = console.output
+        #expect(!out.contains("Processed"))
+        #expect(out.contains("(no answer: back to the menu)"))
+        #expect(out.occurrences(of: "Select a scenario:") == 2)
+        #expect(out.hasSuffix("Goodbye.\n"))
+    }
+
+    /// At a terminal, input goes on after Ctrl-D: the menu asks again and the next scenario runs.
+    @Test func afterEndOfInputAtAQuestionTheMenuCarriesOn() async {
+        let console = ScriptedConsole(["2", nil, "2", "4", "2", "0"])
+        let app = SampleApp(options: SampleOptions(), console: console) { Model.demo() }
+        #expect(await app.run() == 0)
+        #expect(console.output.contains("(no answer: back to the menu)"))
+        #expect(console.output.contains("12 prompts, 2 at a time (max 4 tokens"))
+    }
+
+    @Test func scenarioTwoConcurrencyIsBoundedAndTheBoundIsStated() async {
+        let (app, console) = Self.app(["2", "", "13", "12", "0"])
+        #expect(await app.run() == 0)
+        #expect(console.output.contains("Enter concurrency level, 1 to 12 (default 3): "))
+        #expect(console.output.contains("13 is out of range; enter a number from 1 to 12"))
+        #expect(console.output.contains("12 prompts, 12 at a time"))
+        #expect(SampleOptions.maximumConcurrency == 12)
     }
 
     @Test func scenarioThreeReportsEveryLevelIdentical() async {

@@ -4,11 +4,12 @@ import SmallMind
 
 /// A console fed from a script of input lines that records what was written.
 final class ScriptedConsole: Console {
-    private let state: Locked<(input: [String], out: String, err: String)>
+    private let state: Locked<(input: [String?], out: String, err: String)>
     let isInputTerminal = false
     let isErrorTerminal: Bool
 
-    init(_ lines: [String], errorIsTerminal: Bool = false) {
+    /// A nil line is a Ctrl-D at a terminal: one read sees end of input, later reads go on.
+    init(_ lines: [String?], errorIsTerminal: Bool = false) {
         state = Locked((lines, "", ""))
         isErrorTerminal = errorIsTerminal
     }

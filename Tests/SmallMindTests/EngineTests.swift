@@ -209,14 +209,35 @@ struct EngineTests {
 
     @Test func impossibleRequestsFailAtOnce() async throws {
         let engine = try Engine(model: Model.demo(), options: EngineOptions(maxBatch: 2, threads: 1))
-        await #expect(throws: EngineError.requestTooLong(promptTokens: 40, maxTokens: 30, contextLength: 64)) {
-            try await engine.generate(String(repeating: "a", count: 40), GenerationParameters(maxTokens: 30))
+        // A prompt that alone does not fit is the one request that cannot run: the error names both counts.
+        await #expect(throws: GenerationError.promptTooLong(tokens: 65, contextLength: 64)) {
+            try await engine.generate(String(repeating: "a", count: 65), GenerationParameters(maxTokens: 1))
         }
-        await #expect(throws: GenerationError.self) { try await engine.generate("bad @ char", .greedy(maxTokens: 3)) }
+        let short = try Engine(model: Model.demo(), options: EngineOptions(maxBatch: 1, contextLength: 32, threads: 1))
+        await #expect(throws: GenerationError.promptTooLong(tokens: 33, contextLength: 32)) {
+            try await short.generate(String(repeating: "a", count: 33), GenerationParameters(maxTokens: 0))
+        }
+        await #expect(throws: GenerationError.self) { try await engine.generate("bad \u{E9} char", .greedy(maxTokens: 3)) }
         await #expect(throws: GenerationError.self) { try await engine.generate("ok", GenerationParameters(topP: 7)) }
         #expect(throws: EngineError.self) { try Engine(model: Model.demo(), options: EngineOptions(maxBatch: 0)) }
         #expect(throws: EngineError.self) { try Engine(model: Model.demo(), options: EngineOptions(contextLength: 65)) }
         #expect(throws: EngineError.self) { try Engine(model: Model.demo(), options: EngineOptions(kvCacheBytes: 10)) }
+    }
+
+    /// The one rule for requests longer than the context, as `GenerationContext` applies it: the
+    /// engine runs them until the context is full and reports `.length`, with the same tokens.
+    @Test func requestsBeyondTheContextStopWhenItIsFullLikeAContext() async throws {
+        let model = Model.demo()
+        let engine = try Engine(model: model, options: EngineOptions(maxBatch: 2, threads: 1))
+        for (prompt, maxTokens) in [(String(repeating: "abc ", count: 10), 50), (String(repeating: "x", count: 64), 5), ("Hi", 200)] {
+            let parameters = GenerationParameters(maxTokens: maxTokens, temperature: 0.8, seed: 5)
+            let batched = try await engine.generate(prompt, parameters)
+            let alone = try model.generate(prompt, parameters)
+            #expect(batched.finishReason == .length && batched.tokens == alone.tokens)
+            // Every position is used, and the last token needs none of its own.
+            #expect(batched.promptTokenCount + batched.completionTokenCount == 65)
+            #expect(batched.completionTokenCount < maxTokens)
+        }
     }
 
     @Test func kvBudgetLimitsSlots() throws {

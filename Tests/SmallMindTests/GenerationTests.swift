@@ -8,11 +8,11 @@ struct GenerationTests {
         let c = Self.demo.configuration
         #expect(c.architecture == .gpt2 && c.contextLength == 64 && c.embeddingSize == 128)
         #expect(c.layerCount == 2 && c.headCount == 4 && c.hiddenSize == 512)
-        #expect(c.vocabularySize == 71 && Self.demo.tokenizer.vocabularySize == 71)
+        #expect(c.vocabularySize == 96 && Self.demo.tokenizer.vocabularySize == 96)
         // Seeded: two builds are the same model.
         let again = DemoModel.weights()
-        let a = UnsafeBufferPointer(start: Self.demo.weights.tokenEmbedding.data.assumingMemoryBound(to: Float.self), count: 71 * 128)
-        let b = UnsafeBufferPointer(start: again.tokenEmbedding.data.assumingMemoryBound(to: Float.self), count: 71 * 128)
+        let a = UnsafeBufferPointer(start: Self.demo.weights.tokenEmbedding.data.assumingMemoryBound(to: Float.self), count: 96 * 128)
+        let b = UnsafeBufferPointer(start: again.tokenEmbedding.data.assumingMemoryBound(to: Float.self), count: 96 * 128)
         #expect(Array(a) == Array(b))
     }
 
@@ -52,12 +52,13 @@ struct GenerationTests {
     }
 
     @Test func unknownCharacterIsReportedNotSkipped() {
-        let error = #expect(throws: GenerationError.self) { try Self.demo.generate("Hello @ world", .greedy()) }
+        let error = #expect(throws: GenerationError.self) { try Self.demo.generate("Hello \u{E9} world", .greedy()) }
         guard case let .tokenizer(.unknownCharacter(character, offset, _)) = error else {
             Issue.record("unexpected \(String(describing: error))")
             return
         }
-        #expect(character == "@" && offset == 6)
+        #expect(character == "\u{E9}" && offset == 6)
+        #expect(String(describing: error!).contains("unknown character '\u{E9}' (U+E9) at offset 6: the demo model knows printable ASCII"))
         #expect(throws: GenerationError.self) { try Self.demo.generate("", .greedy()) }
     }
 
@@ -169,9 +170,15 @@ struct ConcurrencyTests {
 struct TokenizerTests {
     @Test func characterTokenizerRoundTrips() throws {
         let tokenizer = CharacterTokenizer()
-        #expect(tokenizer.vocabularySize == 71)
+        #expect(tokenizer.vocabularySize == 96)
         let text = "Hello, World! 42 times; yes: no? a-b\n"
         #expect(tokenizer.decode(try tokenizer.encode(text)) == text)
+        // Every printable ASCII character and newline, one id each; the C# sample's 71 keep their ids.
+        let printable = String((0x20...0x7E).map { Character(Unicode.Scalar(UInt8($0))) }) + "\n"
+        #expect(Set(try tokenizer.encode(printable)) == Set(0..<96))
+        #expect(try tokenizer.encode("a-\n") == [0, 69, 70])
+        #expect(try tokenizer.encode("It's \"ok\" (100%) @home").count == 22)
+        #expect(throws: TokenizerError.self) { try tokenizer.encode("tab\there") }
     }
 
     @Test func streamingDetokenizerHoldsBackHalfCharacters() {

@@ -69,9 +69,10 @@ struct InferenceQueueTests {
         var tickets: [InferenceTicket] = []
         for i in 0..<4 { tickets.append(try await queue.submit("p\(i)")) }
         try await eventually { queue.runningCount == 1 }
-        let clock = ContinuousClock(), start = clock.now
         await queue.shutdown(.cancel)
-        #expect(clock.now - start < .seconds(10))  // the 30-second generation was stopped
+        // The running 30-second generation was stopped, not waited for: its ticket is cancelled
+        // too (a finished one would hold a completion). Checked without a clock: a timed bound
+        // failed under the load of a busy machine.
         for ticket in tickets { await #expect(throws: CancellationError.self) { try await ticket.completion } }
     }
 

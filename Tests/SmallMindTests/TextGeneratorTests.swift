@@ -47,7 +47,7 @@ struct TextGeneratorTests {
 
     @Test func generationErrorsPassThrough() async throws {
         let generator = ParallelGenerator(model: Model.demo(), concurrency: 1)
-        // The demo alphabet has no "#".
-        await #expect(throws: GenerationError.self) { try await generator.generate("#hash", .greedy(maxTokens: 5)) }
+        // The demo alphabet is printable ASCII and newline: no "é".
+        await #expect(throws: GenerationError.self) { try await generator.generate("caf\u{E9}", .greedy(maxTokens: 5)) }
     }
 }

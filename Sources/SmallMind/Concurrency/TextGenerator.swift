@@ -3,6 +3,8 @@
 // C# sample's one-at-a-time), `parallel` (independent contexts on shared weights) and `batched`
 // (the continuous-batching `Engine`: one forward pass per step for every sequence in flight).
 
+import SmallMindKernels
+
 /// Something that turns a prompt and parameters into a completion.
 ///
 /// Conformances are shared by many concurrent callers. A generation stopped by cancelling the
@@ -26,12 +28,15 @@ public enum GenerationStrategy: String, Sendable, CaseIterable, CustomStringConv
     /// What the tools use when no strategy is named.
     public static let `default`: GenerationStrategy = .batched
 
-    /// A generator of this strategy for up to `concurrency` simultaneous callers.
-    public func makeGenerator(model: Model, concurrency: Int) -> any TextGenerator {
+    /// A generator of this strategy for up to `concurrency` simultaneous callers. `threads` is
+    /// the batched engine's kernel threads (default: every core, at most 256); the `locked` and
+    /// `parallel` strategies run each generation on the one thread that calls it, so their
+    /// parallelism is `concurrency` and `threads` does not apply.
+    public func makeGenerator(model: Model, concurrency: Int, threads: Int = ThreadPool.processorCount) -> any TextGenerator {
         switch self {
         case .locked: return LockedGenerator(model: model)
         case .parallel: return ParallelGenerator(model: model, concurrency: concurrency)
-        case .batched: return BatchedGenerator(model: model, maxBatch: concurrency)
+        case .batched: return BatchedGenerator(model: model, maxBatch: concurrency, threads: threads)
         }
     }
 
@@ -72,12 +77,14 @@ public struct BatchedGenerator: TextGenerator {
 
     public init(engine: Engine) { self.engine = engine }
 
-    /// An engine holding up to `maxBatch` sequences at once, using every core.
-    public init(model: Model, maxBatch: Int) {
+    /// An engine holding up to `maxBatch` sequences at once, its kernels on `threads` threads
+    /// (default: every core).
+    public init(model: Model, maxBatch: Int, threads: Int = ThreadPool.processorCount) {
         do {
-            engine = try Engine(model: model, options: EngineOptions(maxBatch: min(max(1, maxBatch), 4096)))
+            engine = try Engine(
+                model: model, options: EngineOptions(maxBatch: min(max(1, maxBatch), 4096), threads: min(max(1, threads), 256)))
         } catch {
-            // Only maxBatch could be out of range, and it was clamped above.
+            // Only maxBatch and threads could be out of range, and they were clamped above.
             preconditionFailure("default engine options rejected: \(error)")
         }
     }

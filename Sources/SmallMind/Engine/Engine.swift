@@ -33,7 +33,8 @@ public final class Engine: Sendable {
     public var statistics: EngineStatistics { scheduler.statistics }
 
     /// Generates a completion of `prompt`. Throws at once for bad parameters, a prompt that does not
-    /// tokenize, a request that can never fit the context, or a full queue. Cancelling the calling
+    /// tokenize, a prompt longer than the context, or a full queue. A request whose prompt plus
+    /// `maxTokens` exceeds the context runs until the context is full (finish reason `.length`). Cancelling the calling
     /// task removes the sequence at the next step; the completion then has finish reason `.cancelled`.
     /// `onToken` runs on the engine's thread for each token: keep it short.
     public func generate(
@@ -78,11 +79,17 @@ public final class Engine: Sendable {
     /// Stops the scheduler: requests still queued or running finish with `EngineError.shutDown`.
     public func shutdown() { scheduler.stop() }
 
+    /// Validates and tokenizes a request. The context rule is `GenerationContext`'s, so that every
+    /// strategy treats a long request alike: a prompt longer than the context is an error naming
+    /// both counts (`GenerationError.promptTooLong`); any other request runs, and generation stops
+    /// with finish reason `.length` when the context is full — before `maxTokens` if need be. (The
+    /// last token is sampled from the last position's logits and needs no position of its own, so
+    /// a prompt that fills the context exactly still gets one token.)
     private func prepare(_ prompt: String, _ parameters: GenerationParameters) throws -> ([Int], GenerationParameters) {
         try parameters.validate()
         let tokens = try model.tokenize(prompt, parseSpecial: parameters.parseSpecialTokens)
-        guard tokens.count + parameters.maxTokens <= scheduler.contextLength else {
-            throw EngineError.requestTooLong(promptTokens: tokens.count, maxTokens: parameters.maxTokens, contextLength: scheduler.contextLength)
+        guard tokens.count <= scheduler.contextLength else {
+            throw GenerationError.promptTooLong(tokens: tokens.count, contextLength: scheduler.contextLength)
         }
         return (tokens, parameters)
     }

@@ -6,8 +6,8 @@ public struct EngineOptions: Sendable, Equatable {
     public var maxBatch: Int
     /// Positions per KV slot; nil = the model's context length, at most `defaultContextLimit`
     /// (4096, llama.cpp's default `-c`): real models declare 32 768 or more positions, and a
-    /// full-context slot of Qwen 2.5 0.5B takes 805 MB in f32. A request whose prompt plus
-    /// `maxTokens` exceeds it is rejected at once.
+    /// full-context slot of Qwen 2.5 0.5B takes 805 MB in f32. A prompt longer than it is
+    /// rejected at once; a generation that reaches it stops with finish reason `.length`.
     public var contextLength: Int?
 
     /// The positions per slot when `contextLength` is nil and the model allows more.
@@ -33,11 +33,15 @@ public struct EngineOptions: Sendable, Equatable {
     /// same `kvCacheBytes` — and rounds each key and value once (relative error ≤ 2⁻¹¹); attention
     /// still computes in float32 and stays batch-invariant. Default `.f32` (exact).
     public var kvCacheType: KVCache.ElementType
+    /// Whether a request whose prompt starts with tokens a free KV slot still holds (the previous
+    /// turn of a conversation, a shared system prompt) reuses them instead of computing them again.
+    /// Results are the same bits either way; only the time to the first token changes. Default true.
+    public var reusesPrefixes: Bool
 
     public init(
         maxBatch: Int = 16, contextLength: Int? = nil, kvCacheBytes: Int? = nil, prefillChunk: Int = 256,
         maxStepTokens: Int = 512, queueLimit: Int = 1024, threads: Int = ThreadPool.processorCount,
-        kvCacheType: KVCache.ElementType = .f32
+        kvCacheType: KVCache.ElementType = .f32, reusesPrefixes: Bool = true
     ) {
         self.maxBatch = maxBatch
         self.contextLength = contextLength
@@ -47,6 +51,7 @@ public struct EngineOptions: Sendable, Equatable {
         self.queueLimit = queueLimit
         self.threads = threads
         self.kvCacheType = kvCacheType
+        self.reusesPrefixes = reusesPrefixes
     }
 
     func validate(for configuration: ModelConfiguration) throws(EngineError) {
@@ -82,7 +87,6 @@ public struct EngineOptions: Sendable, Equatable {
 /// Why the engine refused a request or could not start.
 public enum EngineError: Error, Equatable, CustomStringConvertible {
     case invalidOption(name: String, value: String, rule: String)
-    case requestTooLong(promptTokens: Int, maxTokens: Int, contextLength: Int)
     case queueFull(limit: Int)
     case shutDown
 
@@ -90,8 +94,6 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .invalidOption(name, value, rule):
             return "invalid engine option \(name) = \(value): \(rule)"
-        case let .requestTooLong(prompt, maxTokens, context):
-            return "the request can never fit: \(prompt) prompt tokens + \(maxTokens) max tokens exceed the context of \(context); shorten the prompt or lower maxTokens"
         case let .queueFull(limit):
             return "the engine's queue is full (\(limit) requests waiting); retry later"
         case .shutDown:
@@ -110,6 +112,8 @@ public struct EngineStatistics: Sendable, Equatable {
     public var sequenceSteps = 0
     public var completedRequests = 0
     public var generatedTokens = 0
+    /// Prompt tokens not computed because a free slot already held them.
+    public var reusedPromptTokens = 0
 
     /// Average sequences per forward pass.
     public var averageBatchSize: Double { steps == 0 ? 0 : Double(sequenceSteps) / Double(steps) }

@@ -36,8 +36,11 @@ struct ActiveSequence {
     let request: EngineRequest
     let slot: Int
     var state: SequenceState
-    /// Prompt tokens already fed (prefill progress).
-    var prefilled = 0
+    /// Prompt tokens already in the slot's cache: reused from an earlier request, or fed.
+    var prefilled: Int
+    /// The tokens whose keys and values the slot holds, position by position: what the slot keeps
+    /// for a later request when this one finishes.
+    var held: [Int]
     /// The token to feed at the next step once prefill is done.
     var pending: BatchToken?
     let admitted: ContinuousClock.Instant

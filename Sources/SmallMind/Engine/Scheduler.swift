@@ -9,7 +9,7 @@ import SmallMindKernels
 import Synchronization
 
 final class Scheduler: @unchecked Sendable {
-    // @unchecked: `cache`, `workspace`, `active`, `waiting` and `freeSlots` are touched only by the
+    // @unchecked: `cache`, `workspace`, `active`, `waiting` and `slots` are touched only by the
     // scheduler thread; `shared` is a Mutex; `wake` is signalled under `wakeLock`.
     let model: Model
     let options: EngineOptions
@@ -41,7 +41,8 @@ final class Scheduler: @unchecked Sendable {
     private var batch: [BatchToken] = []
     private var owners: [Int] = []
     private var finished: [(Int, FinishReason)] = []
-    private var freeSlots: [Int]
+    /// The free slots and the prompt prefixes their caches still hold.
+    private var slots: PrefixCache
 
     init(model: Model, options: EngineOptions) {
         self.model = model
@@ -52,7 +53,7 @@ final class Scheduler: @unchecked Sendable {
         pool = ThreadPool(threads: options.threads)
         cache = KVCache(configuration: configuration, slots: slotCount, contextLength: contextLength, elementType: options.kvCacheType)
         workspace = Workspace(configuration: configuration, capacity: min(options.maxStepTokens, slotCount + options.prefillChunk))
-        freeSlots = Array((0..<slotCount).reversed())
+        slots = PrefixCache(slots: slotCount, enabled: options.reusesPrefixes)
         pthread_mutex_init(wakeLock, nil)
         pthread_cond_init(wake, nil)
         // The thread holds the scheduler until its loop returns.
@@ -150,19 +151,22 @@ final class Scheduler: @unchecked Sendable {
         }
     }
 
-    /// Gives free slots to waiting requests, first come first served.
+    /// Gives free slots to waiting requests, first come first served; a request whose prompt starts
+    /// with the tokens a free slot still holds takes that slot and starts its prefill after them.
     private func admit() {
         let now = ContinuousClock.now
-        while !waiting.isEmpty, let slot = freeSlots.popLast() {
+        while !waiting.isEmpty, let (slot, reused) = slots.take(for: waiting[0].promptTokens) {
             let request = waiting.removeFirst()
             shared.withLock { s in
                 s.waitingCount -= 1
                 s.inFlight += 1
+                s.statistics.reusedPromptTokens += reused
             }
+            var state = SequenceState(promptTokens: request.promptTokens, parameters: request.parameters, tokenizer: model.tokenizer)
+            state.cachedPromptTokenCount = reused
             let sequence = ActiveSequence(
-                request: request, slot: slot,
-                state: SequenceState(promptTokens: request.promptTokens, parameters: request.parameters, tokenizer: model.tokenizer),
-                admitted: now)
+                request: request, slot: slot, state: state, prefilled: reused,
+                held: Array(request.promptTokens[..<reused]), admitted: now)
             if request.parameters.maxTokens == 0 {
                 active.append(sequence)
                 finish(at: active.count - 1, reason: .length, now: now)
@@ -181,10 +185,11 @@ final class Scheduler: @unchecked Sendable {
         finished.removeAll(keepingCapacity: true)
         var budget = options.maxStepTokens
         var sequencesInStep = 0
-        for (i, sequence) in active.enumerated() where !sequence.isPrefilling {
-            guard var token = sequence.pending else { continue }
-            token.slot = sequence.slot
+        for i in active.indices where !active[i].isPrefilling {
+            guard var token = active[i].pending else { continue }
+            token.slot = active[i].slot
             batch.append(token)
+            active[i].held.append(token.token)
             owners.append(i)
             budget -= 1
             sequencesInStep += 1
@@ -193,6 +198,7 @@ final class Scheduler: @unchecked Sendable {
             let prompt = active[i].request.promptTokens
             let start = active[i].prefilled
             let end = min(prompt.count, start + options.prefillChunk, start + budget)
+            active[i].held += prompt[start..<end]
             for position in start..<end {
                 let last = position == prompt.count - 1
                 batch.append(BatchToken(token: prompt[position], position: position, slot: active[i].slot, wantsLogits: last))
@@ -233,7 +239,7 @@ final class Scheduler: @unchecked Sendable {
             generationSeconds: (now - first).seconds)
         var completion = sequence.state.completion(prompt: sequence.request.prompt, timings: timings)
         completion.threadID = ThreadIdentity.current  // the scheduler thread computed every step
-        freeSlots.append(sequence.slot)
+        slots.release(slot: sequence.slot, holding: sequence.held)
         shared.withLock { s in
             s.inFlight -= 1
             s.statistics.completedRequests += 1

@@ -27,6 +27,11 @@ public struct Completion: Sendable, Equatable {
     /// The operating-system thread that computed the generation, when the runner records it (the
     /// sample's "worker" column); see `ThreadIdentity`. Not part of the result's content.
     public var threadID: Int?
+    /// Leading prompt tokens the engine found already computed in its KV cache (an earlier request
+    /// with the same prefix, such as the previous turn of a conversation) and did not compute
+    /// again — OpenAI's `prompt_tokens_details.cached_tokens`. Not part of the result's content:
+    /// the tokens and their probabilities are the same either way.
+    public var cachedPromptTokenCount = 0
 
     /// Prompt and continuation together, as the C# sample returns them.
     public var text: String { prompt + continuation }

@@ -84,7 +84,7 @@ public enum GenerationError: Error, Equatable, CustomStringConvertible {
         case let .invalidParameter(name, value, rule):
             return "invalid \(name) \(value): \(rule)"
         case let .promptTooLong(tokens, contextLength):
-            return "the prompt is \(tokens) tokens but the model's context holds \(contextLength); shorten the prompt"
+            return "the prompt is \(tokens) tokens but the context holds \(contextLength); shorten the prompt"
         case let .tokenizer(error):
             return "cannot tokenize the prompt: \(error)"
         case let .vocabularyMismatch(tokenizer, model):

@@ -72,11 +72,14 @@ public struct Sampler: Sendable {
     /// limited to the k most probable.
     private mutating func sampleNucleus(coin: Float, topK: Int, topP: Float) -> Int {
         let n = probabilities.count
-        let cutoff = topP > 0 && topK == 0 ? (1 - topP) / Float(n - 1) : 0
-        candidates.removeAll(keepingCapacity: true)
-        for (i, p) in probabilities.enumerated() where p >= cutoff { candidates.append((i, p)) }
-        candidates.sort { $0.probability != $1.probability ? $0.probability > $1.probability : $0.index < $1.index }
-        if topK > 0 && candidates.count > topK { candidates.removeLast(candidates.count - topK) }
+        if topK > 0 {
+            Self.selectTop(topK, of: probabilities, into: &candidates)
+        } else {
+            let cutoff = (1 - topP) / Float(n - 1)
+            candidates.removeAll(keepingCapacity: true)
+            for (i, p) in probabilities.enumerated() where p >= cutoff { candidates.append((i, p)) }
+            candidates.sort { $0.probability != $1.probability ? $0.probability > $1.probability : $0.index < $1.index }
+        }
 
         var lastIndex = candidates.count - 1
         var cumulative: Float = 0
@@ -100,5 +103,23 @@ public struct Sampler: Sendable {
             if r < cdf { return c.index }
         }
         return candidates[lastIndex].index
+    }
+
+    /// The `k` most probable tokens, best first, equal probabilities by lower index: what sorting
+    /// the whole vocabulary and keeping the first `k` gives, without sorting 262 144 entries (Gemma)
+    /// for every token. Tokens are visited in index order and kept sorted; nearly all of them lose
+    /// to the current k-th at a glance, and an equal one never displaces it (it has the higher index).
+    static func selectTop(_ k: Int, of probabilities: [Float], into kept: inout [(index: Int, probability: Float)]) {
+        kept.removeAll(keepingCapacity: true)
+        for (i, p) in probabilities.enumerated() {
+            if kept.count == k {
+                guard p > kept[k - 1].probability else { continue }
+                kept.removeLast()
+            }
+            // After every kept entry at least as probable (those have lower indices).
+            var position = kept.count
+            while position > 0 && kept[position - 1].probability < p { position -= 1 }
+            kept.insert((i, p), at: position)
+        }
     }
 }

@@ -15,6 +15,8 @@ struct SequenceState {
     /// Position the next fed token occupies (prompt tokens take 0..<promptTokens.count).
     private(set) var position: Int
     private(set) var finishReason: FinishReason?
+    /// Leading prompt tokens whose keys and values were already cached (not computed again).
+    var cachedPromptTokenCount = 0
 
     init(promptTokens: [Int], parameters: GenerationParameters, tokenizer: any Tokenizer) {
         self.promptTokens = promptTokens
@@ -65,8 +67,10 @@ struct SequenceState {
     }
 
     func completion(prompt: String, timings: GenerationTimings) -> Completion {
-        Completion(
+        var completion = Completion(
             prompt: prompt, continuation: matcher.fullText, promptTokens: promptTokens, tokens: generated,
             finishReason: finishReason ?? .length, timings: timings, logProbabilities: logProbabilities)
+        completion.cachedPromptTokenCount = cachedPromptTokenCount
+        return completion
     }
 }

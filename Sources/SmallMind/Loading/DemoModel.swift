@@ -1,7 +1,8 @@
 // The sample's built-in model: the C# sample's InitializeModel() — a GPT-2-style transformer with
 // context 64, embedding 128, 2 layers, 4 heads and a 512-wide MLP, weights drawn from a generator
-// seeded with 12345 — but with the vocabulary equal to the character tokenizer's 71 symbols (the C#
-// sample declared 128 and silently dropped every token past 71).
+// seeded with 12345 — but with the vocabulary equal to the character tokenizer's 96 symbols
+// (printable ASCII and newline; the C# sample declared 128 and spelled only 71 of them).
+// Untrained on purpose: its text is noise, but it is fast and the same on every machine.
 import Foundation
 
 /// Memory allocated and filled at load time (the demo model's weights).

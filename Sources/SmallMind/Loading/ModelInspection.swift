@@ -57,6 +57,11 @@ public struct VocabularyReport: Sendable {
     public var hasChatTemplate: Bool
     /// Why this runtime cannot build the tokenizer (the loader's message), or nil when it can.
     public var problem: String?
+    /// Tokens marked control (type 3) in `tokenizer.ggml.token_type`: `<|im_start|>`, `<s>`, ….
+    public var controlTokenCount = 0
+    /// The tokens that end a generation (`Tokenizer.endOfGenerationTokens`), by id; empty when the
+    /// tokenizer cannot be built.
+    public var endOfGeneration: [NamedToken] = []
 }
 
 /// A token id with its text, for display.
@@ -126,12 +131,14 @@ public enum ModelInspection {
             bos: token(metadata["tokenizer.ggml.bos_token_id"]?.intValue), eos: token(metadata["tokenizer.ggml.eos_token_id"]?.intValue),
             addsBOS: metadata["tokenizer.ggml.add_bos_token"]?.boolValue,
             hasChatTemplate: metadata["tokenizer.chat_template"]?.stringValue != nil, problem: nil)
+        report.controlTokenCount = (metadata["tokenizer.ggml.token_type"]?.arrayValue ?? []).filter { $0.intValue == 3 }.count
         // The tokenizer as generation builds it: its BOS/EOS carry llama.cpp's defaults where the
         // file names none, and building it is the check that this runtime can tokenize with it.
         do {
             let tokenizer = try GGUFTokenizer.load(from: file)
             report.bos = token(tokenizer.bosToken)
             report.eos = token(tokenizer.eosToken)
+            report.endOfGeneration = tokenizer.endOfGenerationTokens.sorted().compactMap(token)
             if report.addsBOS == nil, let bos = tokenizer.bosToken, let ids = try? tokenizer.encode("a", addBOS: true) {
                 report.addsBOS = ids.first == bos
             }

@@ -6,14 +6,25 @@ public final class Model: Sendable {
     public let tokenizer: any Tokenizer
     /// Where the model came from (a path, or "demo").
     public let name: String
+    /// The Jinja chat template the file carries (GGUF `tokenizer.chat_template`), if any: the
+    /// prompt format the model was trained to chat in. See `chatTemplate()`.
+    public let chatTemplateSource: String?
 
-    public init(weights: ModelWeights, tokenizer: any Tokenizer, name: String) throws(GenerationError) {
+    public init(weights: ModelWeights, tokenizer: any Tokenizer, name: String, chatTemplateSource: String? = nil) throws(GenerationError) {
         guard tokenizer.vocabularySize == weights.configuration.vocabularySize else {
             throw .vocabularyMismatch(tokenizer: tokenizer.vocabularySize, model: weights.configuration.vocabularySize)
         }
         self.weights = weights
         self.tokenizer = tokenizer
         self.name = name
+        self.chatTemplateSource = chatTemplateSource
+    }
+
+    /// The model's own chat template, parsed; ChatML when the model has none. Throws when the
+    /// template does not parse, naming the line and column.
+    public func chatTemplate() throws(ChatTemplateError) -> ChatTemplate {
+        guard let chatTemplateSource else { return .chatML }
+        return try ChatTemplate(source: chatTemplateSource)
     }
 
     public var configuration: ModelConfiguration { weights.configuration }
@@ -37,9 +48,11 @@ public final class Model: Sendable {
         try ProcessorSupport.check()
         let weights: ModelWeights
         let tokenizer: any Tokenizer
+        var chatTemplate: String?
         if GGUFFile.isGGUF(path: path) {
             let file = try GGUFFile(path: path)
             weights = try GGUFModel.weights(from: file)
+            chatTemplate = file.metadata["tokenizer.chat_template"]?.stringValue
             if let tokenizerPath {
                 tokenizer = try SentencePieceTokenizer.load(llama2cPath: tokenizerPath, vocabularySize: weights.configuration.vocabularySize)
             } else {
@@ -60,7 +73,7 @@ public final class Model: Sendable {
             }
             tokenizer = try SentencePieceTokenizer.load(llama2cPath: tokenizerPath, vocabularySize: weights.configuration.vocabularySize)
         }
-        return try Model(weights: weights, tokenizer: tokenizer, name: path)
+        return try Model(weights: weights, tokenizer: tokenizer, name: path, chatTemplateSource: chatTemplate)
     }
 
     /// The prompt's token ids, with BOS when the vocabulary has one. With `parseSpecial` (the

@@ -1,16 +1,32 @@
 /// One token per character over a fixed alphabet: the C# sample's tokenizer, used by the demo model.
+///
+/// Any other character is an error naming it and its offset — never skipped, never replaced: a
+/// prompt that silently lost characters would generate from a different text than the one shown.
 public struct CharacterTokenizer: Tokenizer {
-    /// The sample's alphabet: a–z, A–Z, 0–9, space, `.,;:!?-` and newline (71 symbols).
-    public static let sampleAlphabet: [Character] = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,;:!?-\n")
+    /// The sample's alphabet: every printable ASCII character (space to `~`) and newline, 96
+    /// symbols. The C# sample's 71 (a–z, A–Z, 0–9, space, `.,;:!?-`, newline) come first, in its
+    /// order; the other 25 printable characters (`'`, `"`, `(`, `@`, …) follow in ASCII order.
+    /// (The C# sample declared a 128-id vocabulary but spelled only 71 of them, so an apostrophe
+    /// in an ordinary prompt was an error.)
+    public static let sampleAlphabet: [Character] = {
+        let original = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,;:!?-\n")
+        let printable = (0x20...0x7E).map { Character(Unicode.Scalar(UInt8($0))) }
+        return original + printable.filter { !original.contains($0) }
+    }()
+
+    /// What the sample alphabet covers, for error messages.
+    static let sampleAlphabetSummary = "the demo model knows printable ASCII (space to '~') and newline"
 
     public let alphabet: [Character]
     private let index: [Character: Int]
+    private let unknownHint: String
 
     public init(alphabet: [Character] = CharacterTokenizer.sampleAlphabet) {
         self.alphabet = alphabet
         var index: [Character: Int] = [:]
         for (i, c) in alphabet.enumerated() where index[c] == nil { index[c] = i }
         self.index = index
+        unknownHint = alphabet == Self.sampleAlphabet ? Self.sampleAlphabetSummary : "not in the tokenizer's \(alphabet.count)-symbol alphabet"
     }
 
     public var vocabularySize: Int { alphabet.count }
@@ -23,7 +39,7 @@ public struct CharacterTokenizer: Tokenizer {
         tokens.reserveCapacity(text.count)
         for (offset, character) in text.enumerated() {
             guard let id = index[character] else {
-                throw .unknownCharacter(character, offset: offset, hint: "the demo model knows only a-z, A-Z, 0-9, space, newline and .,;:!?-")
+                throw .unknownCharacter(character, offset: offset, hint: unknownHint)
             }
             tokens.append(id)
         }

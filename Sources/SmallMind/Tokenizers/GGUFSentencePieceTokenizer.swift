@@ -41,6 +41,8 @@ public struct GGUFSentencePieceTokenizer: Tokenizer {
     public var eosToken: Int? { vocabulary.eos }
     /// Whether `encode(_:addBOS: true)` prepends BOS / appends EOS (`tokenizer.ggml.add_bos_token`, `add_eos_token`).
     public var addsBOS: Bool { vocabulary.addBOS }
+
+    public func spelling(of token: Int) -> String { vocabulary.specialText(token) ?? decode([token]) }
     public var addsEOS: Bool { vocabulary.addEOS }
     /// What `token` is (normal, control, byte, …), or nil outside the vocabulary.
     public func kind(of token: Int) -> TokenKind? { vocabulary.kinds.indices.contains(token) ? vocabulary.kinds[token] : nil }

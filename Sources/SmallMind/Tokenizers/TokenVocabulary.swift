@@ -54,6 +54,13 @@ struct TokenVocabulary: Sendable {
 
     var count: Int { kinds.count }
 
+    /// The text of a special token (control, user-defined, unknown) as written in prompts; nil
+    /// for ordinary tokens, whose spelling is their decoded text.
+    func specialText(_ token: Int) -> String? {
+        guard kinds.indices.contains(token), kinds[token].isSpecial else { return nil }
+        return String(decoding: texts[token], as: UTF8.self)
+    }
+
     /// Texts llama.cpp treats as end of generation (and forces to control tokens), as of the
     /// llama.cpp the golden files come from.
     static let endOfGenerationTexts: [String] = [

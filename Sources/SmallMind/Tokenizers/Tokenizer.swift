@@ -26,6 +26,11 @@ public protocol Tokenizer: Sendable {
     var endOfGenerationTokens: Set<Int> { get }
     /// Whether generating `token` ends a generation: membership of `endOfGenerationTokens`.
     func isEndOfText(_ token: Int) -> Bool
+    /// Whether `encode(_:addBOS: true)` puts BOS in front. Default: whenever there is a BOS token.
+    var addsBOS: Bool { get }
+    /// How `token` is written in a prompt: a control token's own text (`<|im_end|>`, `<s>`, which
+    /// decode to nothing), otherwise its decoded text. Chat templates see BOS and EOS this way.
+    func spelling(of token: Int) -> String
 }
 
 extension Tokenizer {
@@ -48,6 +53,10 @@ extension Tokenizer {
     public var endOfGenerationTokens: Set<Int> { Set([eosToken, bosToken].compactMap { $0 }) }
 
     public func isEndOfText(_ token: Int) -> Bool { token == eosToken || token == bosToken }
+
+    public var addsBOS: Bool { bosToken != nil }
+
+    public func spelling(of token: Int) -> String { decode([token]) }
 }
 
 /// Why text could not be tokenized.

@@ -60,16 +60,18 @@ public enum BatchInput {
         return items
     }
 
-    /// Reads and parses the file at `path`.
-    public static func load(path: String, format: BatchInputFormat = .auto, defaults: GenerationParameters) throws -> [BatchItem] {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw CommandFailure(message: "\(path): cannot read the input: \((error as NSError).localizedDescription)")
+    /// Reads and parses the file at `path` ("-": standard input). An input without a single
+    /// prompt is an error: an empty run would look like a successful one.
+    public static func load(
+        path: String, format: BatchInputFormat = .auto, defaults: GenerationParameters,
+        standardInput: () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }
+    ) throws -> [BatchItem] {
+        let text = try TextInput.read(path, what: "the input", standardInput: standardInput)
+        let items = try parse(text, format: format, defaults: defaults, source: TextInput.name(path))
+        guard !items.isEmpty else {
+            throw CommandFailure(message: "\(TextInput.name(path)): no prompts: the input is empty or holds only blank lines")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw CommandFailure(message: "\(path): the input is not UTF-8 text")
-        }
-        return try parse(text, format: format, defaults: defaults, source: path)
+        return items
     }
 
     static let keys: Set<String> = ["prompt", "max_tokens", "temperature", "top_k", "top_p", "seed", "stop"]

@@ -1,58 +1,18 @@
 // `smallmind batch` output: JSON Lines, one finished item per line, written the moment the item
 // finishes — so a crash, a kill or Ctrl-C loses at most the items that were still running. A rerun
-// with the same output file reads what is there, skips those indices, and appends the rest.
+// with the same output file reads what is there and resumes:
 //
-// A kill can land in the middle of a line. Such a torn last line (no final newline) is cut off
-// before anything is appended, and its item runs again — so every index ends up exactly once.
+// - a line with a result stands for its item if it was made from the same prompt with the same
+//   settings (model and parameters); a line made with other settings stops the run, with a message
+//   that offers --restart — mixing results of two settings in one file would be silent corruption;
+// - a line with an error holds no result to protect: it is removed and its item runs again (also
+//   when its prompt has since been fixed in the input);
+// - a torn last line (a kill in the middle of writing it; no final newline) is cut off and its
+//   item runs again.
+//
+// So every index ends up exactly once. The file stays locked while a run uses it (`LockedFile`).
 import Foundation
 import SmallMind
-
-/// One line of batch output.
-public struct BatchRecord: Sendable, Equatable, Decodable {
-    public var index: Int
-    public var prompt: String
-    /// The generated text (the continuation, without the prompt).
-    public var text: String?
-    /// "eos", "stop" or "length" (see `FinishReason`).
-    public var finishReason: String?
-    public var promptTokens: Int?
-    public var completionTokens: Int?
-    /// Wall-clock seconds of the generation itself.
-    public var seconds: Double?
-    /// Why the item failed, when it did (then there is no text).
-    public var error: String?
-
-    enum CodingKeys: String, CodingKey {
-        case index, prompt, text, error, seconds
-        case finishReason = "finish_reason", promptTokens = "prompt_tokens", completionTokens = "completion_tokens"
-    }
-
-    public init(index: Int, prompt: String, completion: Completion) {
-        self.index = index
-        self.prompt = prompt
-        text = completion.continuation
-        finishReason = completion.finishReason.rawValue
-        promptTokens = completion.promptTokenCount
-        completionTokens = completion.completionTokenCount
-        seconds = completion.timings.totalSeconds
-    }
-
-    public init(index: Int, prompt: String, error: any Error) {
-        self.index = index
-        self.prompt = prompt
-        self.error = String(describing: error)
-    }
-
-    /// The record as one JSON line, keys in a fixed, readable order, ending in a newline.
-    public var jsonLine: String {
-        JSONText.object([
-            ("index", "\(index)"), ("prompt", JSONText.string(prompt)), ("text", text.map(JSONText.string)),
-            ("finish_reason", finishReason.map(JSONText.string)), ("prompt_tokens", promptTokens.map(String.init)),
-            ("completion_tokens", completionTokens.map(String.init)), ("seconds", seconds.map { JSONText.number($0) }),
-            ("error", error.map(JSONText.string)),
-        ]) + "\n"
-    }
-}
 
 /// Where finished records go.
 public protocol BatchRecordSink: Sendable {
@@ -68,62 +28,65 @@ public struct StandardOutputSink: BatchRecordSink {
 /// A JSON Lines output file that a rerun resumes.
 public final class BatchOutputFile: BatchRecordSink {
     public let path: String
-    /// Records already in the file when it was opened, by index.
+    /// Finished results already in the file, by index: the items not to run again.
     public let existing: [Int: BatchRecord]
-    private let handle: FileHandle
+    /// The indices whose lines carried an error: removed from the file, to run again.
+    public let retrying: Set<Int>
+    private let file: LockedFile
     private let lock = NSLock()
 
-    /// Opens (or creates) `path` for `items`: reads the records already there, checks they belong
-    /// to this input, and cuts off a torn last line.
-    public init(path: String, items: [BatchItem]) throws {
+    /// Opens (or creates) and locks `path` for `items` made with `model`: reads the records
+    /// already there and checks each belongs to this input and these settings, then removes the
+    /// error lines and a torn last line. With `restart`, empties the file instead.
+    public init(path: String, items: [BatchItem], model: String, restart: Bool = false) throws {
         self.path = path
-        let url = URL(fileURLWithPath: path)
-        var records: [Int: BatchRecord] = [:]
-        if FileManager.default.fileExists(atPath: path) {
-            let data: Data
-            do { data = try Data(contentsOf: url) } catch {
-                throw CommandFailure(message: "\(path): cannot read the existing output: \((error as NSError).localizedDescription)")
+        file = try LockedFile(path: path)
+        if restart {
+            try file.truncate()
+            existing = [:]
+            retrying = []
+            return
+        }
+        let data = try file.readAll()
+        // Everything after the last newline is a line cut short by a kill: drop it.
+        let complete = data.lastIndex(of: UInt8(ascii: "\n")).map { data[data.startIndex...$0] } ?? Data()
+        let decoder = JSONDecoder()
+        var records: [Int: BatchRecord] = [:], failed: Set<Int> = []
+        var keptLines: [Data] = []
+        let restartHint = "rerun with the settings it was made with, use another --output, or add --restart to discard its results and start over"
+        for (number, line) in complete.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            guard !line.isEmpty else { continue }
+            let location = "\(path) line \(number + 1)"
+            guard let record = try? decoder.decode(BatchRecord.self, from: Data(line)) else {
+                throw CommandFailure(message: "\(location) is not a batch result line; use another --output, or add --restart to overwrite the file")
             }
-            // Everything after the last newline is a line cut short by a kill: drop it.
-            let complete = data.lastIndex(of: UInt8(ascii: "\n")).map { data.startIndex...$0 }.map { data[$0] } ?? Data()
-            let decoder = JSONDecoder()
-            for (number, line) in complete.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-                guard !line.isEmpty else { continue }
-                guard let record = try? decoder.decode(BatchRecord.self, from: Data(line)) else {
-                    throw CommandFailure(message: "\(path) line \(number + 1) is not a batch result line; use another --output or remove the file")
-                }
-                guard items.indices.contains(record.index), items[record.index].prompt == record.prompt else {
-                    throw CommandFailure(message: "\(path) line \(number + 1) (index \(record.index)) does not match the input's item \(record.index); "
-                        + "the file belongs to another input: use another --output or remove it")
-                }
-                if records[record.index] == nil { records[record.index] = record }
+            if record.error != nil {
+                failed.insert(record.index)
+                continue
             }
-            if complete.count != data.count {
-                let handle = try FileHandle(forWritingTo: url)
-                try handle.truncate(atOffset: UInt64(complete.count))
-                try handle.close()
+            guard items.indices.contains(record.index), items[record.index].prompt == record.prompt else {
+                throw CommandFailure(message: "\(location) (index \(record.index)) does not match the input's item \(record.index): "
+                    + "the file belongs to another input; use another --output, or add --restart to discard its results and start over")
             }
-        } else if !FileManager.default.createFile(atPath: path, contents: nil) {
-            throw CommandFailure(message: "\(path): cannot create the output file")
+            if let mismatch = record.settingsMismatch(with: items[record.index], model: model) {
+                throw CommandFailure(message: "\(location) (index \(record.index)) holds a result made with other settings: \(mismatch); \(restartHint)")
+            }
+            guard records[record.index] == nil else { continue }  // a duplicate adds nothing
+            records[record.index] = record
+            keptLines.append(Data(line))
         }
         existing = records
-        do {
-            handle = try FileHandle(forWritingTo: url)
-            try handle.seekToEnd()
-        } catch {
-            throw CommandFailure(message: "\(path): cannot open for writing: \((error as NSError).localizedDescription)")
-        }
+        retrying = failed.subtracting(records.keys)
+        let kept = keptLines.reduce(into: Data()) { $0.append($1); $0.append(UInt8(ascii: "\n")) }
+        if kept != data { try file.replaceContents(with: kept) }
     }
 
-    deinit { try? handle.close() }
-
-    /// Appends one record. `FileHandle` writes straight to the file descriptor (no user-space
-    /// buffer), so the line survives a kill of this process the moment this returns. (Surviving a
-    /// power cut would need an fsync per line; not worth its cost here.)
+    /// Appends one record; it survives a kill of this process the moment this returns. (Surviving
+    /// a power cut would need an fsync per line; not worth its cost here.)
     public func write(_ record: BatchRecord) throws {
         lock.lock()
         defer { lock.unlock() }
-        try handle.write(contentsOf: Data(record.jsonLine.utf8))
+        try file.append(Data(record.jsonLine.utf8))
     }
 
     /// Rewrites the file with one line per index in index order (records appear in completion
@@ -131,7 +94,7 @@ public final class BatchOutputFile: BatchRecordSink {
     public func sortByIndex() throws {
         lock.lock()
         defer { lock.unlock() }
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let data = try file.readAll()
         let decoder = JSONDecoder()
         var records: [Int: BatchRecord] = [:]
         for line in data.split(separator: UInt8(ascii: "\n")) {
@@ -139,10 +102,10 @@ public final class BatchOutputFile: BatchRecordSink {
                 records[record.index] = record
             }
         }
-        let text = records.keys.sorted().map { records[$0]!.jsonLine }.joined()
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        let sorted = Data(records.keys.sorted().map { records[$0]!.jsonLine }.joined().utf8)
+        if sorted != data { try file.replaceContents(with: sorted) }
     }
 }
 
 extension BatchOutputFile: @unchecked Sendable {}
-// @unchecked: the file handle is only used under `lock`; `existing` is immutable.
+// @unchecked: `file` is only used under `lock` (or in init); `existing` and `retrying` are immutable.

@@ -22,7 +22,23 @@ public protocol Console: Sendable {
 public struct StandardConsole: Console {
     public init() {}
 
-    public func readLine() -> String? { Swift.readLine(strippingNewline: true) }
+    /// Reads the file descriptor itself, a byte at a time, rather than through C stdio: stdio's
+    /// end-of-file mark is sticky, so after a Ctrl-D at a terminal (which ends one answer — the
+    /// sample then returns to its menu) every later read would fail at once. Unbuffered, so no
+    /// byte meant for a later reader is taken; a person's or a script's answers are short.
+    public func readLine() -> String? {
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while true {
+            let count = read(STDIN_FILENO, &byte, 1)
+            if count < 0 && errno == EINTR { continue }
+            guard count == 1 else { return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self) }
+            if byte == UInt8(ascii: "\n") { break }
+            bytes.append(byte)
+        }
+        if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+        return String(decoding: bytes, as: UTF8.self)
+    }
     public func write(_ text: String) { StandardStreams.out(text) }
     public func writeError(_ text: String) { StandardStreams.error(text) }
     public var isInputTerminal: Bool { isatty(STDIN_FILENO) == 1 }
@@ -31,13 +47,13 @@ public struct StandardConsole: Console {
 
 /// Questions on a console that re-ask until the answer is valid.
 public enum Ask {
-    /// Asks for a whole number in `range`; an empty answer takes `defaultValue`. An invalid answer
-    /// says why and asks again. Returns nil at end of input.
+    /// Asks for a whole number in `range`, which the question states; an empty answer takes
+    /// `defaultValue`. An invalid answer says why and asks again. Returns nil at end of input.
     public static func integer(
         _ question: String, default defaultValue: Int, range: ClosedRange<Int>, on console: any Console
     ) -> Int? {
         while true {
-            guard let answer = line("\(question) (default \(defaultValue)): ", on: console) else { return nil }
+            guard let answer = line("\(question), \(range.lowerBound) to \(range.upperBound) (default \(defaultValue)): ", on: console) else { return nil }
             if answer.isEmpty { return defaultValue }
             guard let value = Int(answer) else {
                 console.write("'\(answer)' is not a whole number; enter a number from \(range.lowerBound) to \(range.upperBound), or press Enter for \(defaultValue).\n")

@@ -23,7 +23,13 @@ public struct SampleApp: Sendable {
     }
 
     /// How a scenario ended.
-    enum Outcome { case completed, interrupted, failed, endOfInput }
+    enum Outcome {
+        case completed, interrupted, failed
+        /// A setting does not fit (status 64, a usage error).
+        case unusable
+        /// Input ended at one of the scenario's questions: nothing ran; back to the menu.
+        case abandoned
+    }
 
     static let menu = [
         ("1", "Basic Concurrent Generation"), ("2", "Batch Processing with Progress"), ("3", "Performance Benchmark"), ("0", "Exit"),
@@ -41,12 +47,14 @@ public struct SampleApp: Sendable {
             return 1
         }
         for (name, value) in ModelLocator.summary(model) { say("  \(name): \(value)\n") }
+        if model.name == "demo" { say(Self.demoModelNote) }
 
         if let scenario = options.scenario {
             switch await run(scenario: scenario, model: model) {
-            case .completed, .endOfInput: return 0
+            case .completed, .abandoned: return 0
             case .interrupted: return 130
             case .failed: return 1
+            case .unusable: return 64
             }
         }
         while true {
@@ -55,12 +63,23 @@ public struct SampleApp: Sendable {
                 say("Goodbye.\n")
                 return 0
             }
-            if await run(scenario: Int(choice)!, model: model) == .endOfInput {
-                say("Goodbye.\n")
-                return 0
-            }
+            // Whatever the scenario's end, even input ending at one of its questions, the menu comes back
+            // (and exits if input has ended for good).
+            _ = await run(scenario: Int(choice)!, model: model)
         }
     }
+
+    /// What the banner says under the built-in model's summary: why its text is noise, and how to
+    /// get real text.
+    static let demoModelNote = """
+
+          The built-in demo model is untrained (seeded random weights): its text is noise, on purpose.
+          It shows the concurrency, fast and the same on every machine. For real text, pass
+          --model FILE.gguf — the README's "A real model" fetches two small ones
+          (bash ../shared/tools/fetch_real_models.sh), then for example:
+            MultiThreadedGeneration --model ~/.cache/smallmind/models/gemma-3-270m-q4_k_m.gguf
+
+        """
 
     /// Asks what the scenario needs, then runs it where Ctrl-C can cancel it.
     func run(scenario: Int, model: Model) async -> Outcome {
@@ -68,7 +87,7 @@ public struct SampleApp: Sendable {
             let room = Self.tokenRoom(model: model, prompts: scenario == 1 ? SamplePrompts.basic : SamplePrompts.batch)
             if maxTokens > room {
                 console.writeError("error: --max-tokens \(maxTokens) does not fit: the model's context is \(model.configuration.contextLength) tokens and the longest prompt of scenario \(scenario) leaves room for \(room)\n")
-                return .failed
+                return .unusable
             }
         }
         let work: @Sendable () async -> Outcome
@@ -76,7 +95,10 @@ public struct SampleApp: Sendable {
         case 1:
             work = { await basicConcurrentGeneration(model: model) }
         case 2:
-            guard let settings = batchSettings(model: model) else { return .endOfInput }
+            guard let settings = batchSettings(model: model) else {
+                say("(no answer: back to the menu)\n")
+                return .abandoned
+            }
             work = { await batchProcessing(model: model, maxTokens: settings.maxTokens, concurrency: settings.concurrency) }
         default:
             work = { await performanceBenchmark(model: model) }
@@ -92,7 +114,8 @@ public struct SampleApp: Sendable {
         return (outcome, Task.isCancelled)
     }
 
-    /// Scenario 2's questions, unless the command line answered them. Nil at end of input.
+    /// Scenario 2's questions, unless the command line answered them. Nil at end of input. The
+    /// concurrency is at most `SampleOptions.maximumConcurrency`, which the question states.
     func batchSettings(model: Model) -> (maxTokens: Int, concurrency: Int)? {
         // A script that named a scenario is not asked anything.
         let ask = options.scenario == nil
@@ -104,7 +127,9 @@ public struct SampleApp: Sendable {
             maxTokens = answer
         }
         if ask && options.concurrency == nil {
-            guard let answer = Ask.integer("Enter concurrency level", default: 3, range: 1...1024, on: console) else { return nil }
+            guard let answer = Ask.integer("Enter concurrency level", default: 3, range: 1...SampleOptions.maximumConcurrency, on: console) else {
+                return nil
+            }
             concurrency = answer
         }
         return (maxTokens, concurrency)

@@ -1,4 +1,5 @@
 import SmallMind
+import SmallMindKernels
 
 /// The sample's settings from its command line. Unset values mean "the scenario's default" (and,
 /// in the interactive menu, "ask").
@@ -7,8 +8,12 @@ public struct SampleOptions: Sendable {
     public var scenario: Int?
     /// Tokens per generation (defaults: 30, 25 and 20 in scenarios 1, 2 and 3).
     public var maxTokens: Int?
-    /// Generations at once in scenarios 1 and 2 (defaults: all four prompts; 3).
+    /// Generations at once in scenarios 1 and 2 (defaults: all four prompts; 3), at most
+    /// `maximumConcurrency`.
     public var concurrency: Int?
+    /// The most generations at once in scenarios 1 and 2: scenario 2's twelve prompts. More would
+    /// find nothing to run, and each would still reserve a KV cache (with a real model, ~100 MB each).
+    public static let maximumConcurrency = 12
     /// Scenario 3's concurrency levels.
     public var levels: [Int] = [1, 2, 4, 8]
     /// Scenario 3's timed passes per level.
@@ -17,6 +22,11 @@ public struct SampleOptions: Sendable {
     public var strategies: [GenerationStrategy] = GenerationStrategy.allCases
     /// Scenario 3's results as JSON on standard output (everything else goes to standard error).
     public var json = false
+    /// Kernel threads of the batched strategy's engine; nil = all cores.
+    public var threads: Int?
+
+    /// The thread count to use.
+    var threadCount: Int { threads ?? ThreadPool.processorCount }
 
     public init() {}
 }

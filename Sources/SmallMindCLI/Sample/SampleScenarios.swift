@@ -10,7 +10,7 @@ extension SampleApp {
         let prompts = SamplePrompts.basic
         let maxTokens = options.maxTokens ?? 30, concurrency = options.concurrency ?? prompts.count
         let strategy = GenerationStrategy.default
-        let generator = strategy.makeGenerator(model: model, concurrency: concurrency)
+        let generator = strategy.makeGenerator(model: model, concurrency: concurrency, threads: options.threadCount)
         say("\n=== Scenario 1: Basic Concurrent Generation ===\n")
         say("\(prompts.count) prompts, \(concurrency) at a time (max \(maxTokens) tokens, temperature 0.8, top-k 20, seed = prompt index, strategy \(strategy))\n\n")
 
@@ -48,7 +48,7 @@ extension SampleApp {
     func batchProcessing(model: Model, maxTokens: Int, concurrency: Int) async -> Outcome {
         let prompts = SamplePrompts.batch(count: 12)
         let strategy = GenerationStrategy.default
-        let generator = strategy.makeGenerator(model: model, concurrency: concurrency)
+        let generator = strategy.makeGenerator(model: model, concurrency: concurrency, threads: options.threadCount)
         say("\n=== Scenario 2: Batch Processing with Progress ===\n")
         say("\(prompts.count) prompts, \(concurrency) at a time (max \(maxTokens) tokens, temperature 0.7, top-k 30, seed = item index, strategy \(strategy))\n")
 
@@ -93,7 +93,7 @@ extension SampleApp {
         let console = self.console
         let outcome: BenchmarkOutcome
         do {
-            outcome = try await Benchmark.run(plan, makeGenerator: { $0.makeGenerator(model: model, concurrency: $1) }) {
+            outcome = try await Benchmark.run(plan, makeGenerator: { [threads = options.threadCount] in $0.makeGenerator(model: model, concurrency: $1, threads: threads) }) {
                 console.writeError("  measuring \($0)...\n")
             }
         } catch {

@@ -1,9 +1,9 @@
 import ArgumentParser
 import SmallMind
-import SmallMindCLI
 
-struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct InfoCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "info",
         abstract: "Describe a model file (GGUF or llama2.c): architecture, shape, tensor types, memory, vocabulary.",
         discussion: """
             Also describes vocabulary-only GGUF files (llama.cpp's ggml-vocab-*.gguf). A file whose \
@@ -11,9 +11,11 @@ struct Info: ParsableCommand {
             """)
 
     @Argument(help: "The model file. Its format is recognised by content, not by extension.")
-    var file: String
+    public var file: String
 
-    func run() throws {
+    public init() {}
+
+    public func run() throws {
         let report: ModelReport
         do { report = try ModelInspection.inspect(path: file) } catch { throw CommandFailure(error) }
         StandardStreams.out(Table.render(ModelLocator.describe(report, path: file)))

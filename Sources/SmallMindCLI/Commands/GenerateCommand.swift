@@ -1,13 +1,23 @@
+// `smallmind generate`: one prompt, its continuation on stdout, statistics on stderr.
 import ArgumentParser
 import Foundation
 import SmallMind
-import SmallMindCLI
 import SmallMindKernels
 
-struct Generate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct GenerateCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "generate",
         abstract: "Continue a prompt: prompt + continuation to stdout, statistics to stderr.",
         discussion: """
+            The prompt: --prompt TEXT, or --prompt-file PATH, or else standard input when it is not \
+            a terminal (`echo "Once upon a time" | smallmind generate`). One final newline of a \
+            file or of standard input is dropped. With no prompt at all, models with a BOS token \
+            start from it (a Llama model begins a story); others ask for --prompt.
+
+            A prompt longer than the model's context is an error. Otherwise generation stops at \
+            --max-tokens or when the context is full, whichever comes first (finish reason \
+            "length"; stderr says when it was the context).
+
             --json prints one JSON object on stdout instead of the text: "prompt", "text" (the \
             continuation), "prompt_tokens" (ids, BOS included), "tokens" (the continuation's ids), \
             "finish_reason" (eos, stop, length, cancelled), "logprobs" (with --logprobs), \
@@ -26,48 +36,73 @@ struct Generate: AsyncParsableCommand {
             --no-parse-special.
             """)
 
-    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup public var modelOptions: ModelOptions
 
-    @Option(help: "The text to continue. Llama models accept an empty prompt (start of a story).")
-    var prompt: String = ""
+    @Option(help: "The text to continue (default: --prompt-file, or standard input when it is not a terminal).")
+    public var prompt: String?
 
-    @OptionGroup var sampling: SamplingOptions
+    @Option(name: .customLong("prompt-file"), help: ArgumentHelp("Read the prompt from this UTF-8 file; - is standard input.", valueName: "path"))
+    public var promptFile: String?
+
+    @OptionGroup public var sampling: SamplingOptions
 
     @Flag(help: "Print tokens as they are produced.")
-    var stream = false
+    public var stream = false
 
     @Flag(help: "Print one JSON object (text, token ids, finish reason, timings, logprobs) on stdout instead of the text.")
-    var json = false
+    public var json = false
 
     @Option(
-        name: .customLong("logprobs"),
+        name: .customLong("logprobs"), parsing: .unconditional,
         help: ArgumentHelp(
             "At each step, report the N most likely tokens with their log-probabilities (0 = off; at most \(GenerationParameters.maximumTopLogProbabilities)).",
             valueName: "N"))
-    var logprobs: Int = 0
+    public var logprobs: Int = 0
 
-    @Option(help: "Threads for the kernels (default: all cores). The result does not depend on it.")
-    var threads: Int = ThreadPool.processorCount
+    @OptionGroup public var threadOptions: ThreadOptions
 
-    func validate() throws {
+    public init() {}
+
+    public func validate() throws {
         if json && stream { throw ValidationError("--stream and --json do not combine: --json prints one object at the end") }
+        if prompt != nil && promptFile != nil { throw ValidationError("give --prompt or --prompt-file, not both") }
         let most = GenerationParameters.maximumTopLogProbabilities
-        guard (0...most).contains(logprobs) else { throw ValidationError("--logprobs must be from 0 (off) to \(most), not \(logprobs)") }
+        guard (0...most).contains(logprobs) else { throw ValidationError("--logprobs must be from 0 (off) to \(most), got \(logprobs)") }
     }
 
-    var parameters: GenerationParameters {
+    /// The parameters the flags ask for.
+    public var parameters: GenerationParameters {
         var parameters = sampling.parameters
         parameters.topLogProbabilities = logprobs
         return parameters
     }
 
-    func run() async throws {
+    /// The prompt: `--prompt`, else `--prompt-file`, else standard input when it is not a
+    /// terminal, else empty. A file's or standard input's final newline is dropped.
+    public func resolvePrompt(
+        standardInputIsTerminal: Bool = isatty(STDIN_FILENO) == 1,
+        standardInput: () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }
+    ) throws -> String {
+        if let prompt { return prompt }
+        if let promptFile {
+            return TextInput.droppingFinalNewline(try TextInput.read(promptFile, what: "the prompt file", standardInput: standardInput))
+        }
+        guard !standardInputIsTerminal else { return "" }
+        return TextInput.droppingFinalNewline(try TextInput.read(TextInput.standardInputPath, what: "the prompt", standardInput: standardInput))
+    }
+
+    public func run() async throws {
         let parameters = self.parameters
         do {
-            try parameters.validate()
-            guard (1...256).contains(threads) else { throw CommandFailure(message: "--threads must be in 1...256, got \(threads)") }
+            let prompt = try resolvePrompt()
             let loaded = try modelOptions.load()
+            let threads = threadOptions.count
             let context = GenerationContext(model: loaded, pool: threads > 1 ? ThreadPool(threads: threads) : nil)
+            // The library says an empty prompt needs a BOS token; the command line says what to pass.
+            if prompt.isEmpty, Self.needsBOS(loaded) {
+                throw CommandFailure(message: "no prompt: pass --prompt TEXT (or --prompt-file PATH, or pipe it on standard input); "
+                    + "this model has no BOS token to start an empty one from").withStatus(ExitCode.validationFailure.rawValue)
+            }
             var streamedPrompt = false
             let completion = try context.generate(prompt, parameters: parameters) { event in
                 guard stream else { return true }
@@ -89,6 +124,9 @@ struct Generate: AsyncParsableCommand {
             if logprobs > 0 && !json {
                 StandardStreams.error(GenerationOutput.logProbabilityLines(completion) { loaded.tokenizer.bytes(of: $0, after: $1) })
             }
+            if let note = GenerationOutput.contextFullNote(completion, maxTokens: parameters.maxTokens, contextLength: loaded.configuration.contextLength) {
+                StandardStreams.error(note + "\n")
+            }
             let t = completion.timings
             StandardStreams.error(
                 "\(completion.promptTokenCount) prompt tokens, \(completion.completionTokenCount) generated (\(completion.finishReason.rawValue)) in "
@@ -97,6 +135,16 @@ struct Generate: AsyncParsableCommand {
             throw failure
         } catch {
             throw CommandFailure(error)
+        }
+    }
+
+    /// Whether `model` refuses an empty prompt (it has no BOS token to start from).
+    static func needsBOS(_ model: Model) -> Bool {
+        do {
+            _ = try model.tokenize("")
+            return false
+        } catch {
+            return error == .tokenizer(.emptyInput)
         }
     }
 }

@@ -1,0 +1,93 @@
+// `smallmind bench`: llama-batched-bench's sweep over batch sizes.
+import ArgumentParser
+import Foundation
+import SmallMind
+import SmallMindKernels
+
+public struct BenchCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure batched prompt processing and generation speed (like llama-batched-bench).",
+        discussion: """
+            For each batch size B: B sequences each process a PP-token prompt (one batched prefill), \
+            then generate TG tokens each (B tokens per step, greedy, end-of-sequence ignored). One \
+            warm-up, then the median of --repetitions runs. Build with -c release for real figures.
+            """)
+
+    @OptionGroup public var modelOptions: ModelOptions
+
+    @Option(help: "Comma-separated batch sizes.")
+    public var batch: String = "1,2,4,8,16,32"
+
+    @Option(name: .customLong("prompt-tokens"), parsing: .unconditional, help: "Prompt tokens per sequence (PP).")
+    public var promptTokens: Int = 16
+
+    @Option(name: .customLong("gen-tokens"), parsing: .unconditional, help: "Generated tokens per sequence (TG).")
+    public var genTokens: Int = 32
+
+    @Option(parsing: .unconditional, help: "Timed runs per batch size (after one warm-up); the median is reported.")
+    public var repetitions: Int = 3
+
+    @OptionGroup public var threadOptions: ThreadOptions
+
+    @Option(name: .customLong("kv-cache-type"), help: "How the KV cache stores keys and values: f32 or f16 (half the memory).")
+    public var kvCacheType: String = "f32"
+
+    @Flag(help: "Print JSON (one object per batch size) instead of the table.")
+    public var json = false
+
+    public init() {}
+
+    public func validate() throws {
+        _ = try CommandLineValues.positiveList(batch, name: "--batch")
+        guard promptTokens >= 1 else { throw ValidationError("--prompt-tokens must be 1 or more, got \(promptTokens)") }
+        guard genTokens >= 1 else { throw ValidationError("--gen-tokens must be 1 or more, got \(genTokens)") }
+        guard repetitions >= 1 else { throw ValidationError("--repetitions must be 1 or more, got \(repetitions)") }
+        guard KVCache.ElementType(rawValue: kvCacheType) != nil else { throw ValidationError("--kv-cache-type must be f32 or f16, got '\(kvCacheType)'") }
+    }
+
+    public func run() async throws {
+        do {
+            let sizes = try CommandLineValues.positiveList(batch, name: "--batch")
+            let cacheType = KVCache.ElementType(rawValue: kvCacheType)!
+            let loaded = try modelOptions.load()
+            guard promptTokens + genTokens <= loaded.configuration.contextLength else {
+                throw CommandFailure(message: "--prompt-tokens + --gen-tokens (\(promptTokens + genTokens)) exceed the model's context of \(loaded.configuration.contextLength)")
+                    .withStatus(ExitCode.validationFailure.rawValue)
+            }
+            let threads = threadOptions.count
+            let pool = ThreadPool(threads: threads)
+            StandardStreams.error("model: \(loaded.name) — \(loaded.configuration)\nthreads: \(threads), repetitions: \(repetitions) (+1 warm-up), KV cache: \(cacheType.rawValue)\n")
+            var rows: [BatchedBenchmarkResult] = []
+            if !json { StandardStreams.out(BatchedBenchmark.table([])) }
+            for b in sizes {
+                let row = BatchedBenchmark.run(
+                    model: loaded, batch: b, promptTokens: promptTokens, generatedTokens: genTokens, pool: pool, repetitions: repetitions,
+                    kvCacheType: cacheType)
+                rows.append(row)
+                if !json { StandardStreams.out(BatchedBenchmark.table([row]).split(separator: "\n").dropFirst(2).joined() + "\n") }
+            }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                StandardStreams.out(String(decoding: try encoder.encode(rows), as: UTF8.self) + "\n")
+            }
+        } catch let failure as CommandFailure {
+            throw failure
+        } catch {
+            throw CommandFailure(error)
+        }
+    }
+}
+
+extension CommandLineValues {
+    /// "1,2,4" → [1, 2, 4]: whole numbers in 1...4096, in the given order; a usage error naming
+    /// the option otherwise.
+    public static func positiveList(_ text: String, name: String) throws -> [Int] {
+        let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 4096 }) else {
+            throw ValidationError("\(name) wants comma-separated whole numbers in 1...4096, got '\(text)'")
+        }
+        return values.map { $0! }
+    }
+}

@@ -1,0 +1,4 @@
+// The `smallmind` executable: everything it does lives in SmallMindCLI (`SmallMindCommand`).
+import SmallMindCLI
+
+await CommandMain.run(SmallMindCommand.self)
