@@ -7,6 +7,11 @@ import PackageDescription
 // manifest is compiled for the machine that builds, so elsewhere (Linux arm64, Apple Silicon) no
 // target CPU is named and the portable SIMD paths are built. Debug builds optimise the kernels too:
 // unoptimised SIMD loops are ~50x slower and would make the golden tests in `swift test` crawl.
+// SmallMind.ProcessorSupport checks at run time that the processor has what these flags assume,
+// and must stay in a module compiled without them.
+//
+// These are `unsafeFlags`, which SwiftPM refuses in a package depended on by version: depend on
+// SmallMind by branch, revision or path (README, "Using the library").
 #if arch(x86_64)
 let kernelCPU = ["-target-cpu", "haswell"]
 let avx512KernelCPU = ["-target-cpu", "cascadelake"]
@@ -15,9 +20,12 @@ let kernelCPU: [String] = []
 let avx512KernelCPU: [String] = []
 #endif
 
+// On macOS the same optimisation without a CPU name (the intrinsics are compiled on Linux only).
 let kernelSettings: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked"] + kernelCPU, .when(platforms: [.linux], configuration: .release)),
     .unsafeFlags(["-O"] + kernelCPU, .when(platforms: [.linux], configuration: .debug)),
+    .unsafeFlags(["-Ounchecked"], .when(platforms: [.macOS], configuration: .release)),
+    .unsafeFlags(["-O"], .when(platforms: [.macOS], configuration: .debug)),
 ]
 
 let avx512KernelSettings: [SwiftSetting] = [
@@ -27,7 +35,7 @@ let avx512KernelSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "SmallMind",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "SmallMind", targets: ["SmallMind"]),
         .library(name: "SmallMindKernels", targets: ["SmallMindKernels"]),

@@ -32,7 +32,7 @@ public final class ThreadPool: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var threads: [pthread_t] = []
+    private var threads: [SystemThread] = []
     /// Serialises `run` calls from different threads: one job at a time.
     private let submission = Mutex(())
     /// Row-wise work over fewer elements than this (normalising or quantizing a few short rows:
@@ -51,15 +51,9 @@ public final class ThreadPool: @unchecked Sendable {
         pthread_cond_init(wake, nil)
         pthread_cond_init(done, nil)
         for worker in 1..<threadCount {
-            let context = Unmanaged.passRetained(WorkerStart(pool: self, worker: worker)).toOpaque()
-            var thread = pthread_t()
-            let status = pthread_create(&thread, nil, { raw in
-                let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
-                start.pool.workerLoop(start.worker)
-                return nil
-            }, context)
-            precondition(status == 0, "cannot start a worker thread (pthread_create returned \(status))")
-            self.threads.append(thread)
+            // Not a strong reference: a worker must not keep its pool alive, so that dropping the
+            // pool runs `deinit`, which stops and joins the workers before the pool's memory goes.
+            self.threads.append(SystemThread("a worker thread") { [unowned(unsafe) self] in self.workerLoop(worker) })
         }
     }
 
@@ -69,7 +63,7 @@ public final class ThreadPool: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
-        for thread in threads { pthread_join(thread, nil) }
+        for thread in threads { thread.join() }
         threads = []
     }
 
@@ -171,16 +165,5 @@ public final class ThreadPool: @unchecked Sendable {
     private func runJob(_ worker: Int) {
         guard let body else { return }
         drain(body, tasks: taskCount, worker: worker)
-    }
-}
-
-private final class WorkerStart {
-    // Not a strong reference: a worker must not keep its pool alive, so that dropping the pool
-    // runs `deinit`, which stops and joins the workers before the pool's memory goes away.
-    unowned(unsafe) let pool: ThreadPool
-    let worker: Int
-    init(pool: ThreadPool, worker: Int) {
-        self.pool = pool
-        self.worker = worker
     }
 }

@@ -23,6 +23,19 @@ struct ActivationQuantizerTests {
         return [random, zero + random, huge, ties, negative, zero, small, subnormal]
     }
 
+    /// `ActivationQuantizer.quantizeRowFast` on `path`'s instructions.
+    static func quantizeRowFast(
+        _ path: KernelPath, _ x: UnsafePointer<Float>, count: Int, codes: UnsafeMutablePointer<Int8>,
+        scales: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Int32>, scaledSums: UnsafeMutablePointer<Float>
+    ) {
+        switch path {
+        case .x86:
+            ActivationQuantizer.quantizeRowFast(x, count: count, codes: codes, scales: scales, sums: sums, scaledSums: scaledSums, X86Intrinsics.self)
+        case .portable:
+            ActivationQuantizer.quantizeRowFast(x, count: count, codes: codes, scales: scales, sums: sums, scaledSums: scaledSums, PortableSIMD.self)
+        }
+    }
+
     static func quantize(_ row: [Float]) -> (codes: [Int16], scales: [Float]) {
         var codes = [Int16](repeating: 99, count: row.count), scales = [Float](repeating: .nan, count: row.count / 32)
         ActivationQuantizer.quantizeRow(row, count: row.count, codes: &codes, scales: &scales)
@@ -76,7 +89,8 @@ struct ActivationQuantizerTests {
     /// The vectorised quantizer of the integer kernels writes the scalar one's codes and scales,
     /// each block's sum of codes, and the scalar one's scaled sums — which are llama.cpp's
     /// block_q8_1.s: f16 of the unrounded scale amax/127 times the sum (not the f16 scale's).
-    @Test func fastQuantizerEqualsScalarQuantizer() {
+    @Test(arguments: KernelPath.allCases)
+    func fastQuantizerEqualsScalarQuantizer(path: KernelPath) {
         for row in Self.rows() {
             let (codes, scales) = Self.quantize(row)
             var scalarScaledSums = [Float](repeating: .nan, count: row.count / 32), ignored = [Int16](repeating: 0, count: row.count)
@@ -84,8 +98,8 @@ struct ActivationQuantizerTests {
             ActivationQuantizer.quantizeRow(row, count: row.count, codes: &ignored, scales: &ignoredScales, scaledSums: &scalarScaledSums)
             var fastCodes = [Int8](repeating: 99, count: row.count), fastScales = [Float](repeating: .nan, count: row.count / 32)
             var sums = [Int32](repeating: 99, count: row.count / 32), scaledSums = [Float](repeating: .nan, count: row.count / 32)
-            ActivationQuantizer.quantizeRowFast(
-                row, count: row.count, codes: &fastCodes, scales: &fastScales, sums: &sums, scaledSums: &scaledSums)
+            Self.quantizeRowFast(
+                path, row, count: row.count, codes: &fastCodes, scales: &fastScales, sums: &sums, scaledSums: &scaledSums)
             #expect(fastCodes.map(Int16.init) == codes)
             #expect(fastScales.map(\.bitPattern) == scales.map(\.bitPattern))
             #expect(sums == (0..<row.count / 32).map { g in codes[g * 32..<g * 32 + 32].reduce(0) { $0 + Int32($1) } })
@@ -99,20 +113,21 @@ struct ActivationQuantizerTests {
         // f16(f16(0.3/127) · 4064) = 9.59.
         let flat = [Float](repeating: 0.3, count: 32)
         var codes = [Int8](repeating: 0, count: 32), scale: [Float] = [0], sum: [Int32] = [0], scaled: [Float] = [0]
-        ActivationQuantizer.quantizeRowFast(flat, count: 32, codes: &codes, scales: &scale, sums: &sum, scaledSums: &scaled)
+        Self.quantizeRowFast(path, flat, count: 32, codes: &codes, scales: &scale, sums: &sum, scaledSums: &scaled)
         #expect(sum == [127 * 32] && scaled == [Float(Float16(Float(0.3) / 127 * 4064))])
         #expect(Float(Float16(scale[0] * Float(sum[0]))) != scaled[0], "the f16 scale times the sum is another value")
     }
 
     /// A NaN or infinite activation (a diverged model) quantizes without trapping, and the blocks
     /// without one are untouched by it.
-    @Test func nonFiniteActivationsDoNotTrap() {
+    @Test(arguments: KernelPath.allCases)
+    func nonFiniteActivationsDoNotTrap(path: KernelPath) {
         var row = Self.rows()[0]
         row[3] = .nan
         row[40] = .infinity
         var codes = [Int8](repeating: 99, count: row.count), scales = [Float](repeating: .nan, count: row.count / 32)
         var sums = [Int32](repeating: 0, count: row.count / 32), scaledSums = [Float](repeating: 0, count: row.count / 32)
-        ActivationQuantizer.quantizeRowFast(row, count: row.count, codes: &codes, scales: &scales, sums: &sums, scaledSums: &scaledSums)
+        Self.quantizeRowFast(path, row, count: row.count, codes: &codes, scales: &scales, sums: &sums, scaledSums: &scaledSums)
         let clean = Self.quantize(Self.rows()[0])
         #expect(codes[64...].map(Int16.init) == Array(clean.codes[64...]))
         #expect(codes[40] == 0 || codes[40] == 127)
@@ -122,13 +137,15 @@ struct ActivationQuantizerTests {
     /// quantize_row_q8_K_ref) writes back, and each block of 32 keeps the sum of its codes. The
     /// rows: the ones above run together into super-blocks of 256, and a block whose largest
     /// magnitude occurs with both signs (the first one wins). Each half block keeps its sum too.
-    @Test func q8KCodesEqualActivationRounding() {
+    @Test(arguments: KernelPath.allCases)
+    func q8KCodesEqualActivationRounding(path: KernelPath) {
         let flat = Self.rows().dropLast().flatMap { $0 }
         let tie = (0..<256).map { i -> Float in i == 5 ? -3 : i == 9 ? 3 : Float(i % 7) * 0.25 - 0.7 }
         let zero = [Float](repeating: 0, count: 256)
         let row = Array(flat.prefix(256)) + tie + zero
-        let a = Q8KActivations(row, batch: 1, columns: row.count)
+        let a = Q8KActivations(batch: 1, columns: row.count)
         defer { a.deallocate() }
+        a.quantize(row, rows: 0..<1, path: path)
         var rounded = [Float](repeating: .nan, count: row.count)
         ActivationRounding.q8_K.round(row, count: row.count, into: &rounded)
         let dequantized = (0..<row.count).map { Float(a.codes[$0]) * a.scales[$0 / 256] }

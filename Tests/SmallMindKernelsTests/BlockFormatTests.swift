@@ -103,17 +103,21 @@ struct BlockFormatTests {
         (.q5_K, 256), (.q5_K, 768), (.q3_K, 256), (.q3_K, 512), (.q2_K, 256), (.q2_K, 768), (.iq4_xs, 256), (.iq4_xs, 512),
     ]
 
-    /// The integer-only half decoder used for Q8_0/Q4_0 scales equals the hardware conversion for
-    /// every one of the 65536 bit patterns (NaNs compared as bits too).
-    @Test func halfScaleDecoderEqualsFloat16Conversion() {
-        var mismatches = 0
+    /// The block-scale half decoders — F16C's on x86, the integer-only one elsewhere (and with
+    /// SMALLMIND_KERNELS=portable) — equal the standard library's conversion for every one of the
+    /// 65536 bit patterns (NaNs compared as bits too).
+    @Test func halfScaleDecodersEqualFloat16Conversion() {
+        var mismatches = (x86: 0, portable: 0)
         for bits in 0...UInt16.max {
             var h = bits
-            let fast = withUnsafeBytes(of: &h) { loadHalfScale($0.baseAddress!) }
+            let x86 = withUnsafeBytes(of: &h) { loadHalfScale($0.baseAddress!, X86Intrinsics.self) }
+            let portable = withUnsafeBytes(of: &h) { loadHalfScale($0.baseAddress!, PortableSIMD.self) }
             let expected = Float(Float16(bitPattern: bits))
-            if fast.bitPattern != expected.bitPattern { mismatches += 1 }
+            if x86.bitPattern != expected.bitPattern { mismatches.x86 += 1 }
+            if portable.bitPattern != expected.bitPattern { mismatches.portable += 1 }
         }
-        #expect(mismatches == 0)
+        #expect(mismatches.x86 == 0)
+        #expect(mismatches.portable == 0)
     }
 
     @Test(arguments: 0..<cases.count)
@@ -264,7 +268,7 @@ extension BlockFormatTests {
             cases.append((w, x))
         }
         for (w, x) in cases {
-            #expect(IntegerKernels.blockSums(w, x) == IntegerKernels.portableBlockSums(w, x))
+            #expect(IntegerKernels.blockSums(w, x, X86Intrinsics.self) == IntegerKernels.portableBlockSums(w, x))
         }
     }
 
@@ -289,7 +293,7 @@ extension BlockFormatTests {
         }
         for (u, x, scales) in cases {
             for codes in [KQuantCodes.unsigned(offset: 0), .unsigned(offset: 4), .unsigned(offset: 32)] {
-                #expect(KQuantIntegerKernels.chunkSums(u, x, scales, codes) == KQuantIntegerKernels.portableChunkSums(u, x, scales, codes))
+                #expect(KQuantIntegerKernels.chunkSums(u, x, scales, codes, X86Intrinsics.self) == KQuantIntegerKernels.portableChunkSums(u, x, scales, codes))
             }
             // Signed levels: any byte but −128 (IQ4_XS's table spans −127 … 113).
             var levels = SIMD32<UInt8>()
@@ -297,8 +301,8 @@ extension BlockFormatTests {
                 let byte = UInt8(truncatingIfNeeded: random.next())
                 levels[i] = byte == 0x80 ? 0x81 : byte
             }
-            #expect(KQuantIntegerKernels.chunkSums(levels, x, scales, .signed) == KQuantIntegerKernels.portableChunkSums(levels, x, scales, .signed))
-            #expect(KQuantIntegerKernels.chunkSums(u, x, scales, .signed) == KQuantIntegerKernels.portableChunkSums(u, x, scales, .signed))
+            #expect(KQuantIntegerKernels.chunkSums(levels, x, scales, .signed, X86Intrinsics.self) == KQuantIntegerKernels.portableChunkSums(levels, x, scales, .signed))
+            #expect(KQuantIntegerKernels.chunkSums(u, x, scales, .signed, X86Intrinsics.self) == KQuantIntegerKernels.portableChunkSums(u, x, scales, .signed))
         }
     }
 

@@ -90,6 +90,8 @@ public final class InferenceQueue: Sendable {
     public var queuedCount: Int { core.queuedCount }
     /// Requests being generated right now.
     public var runningCount: Int { core.runningCount }
+    /// Producers waiting in `submit` for room in the queue.
+    public var waitingProducerCount: Int { core.waitingProducerCount }
 }
 
 /// One accepted request: await its completion or cancel it.
@@ -189,6 +191,7 @@ extension InferenceQueue {
 
         var queuedCount: Int { state.withLock { $0.queue.count } }
         var runningCount: Int { state.withLock { $0.running.count } }
+        var waitingProducerCount: Int { state.withLock { $0.producers.count } }
 
         func enqueue(_ job: Job) async throws {
             let id = state.withLock { s -> UInt64 in

@@ -31,7 +31,7 @@ final class Scheduler: @unchecked Sendable {
     private let shared = Mutex(Shared())
     private let wakeLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var thread = pthread_t()
+    private var thread: SystemThread?
     private let stopped = Atomic<Bool>(false)
 
     private var waiting: [EngineRequest] = []
@@ -56,13 +56,8 @@ final class Scheduler: @unchecked Sendable {
         slots = PrefixCache(slots: slotCount, enabled: options.reusesPrefixes)
         pthread_mutex_init(wakeLock, nil)
         pthread_cond_init(wake, nil)
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let status = pthread_create(&thread, nil, { raw in
-            let scheduler = Unmanaged<Scheduler>.fromOpaque(raw!).takeRetainedValue()
-            scheduler.loop()
-            return nil
-        }, context)
-        precondition(status == 0, "cannot start the engine's scheduler thread (pthread_create returned \(status))")
+        // The thread holds the scheduler until its loop returns.
+        thread = SystemThread("the engine's scheduler thread") { [self] in loop() }
     }
 
     deinit {
@@ -99,7 +94,7 @@ final class Scheduler: @unchecked Sendable {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
         shared.withLock { $0.stopping = true }
         signal()
-        if pthread_equal(pthread_self(), thread) == 0 { pthread_join(thread, nil) }
+        if let thread, !thread.isCurrent { thread.join() }
     }
 
     private func signal() {

@@ -29,17 +29,23 @@ public final class Model: Sendable {
 
     public var configuration: ModelConfiguration { weights.configuration }
 
-    /// The sample's seeded GPT-2-style demo model with its character tokenizer.
+    /// The sample's seeded GPT-2-style demo model with its character tokenizer. A processor
+    /// without the instructions this build's kernels use (`ProcessorSupport`) stops the process
+    /// here with that message, rather than at the first kernel with an illegal instruction.
     public static func demo() -> Model {
+        let missing = ProcessorSupport.missingInstructions
+        precondition(missing.isEmpty, ProcessorSupportError.missingInstructions(missing).description)
         // The demo's tokenizer and weights agree by construction.
-        try! Model(weights: DemoModel.weights(), tokenizer: CharacterTokenizer(), name: "demo")
+        return try! Model(weights: DemoModel.weights(), tokenizer: CharacterTokenizer(), name: "demo")
     }
 
     /// Loads the model at `path`, recognising the format by content: a GGUF file (magic "GGUF",
     /// tokenizer embedded; `tokenizerPath`, if given, overrides it with a llama2.c tokenizer.bin) or
     /// a llama2.c checkpoint (no magic: recognised by a header whose implied size is the file's;
-    /// needs `tokenizerPath`).
+    /// needs `tokenizerPath`). Throws `ProcessorSupportError` first where this processor cannot
+    /// run the kernels, or `SMALLMIND_KERNELS` names no kernel path.
     public static func load(path: String, tokenizerPath: String?) throws -> Model {
+        try ProcessorSupport.check()
         let weights: ModelWeights
         let tokenizer: any Tokenizer
         var chatTemplate: String?

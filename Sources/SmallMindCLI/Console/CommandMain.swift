@@ -3,10 +3,19 @@
 // trace. Help and version requests still print in full.
 import ArgumentParser
 import Foundation
+import SmallMind
 
 /// Runs a command-line tool the SmallMind way.
 public enum CommandMain {
     public static func run<Command: ParsableCommand>(_ command: Command.Type) async {
+        // Before anything reaches the kernels (even a flag's default): a processor they cannot run
+        // on, or a SMALLMIND_KERNELS naming no path, is one line and status 1 — not SIGILL.
+        do {
+            try ProcessorSupport.check()
+        } catch {
+            StandardStreams.error("error: \(error)\n")
+            exit(1)
+        }
         do {
             var parsed = try Command.parseAsRoot()
             if var asyncCommand = parsed as? any AsyncParsableCommand {

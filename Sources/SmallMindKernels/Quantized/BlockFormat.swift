@@ -34,7 +34,7 @@ protocol BlockDecoder {
     /// Bytes per block.
     static var blockBytes: Int { get }
     /// Elements 32g ..< 32g + 32 of the row starting at `row`.
-    static func group(_ row: UnsafeRawPointer, _ g: Int) -> DecodedGroup
+    static func group<I: InstructionSet>(_ row: UnsafeRawPointer, _ g: Int, _: I.Type) -> DecodedGroup
     /// Elements k ..< k + 8 (k a multiple of 8). Used only past the last whole group, which only
     /// the half formats have.
     static func eight(_ row: UnsafeRawPointer, _ k: Int) -> SIMD8<Float>
@@ -72,10 +72,10 @@ public enum QuantizedActivations: Sendable {
         case q8_0, q8_K
     }
 
-    func quantize(_ x: UnsafePointer<Float>, rows: Range<Int>) {
+    func quantize(_ x: UnsafePointer<Float>, rows: Range<Int>, path: KernelPath) {
         switch self {
-        case .q8_0(let a): a.quantize(x, rows: rows)
-        case .q8_K(let a): a.quantize(x, rows: rows)
+        case .q8_0(let a): a.quantize(x, rows: rows, path: path)
+        case .q8_K(let a): a.quantize(x, rows: rows, path: path)
         }
     }
 
@@ -163,9 +163,20 @@ public enum BlockFormat: String, Sendable, CaseIterable {
     /// y[b, o] = Σₖ x[b, k] · W[o, k] for o in `rows`, reading W (rows of `rowBytes` bytes,
     /// `columns` elements each) in this encoding. x is (batch, columns); y has row stride `yStride`.
     /// Each element is reduced in the canonical order described at the top of this file.
+    /// `path` chooses the kernels' instructions (`KernelPath`; the results are the same).
     public func multiply(
         x: UnsafePointer<Float>, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
-        batch: Int, columns: Int, yStride: Int, rows: Range<Int>
+        batch: Int, columns: Int, yStride: Int, rows: Range<Int>, path: KernelPath = .selected
+    ) {
+        switch path {
+        case .x86: multiply(X86Intrinsics.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .portable: multiply(PortableSIMD.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        }
+    }
+
+    private func multiply<I: InstructionSet>(
+        _: I.Type, _ x: UnsafePointer<Float>, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
+        _ batch: Int, _ columns: Int, _ yStride: Int, _ rows: Range<Int>
     ) {
         // Batch 1 of the half formats and K-quants walks the rows in sequence (`multiply`); the
         // decode-once kernel's four-row tile measured slower there (m110 F16 S_TG 67 vs 39 tok/s)
@@ -173,49 +184,56 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         // prompts 2–4×; two sessions of alternating runs). Both reduce in the canonical order, so the choice never shows in results.
         let decodeOnce = batch > 1
         switch self {
-        case .f16 where decodeOnce: BlockMatmul.multiplyDecoded(F16Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .f16: BlockMatmul.multiply(F16Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .bf16 where decodeOnce: BlockMatmul.multiplyDecoded(BF16Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .bf16: BlockMatmul.multiply(BF16Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q8_0: BlockMatmul.multiplyDecoded(Q8_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q4_0: BlockMatmul.multiplyDecoded(Q4_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q4_K where decodeOnce: BlockMatmul.multiplyDecoded(Q4KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q4_K: BlockMatmul.multiply(Q4KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q6_K where decodeOnce: BlockMatmul.multiplyDecoded(Q6KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q6_K: BlockMatmul.multiply(Q6KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q5_0: BlockMatmul.multiplyDecoded(Q5_0Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q4_1: BlockMatmul.multiplyDecoded(Q4_1Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q5_1: BlockMatmul.multiplyDecoded(Q5_1Decoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .iq4_nl: BlockMatmul.multiplyDecoded(IQ4_NLDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q5_K where decodeOnce: BlockMatmul.multiplyDecoded(Q5KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q5_K: BlockMatmul.multiply(Q5KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q3_K where decodeOnce: BlockMatmul.multiplyDecoded(Q3KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q3_K: BlockMatmul.multiply(Q3KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q2_K where decodeOnce: BlockMatmul.multiplyDecoded(Q2KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .q2_K: BlockMatmul.multiply(Q2KDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .iq4_xs where decodeOnce: BlockMatmul.multiplyDecoded(IQ4XSDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
-        case .iq4_xs: BlockMatmul.multiply(IQ4XSDecoder.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .f16 where decodeOnce: BlockMatmul.multiplyDecoded(F16Decoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .f16: BlockMatmul.multiply(F16Decoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .bf16 where decodeOnce: BlockMatmul.multiplyDecoded(BF16Decoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .bf16: BlockMatmul.multiply(BF16Decoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q8_0: BlockMatmul.multiplyDecoded(Q8_0Decoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_0: BlockMatmul.multiplyDecoded(Q4_0Decoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_K where decodeOnce: BlockMatmul.multiplyDecoded(Q4KDecoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_K: BlockMatmul.multiply(Q4KDecoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q6_K where decodeOnce: BlockMatmul.multiplyDecoded(Q6KDecoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q6_K: BlockMatmul.multiply(Q6KDecoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q5_0: BlockMatmul.multiplyDecoded(Q5_0Decoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q4_1: BlockMatmul.multiplyDecoded(Q4_1Decoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q5_1: BlockMatmul.multiplyDecoded(Q5_1Decoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .iq4_nl: BlockMatmul.multiplyDecoded(IQ4_NLDecoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q5_K where decodeOnce: BlockMatmul.multiplyDecoded(Q5KDecoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q5_K: BlockMatmul.multiply(Q5KDecoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q3_K where decodeOnce: BlockMatmul.multiplyDecoded(Q3KDecoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q3_K: BlockMatmul.multiply(Q3KDecoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q2_K where decodeOnce: BlockMatmul.multiplyDecoded(Q2KDecoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .q2_K: BlockMatmul.multiply(Q2KDecoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .iq4_xs where decodeOnce: BlockMatmul.multiplyDecoded(IQ4XSDecoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
+        case .iq4_xs: BlockMatmul.multiply(IQ4XSDecoder.self, I.self, x, w, rowBytes, y, batch, columns, yStride, rows)
         }
     }
 
     /// Decodes one row of `columns` elements into `out` with the fast decoder (embedding lookup).
     /// Bit-identical to `dequantizeReference`.
-    public func dequantize(row: UnsafeRawPointer, columns: Int, into out: UnsafeMutablePointer<Float>) {
+    public func dequantize(row: UnsafeRawPointer, columns: Int, into out: UnsafeMutablePointer<Float>, path: KernelPath = .selected) {
+        switch path {
+        case .x86: dequantize(X86Intrinsics.self, row, columns, out)
+        case .portable: dequantize(PortableSIMD.self, row, columns, out)
+        }
+    }
+
+    private func dequantize<I: InstructionSet>(_: I.Type, _ row: UnsafeRawPointer, _ columns: Int, _ out: UnsafeMutablePointer<Float>) {
         switch self {
-        case .f16: BlockMatmul.decodeRow(F16Decoder.self, row, columns, out)
-        case .bf16: BlockMatmul.decodeRow(BF16Decoder.self, row, columns, out)
-        case .q8_0: BlockMatmul.decodeRow(Q8_0Decoder.self, row, columns, out)
-        case .q4_0: BlockMatmul.decodeRow(Q4_0Decoder.self, row, columns, out)
-        case .q4_K: BlockMatmul.decodeRow(Q4KDecoder.self, row, columns, out)
-        case .q6_K: BlockMatmul.decodeRow(Q6KDecoder.self, row, columns, out)
-        case .q5_0: BlockMatmul.decodeRow(Q5_0Decoder.self, row, columns, out)
-        case .q4_1: BlockMatmul.decodeRow(Q4_1Decoder.self, row, columns, out)
-        case .q5_1: BlockMatmul.decodeRow(Q5_1Decoder.self, row, columns, out)
-        case .iq4_nl: BlockMatmul.decodeRow(IQ4_NLDecoder.self, row, columns, out)
-        case .q5_K: BlockMatmul.decodeRow(Q5KDecoder.self, row, columns, out)
-        case .q3_K: BlockMatmul.decodeRow(Q3KDecoder.self, row, columns, out)
-        case .q2_K: BlockMatmul.decodeRow(Q2KDecoder.self, row, columns, out)
-        case .iq4_xs: BlockMatmul.decodeRow(IQ4XSDecoder.self, row, columns, out)
+        case .f16: BlockMatmul.decodeRow(F16Decoder.self, I.self, row, columns, out)
+        case .bf16: BlockMatmul.decodeRow(BF16Decoder.self, I.self, row, columns, out)
+        case .q8_0: BlockMatmul.decodeRow(Q8_0Decoder.self, I.self, row, columns, out)
+        case .q4_0: BlockMatmul.decodeRow(Q4_0Decoder.self, I.self, row, columns, out)
+        case .q4_K: BlockMatmul.decodeRow(Q4KDecoder.self, I.self, row, columns, out)
+        case .q6_K: BlockMatmul.decodeRow(Q6KDecoder.self, I.self, row, columns, out)
+        case .q5_0: BlockMatmul.decodeRow(Q5_0Decoder.self, I.self, row, columns, out)
+        case .q4_1: BlockMatmul.decodeRow(Q4_1Decoder.self, I.self, row, columns, out)
+        case .q5_1: BlockMatmul.decodeRow(Q5_1Decoder.self, I.self, row, columns, out)
+        case .iq4_nl: BlockMatmul.decodeRow(IQ4_NLDecoder.self, I.self, row, columns, out)
+        case .q5_K: BlockMatmul.decodeRow(Q5KDecoder.self, I.self, row, columns, out)
+        case .q3_K: BlockMatmul.decodeRow(Q3KDecoder.self, I.self, row, columns, out)
+        case .q2_K: BlockMatmul.decodeRow(Q2KDecoder.self, I.self, row, columns, out)
+        case .iq4_xs: BlockMatmul.decodeRow(IQ4XSDecoder.self, I.self, row, columns, out)
         }
     }
 
@@ -245,7 +263,7 @@ public enum BlockFormat: String, Sendable, CaseIterable {
     /// (each row is quantized on its own, so the codes are the same).
     public func quantizeActivations(
         _ x: UnsafePointer<Float>, batch: Int, columns: Int, pool: ThreadPool?,
-        minimumElements: Int = ThreadPool.rowSplitMinimumElements
+        minimumElements: Int = ThreadPool.rowSplitMinimumElements, path: KernelPath = .selected
     ) -> QuantizedActivations? {
         let activations: QuantizedActivations
         switch activationEncoding {
@@ -254,9 +272,9 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q8_K: activations = .q8_K(Q8KActivations(batch: batch, columns: columns))
         }
         if let pool, pool.threadCount > 1, batch > 1, batch * columns >= minimumElements {
-            pool.run(splitting: batch) { rows, _ in activations.quantize(x, rows: rows) }
+            pool.run(splitting: batch) { rows, _ in activations.quantize(x, rows: rows, path: path) }
         } else {
-            activations.quantize(x, rows: 0..<batch)
+            activations.quantize(x, rows: 0..<batch, path: path)
         }
         return activations
     }
@@ -281,34 +299,44 @@ public enum BlockFormat: String, Sendable, CaseIterable {
     /// these formats.
     public func multiplyIntegerProducts(
         x: UnsafePointer<Float>, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
-        batch: Int, columns: Int, yStride: Int, rows: Range<Int>
+        batch: Int, columns: Int, yStride: Int, rows: Range<Int>, path: KernelPath = .selected
     ) {
-        guard let activations = quantizeActivations(x, batch: batch, columns: columns) else {
+        guard let activations = quantizeActivations(x, batch: batch, columns: columns, pool: nil, path: path) else {
             preconditionFailure("\(self) has no integer kernel")
         }
         defer { activations.deallocate() }
-        multiplyIntegerProducts(activations, w: w, rowBytes: rowBytes, y: y, yStride: yStride, rows: rows)
+        multiplyIntegerProducts(activations, w: w, rowBytes: rowBytes, y: y, yStride: yStride, rows: rows, path: path)
     }
 
     /// `multiplyIntegerProducts` on activations already quantized (once for all the threads that
     /// share a product) by this format's `quantizeActivations`.
     public func multiplyIntegerProducts(
         _ activations: QuantizedActivations, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
-        yStride: Int, rows: Range<Int>
+        yStride: Int, rows: Range<Int>, path: KernelPath = .selected
+    ) {
+        switch path {
+        case .x86: multiplyIntegerProducts(X86Intrinsics.self, activations, w, rowBytes, y, yStride, rows)
+        case .portable: multiplyIntegerProducts(PortableSIMD.self, activations, w, rowBytes, y, yStride, rows)
+        }
+    }
+
+    private func multiplyIntegerProducts<I: InstructionSet>(
+        _: I.Type, _ activations: QuantizedActivations, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
+        _ yStride: Int, _ rows: Range<Int>
     ) {
         switch self {
-        case .q8_0: IntegerKernels.multiply(Q8_0Decoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
-        case .q4_0: IntegerKernels.multiply(Q4_0Decoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
-        case .q4_K: KQuantIntegerKernels.multiply(Q4KDecoder.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
-        case .q6_K: KQuantIntegerKernels.multiply(Q6KDecoder.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
-        case .q5_0: IntegerKernels.multiply(Q5_0Decoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
-        case .q4_1: IntegerKernels.multiply(Q4_1Decoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
-        case .q5_1: IntegerKernels.multiply(Q5_1Decoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
-        case .iq4_nl: IntegerKernels.multiply(IQ4_NLDecoder.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
-        case .q5_K: KQuantIntegerKernels.multiply(Q5KDecoder.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
-        case .q3_K: KQuantIntegerKernels.multiply(Q3KDecoder.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
-        case .q2_K: KQuantIntegerKernels.multiply(Q2KDecoder.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
-        case .iq4_xs: KQuantIntegerKernels.multiply(IQ4XSDecoder.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
+        case .q8_0: IntegerKernels.multiply(Q8_0Decoder.self, I.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
+        case .q4_0: IntegerKernels.multiply(Q4_0Decoder.self, I.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
+        case .q4_K: KQuantIntegerKernels.multiply(Q4KDecoder.self, I.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
+        case .q6_K: KQuantIntegerKernels.multiply(Q6KDecoder.self, I.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
+        case .q5_0: IntegerKernels.multiply(Q5_0Decoder.self, I.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
+        case .q4_1: IntegerKernels.multiply(Q4_1Decoder.self, I.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
+        case .q5_1: IntegerKernels.multiply(Q5_1Decoder.self, I.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
+        case .iq4_nl: IntegerKernels.multiply(IQ4_NLDecoder.self, I.self, activations.q8_0Rows, w, rowBytes, y, yStride, rows)
+        case .q5_K: KQuantIntegerKernels.multiply(Q5KDecoder.self, I.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
+        case .q3_K: KQuantIntegerKernels.multiply(Q3KDecoder.self, I.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
+        case .q2_K: KQuantIntegerKernels.multiply(Q2KDecoder.self, I.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
+        case .iq4_xs: KQuantIntegerKernels.multiply(IQ4XSDecoder.self, I.self, activations.q8_KRows, w, rowBytes, y, yStride, rows)
         case .f16, .bf16: preconditionFailure("\(self) has no integer kernel")
         }
     }
@@ -359,8 +387,8 @@ enum BlockMatmul {
     /// as `Matmul.dot` over the dequantized row, whatever the batch size or row range.
     /// (m110 Q8_0 vs the fused factored-order kernel, same session, medians, S_TG tok/s: B=1
     /// 184 → 172–176, B=8 243 → 333, B=32 343 → 544; prompt processing ~370 → ~560.)
-    static func multiplyDecoded<D: BlockDecoder>(
-        _: D.Type, _ x: UnsafePointer<Float>, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
+    static func multiplyDecoded<D: BlockDecoder, I: InstructionSet>(
+        _: D.Type, _: I.Type, _ x: UnsafePointer<Float>, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
         _ batch: Int, _ columns: Int, _ ldy: Int, _ rows: Range<Int>
     ) {
         var o = rows.lowerBound
@@ -368,11 +396,11 @@ enum BlockMatmul {
             while o + 4 <= rows.upperBound {
                 let wo = w + o * rowBytes
                 touch(wo, count: 4 * rowBytes, sink: y + o)
-                tile4x1(D.self, wo, rowBytes, x, columns, y + o)
+                tile4x1(D.self, I.self, wo, rowBytes, x, columns, y + o)
                 o += 4
             }
             while o < rows.upperBound {
-                y[o] = dot(D.self, w + o * rowBytes, x, columns)
+                y[o] = dot(D.self, I.self, w + o * rowBytes, x, columns)
                 o += 1
             }
             return
@@ -381,7 +409,7 @@ enum BlockMatmul {
             let decoded = buffer.baseAddress!
             while o < rows.upperBound {
                 let n = min(4, rows.upperBound - o)
-                for r in 0..<n { decodeRow(D.self, w + (o + r) * rowBytes, columns, decoded + r * columns) }
+                for r in 0..<n { decodeRow(D.self, I.self, w + (o + r) * rowBytes, columns, decoded + r * columns) }
                 Matmul.simd(x: x, w: decoded, y: y + o, batch: batch, inDim: columns, outDim: n, yStride: ldy)
                 o += n
             }
@@ -408,8 +436,8 @@ enum BlockMatmul {
     /// Four weight rows against one activation row, decoded group by group: four independent FMA
     /// chains, each in `Matmul.dot`'s order over its dequantized row.
     @inline(__always)
-    static func tile4x1<D: BlockDecoder>(
-        _: D.Type, _ w: UnsafeRawPointer, _ rowBytes: Int, _ x: UnsafePointer<Float>, _ columns: Int,
+    static func tile4x1<D: BlockDecoder, I: InstructionSet>(
+        _: D.Type, _: I.Type, _ w: UnsafeRawPointer, _ rowBytes: Int, _ x: UnsafePointer<Float>, _ columns: Int,
         _ y: UnsafeMutablePointer<Float>
     ) {
         let w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes
@@ -417,10 +445,10 @@ enum BlockMatmul {
         let x0 = UnsafeRawPointer(x)
         for g in 0..<(columns >> 5) {
             let xg = x0 + g &* 128
-            accumulate(&a0, D.group(w0, g), xg)
-            accumulate(&a1, D.group(w1, g), xg)
-            accumulate(&a2, D.group(w2, g), xg)
-            accumulate(&a3, D.group(w3, g), xg)
+            accumulate(&a0, D.group(w0, g, I.self), xg)
+            accumulate(&a1, D.group(w1, g, I.self), xg)
+            accumulate(&a2, D.group(w2, g, I.self), xg)
+            accumulate(&a3, D.group(w3, g, I.self), xg)
         }
         y[0] = finish(D.self, a0, w0, x, columns)
         y[1] = finish(D.self, a1, w1, x, columns)
@@ -428,8 +456,8 @@ enum BlockMatmul {
         y[3] = finish(D.self, a3, w3, x, columns)
     }
 
-    static func multiply<D: BlockDecoder>(
-        _: D.Type, _ x: UnsafePointer<Float>, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
+    static func multiply<D: BlockDecoder, I: InstructionSet>(
+        _: D.Type, _: I.Type, _ x: UnsafePointer<Float>, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
         _ batch: Int, _ columns: Int, _ ldy: Int, _ rows: Range<Int>
     ) {
         var o = rows.lowerBound
@@ -438,7 +466,7 @@ enum BlockMatmul {
             let wo = w + o * rowBytes
             var b = 0
             while b + 2 <= batch {
-                tile4x2(D.self, wo, rowBytes, x + b * columns, columns, y + b * ldy + o, ldy)
+                tile4x2(D.self, I.self, wo, rowBytes, x + b * columns, columns, y + b * ldy + o, ldy)
                 b += 2
             }
             if b < batch {
@@ -446,12 +474,12 @@ enum BlockMatmul {
                 // is read as one sequential stream the hardware prefetcher follows. Four short
                 // interleaved row streams (a 4×1 tile) measured 2× slower at batch 1 (m110 F16
                 // 44 → 75 tok/s, Q8_0 38 → 96), although they break the FMA chain.
-                for r in 0..<4 { y[b * ldy + o + r] = dot(D.self, wo + r * rowBytes, x + b * columns, columns) }
+                for r in 0..<4 { y[b * ldy + o + r] = dot(D.self, I.self, wo + r * rowBytes, x + b * columns, columns) }
             }
             o += 4
         }
         while o < rows.upperBound {
-            for b in 0..<batch { y[b * ldy + o] = dot(D.self, w + o * rowBytes, x + b * columns, columns) }
+            for b in 0..<batch { y[b * ldy + o] = dot(D.self, I.self, w + o * rowBytes, x + b * columns, columns) }
             o += 1
         }
     }
@@ -487,16 +515,16 @@ enum BlockMatmul {
     }
 
     @inline(__always)
-    static func dot<D: BlockDecoder>(_: D.Type, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
+    static func dot<D: BlockDecoder, I: InstructionSet>(_: D.Type, _: I.Type, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ columns: Int) -> Float {
         var acc = SIMD8<Float>()
         let xr = UnsafeRawPointer(x)
-        for g in 0..<(columns >> 5) { accumulate(&acc, D.group(row, g), xr + g &* 128) }
+        for g in 0..<(columns >> 5) { accumulate(&acc, D.group(row, g, I.self), xr + g &* 128) }
         return finish(D.self, acc, row, x, columns)
     }
 
     @inline(__always)
-    static func tile4x2<D: BlockDecoder>(
-        _: D.Type, _ w: UnsafeRawPointer, _ rowBytes: Int, _ x: UnsafePointer<Float>, _ columns: Int,
+    static func tile4x2<D: BlockDecoder, I: InstructionSet>(
+        _: D.Type, _: I.Type, _ w: UnsafeRawPointer, _ rowBytes: Int, _ x: UnsafePointer<Float>, _ columns: Int,
         _ y: UnsafeMutablePointer<Float>, _ ldy: Int
     ) {
         let w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes
@@ -505,13 +533,13 @@ enum BlockMatmul {
         let x0 = UnsafeRawPointer(x), x1 = UnsafeRawPointer(x + columns)
         for g in 0..<(columns >> 5) {
             let offset = g &* 128
-            let d0 = D.group(w0, g)
+            let d0 = D.group(w0, g, I.self)
             accumulate(&a00, d0, x0 + offset); accumulate(&a10, d0, x1 + offset)
-            let d1 = D.group(w1, g)
+            let d1 = D.group(w1, g, I.self)
             accumulate(&a01, d1, x0 + offset); accumulate(&a11, d1, x1 + offset)
-            let d2 = D.group(w2, g)
+            let d2 = D.group(w2, g, I.self)
             accumulate(&a02, d2, x0 + offset); accumulate(&a12, d2, x1 + offset)
-            let d3 = D.group(w3, g)
+            let d3 = D.group(w3, g, I.self)
             accumulate(&a03, d3, x0 + offset); accumulate(&a13, d3, x1 + offset)
         }
         let xs1 = x + columns
@@ -525,10 +553,10 @@ enum BlockMatmul {
         y[ldy + 3] = finish(D.self, a13, w3, xs1, columns)
     }
 
-    static func decodeRow<D: BlockDecoder>(_: D.Type, _ row: UnsafeRawPointer, _ columns: Int, _ out: UnsafeMutablePointer<Float>) {
+    static func decodeRow<D: BlockDecoder, I: InstructionSet>(_: D.Type, _: I.Type, _ row: UnsafeRawPointer, _ columns: Int, _ out: UnsafeMutablePointer<Float>) {
         let o = UnsafeMutableRawPointer(out)
         for g in 0..<(columns >> 5) {
-            let d = D.group(row, g)
+            let d = D.group(row, g, I.self)
             o.storeBytes(of: d.v0, toByteOffset: g * 128, as: SIMD8<Float>.self)
             o.storeBytes(of: d.v1, toByteOffset: g * 128 + 32, as: SIMD8<Float>.self)
             o.storeBytes(of: d.v2, toByteOffset: g * 128 + 64, as: SIMD8<Float>.self)
@@ -558,11 +586,13 @@ func loadHalf(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
 /// was an accumulator, which chained all four rows' FMAs into one. Here the bits reach the vector
 /// unit by vmovd, which depends on nothing, and vcvtph2ps converts them.
 @inline(__always)
-func loadHalfScale(_ p: UnsafeRawPointer) -> Float {
+func loadHalfScale<I: InstructionSet>(_ p: UnsafeRawPointer, _: I.Type) -> Float {
     #if os(Linux) && arch(x86_64)
-    let bits = _mm_cvtsi32_si128(Int32(p.loadUnaligned(as: UInt16.self)))
-    return _mm_cvtph_ps(bits)[0]
-    #else
+    if I.usesX86Intrinsics {
+        let bits = _mm_cvtsi32_si128(Int32(p.loadUnaligned(as: UInt16.self)))
+        return _mm_cvtph_ps(bits)[0]
+    }
+    #endif
     // A finite half's 15 magnitude bits, placed as a float's exponent and mantissa (with the
     // sign), are its value × 2⁻¹¹², which the multiply restores exactly (subnormal halves
     // included). Infinities and NaNs take the slow path.
@@ -570,5 +600,4 @@ func loadHalfScale(_ p: UnsafeRawPointer) -> Float {
     let magnitude = h & 0x7FFF
     if _slowPath(magnitude >= 0x7C00) { return Float(Float16(bitPattern: UInt16(truncatingIfNeeded: h))) }
     return Float(bitPattern: (magnitude &<< 13) | ((h & 0x8000) &<< 16)) * 0x1p112
-    #endif
 }

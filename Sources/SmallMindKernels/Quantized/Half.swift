@@ -16,7 +16,7 @@ enum F16Decoder: BlockDecoder {
     }
 
     @inline(__always)
-    static func group(_ row: UnsafeRawPointer, _ g: Int) -> DecodedGroup {
+    static func group<I: InstructionSet>(_ row: UnsafeRawPointer, _ g: Int, _: I.Type) -> DecodedGroup {
         let k = g &* 32
         return DecodedGroup(v0: eight(row, k), v1: eight(row, k &+ 8), v2: eight(row, k &+ 16), v3: eight(row, k &+ 24))
     }
@@ -44,7 +44,7 @@ enum BF16Decoder: BlockDecoder {
     }
 
     @inline(__always)
-    static func group(_ row: UnsafeRawPointer, _ g: Int) -> DecodedGroup {
+    static func group<I: InstructionSet>(_ row: UnsafeRawPointer, _ g: Int, _: I.Type) -> DecodedGroup {
         let k = g &* 32
         return DecodedGroup(v0: eight(row, k), v1: eight(row, k &+ 8), v2: eight(row, k &+ 16), v3: eight(row, k &+ 24))
     }

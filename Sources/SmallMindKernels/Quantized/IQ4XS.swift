@@ -29,10 +29,10 @@ enum IQ4XSDecoder: BlockDecoder {
     }
 
     @inline(__always)
-    static func group(_ row: UnsafeRawPointer, _ g: Int) -> DecodedGroup {
+    static func group<I: InstructionSet>(_ row: UnsafeRawPointer, _ g: Int, _: I.Type) -> DecodedGroup {
         let block = row + (g &>> 3) &* 136
         let s = g & 7
-        let dl = loadHalfScale(block) * Float(scale(s, block))
+        let dl = loadHalfScale(block, I.self) * Float(scale(s, block))
         let qs = block + (8 &+ 16 &* s)
         // A table lookup per element: this decoder serves embedding rows and the float reference
         // product only (the runtime multiplies IQ4_XS in integers).

@@ -20,9 +20,9 @@ enum IQ4_NLDecoder: BlockDecoder {
     static let values: [Int8] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113]
 
     @inline(__always)
-    static func group(_ row: UnsafeRawPointer, _ g: Int) -> DecodedGroup {
+    static func group<I: InstructionSet>(_ row: UnsafeRawPointer, _ g: Int, _: I.Type) -> DecodedGroup {
         let block = row + g &* 18
-        let d = loadHalfScale(block), c = codes(block)
+        let d = loadHalfScale(block, I.self), c = codes(block, I.self)
         @inline(__always) func eight(_ q: SIMD8<Int8>) -> SIMD8<Float> { SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: q)) * d }
         return DecodedGroup(v0: eight(c.lowHalf.lowHalf), v1: eight(c.lowHalf.highHalf), v2: eight(c.highHalf.lowHalf), v3: eight(c.highHalf.highHalf))
     }
@@ -51,20 +51,21 @@ extension IQ4_NLDecoder: IntegerBlockDecoder {
 extension IQ4_NLDecoder: IntegerWeightBlocks {
     /// The table's values, looked up by vpshufb (ggml's way on AVX2).
     @inline(__always)
-    static func codes(_ block: UnsafeRawPointer) -> SIMD32<Int8> {
+    static func codes<I: InstructionSet>(_ block: UnsafeRawPointer, _: I.Type) -> SIMD32<Int8> {
         #if os(Linux) && arch(x86_64)
-        // kvalues_iq4nl as two little-endian words: bytes 0..<8, then 8..<16.
-        let table = _mm_set_epi64x(0x7159_4535_2619_0D01, Int64(bitPattern: 0xF6EA_DDCF_BFAD_9881))
-        let packed = unsafeBitCast(block.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self), to: __m128i.self)
-        let mask = _mm_set1_epi8(0x0F)
-        let low = _mm_shuffle_epi8(table, _mm_and_si128(packed, mask))
-        let high = _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(packed, 4), mask))
-        return unsafeBitCast(_mm256_set_m128i(high, low), to: SIMD32<Int8>.self)
-        #else
+        if I.usesX86Intrinsics {
+            // kvalues_iq4nl as two little-endian words: bytes 0..<8, then 8..<16.
+            let table = _mm_set_epi64x(0x7159_4535_2619_0D01, Int64(bitPattern: 0xF6EA_DDCF_BFAD_9881))
+            let packed = unsafeBitCast(block.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self), to: __m128i.self)
+            let mask = _mm_set1_epi8(0x0F)
+            let low = _mm_shuffle_epi8(table, _mm_and_si128(packed, mask))
+            let high = _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(packed, 4), mask))
+            return unsafeBitCast(_mm256_set_m128i(high, low), to: SIMD32<Int8>.self)
+        }
+        #endif
         let nibbles = portableNibbleCodes(block + 2, 0)
         var codes = SIMD32<Int8>()
         for i in 0..<32 { codes[i] = values[Int(nibbles[i])] }
         return codes
-        #endif
     }
 }

@@ -28,45 +28,47 @@ import _Builtin_intrinsics.intel
 /// summed apart as `IntegerMatmul` describes).
 protocol IntegerWeightBlocks: IntegerBlockDecoder {
     /// The block's 32 codes as signed bytes, in element order.
-    static func codes(_ block: UnsafeRawPointer) -> SIMD32<Int8>
+    static func codes<I: InstructionSet>(_ block: UnsafeRawPointer, _: I.Type) -> SIMD32<Int8>
 }
 
 extension Q8_0Decoder: IntegerWeightBlocks {
     @inline(__always)
-    static func codes(_ block: UnsafeRawPointer) -> SIMD32<Int8> {
+    static func codes<I: InstructionSet>(_ block: UnsafeRawPointer, _: I.Type) -> SIMD32<Int8> {
         block.loadUnaligned(fromByteOffset: 2, as: SIMD32<Int8>.self)
     }
 }
 
 extension Q4_0Decoder: IntegerWeightBlocks {
     @inline(__always)
-    static func codes(_ block: UnsafeRawPointer) -> SIMD32<Int8> {
+    static func codes<I: InstructionSet>(_ block: UnsafeRawPointer, _: I.Type) -> SIMD32<Int8> {
         #if os(Linux) && arch(x86_64)
-        // ggml's bytes_from_nibbles_32: low nibbles are elements 0..<16, high nibbles 16..<32.
-        let packed = unsafeBitCast(block.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self), to: __m128i.self)
-        let both = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed)
-        let nibbles = _mm256_and_si256(both, _mm256_set1_epi8(0x0F))
-        return unsafeBitCast(_mm256_sub_epi8(nibbles, _mm256_set1_epi8(8)), to: SIMD32<Int8>.self)
-        #else
+        if I.usesX86Intrinsics {
+            // ggml's bytes_from_nibbles_32: low nibbles are elements 0..<16, high nibbles 16..<32.
+            let packed = unsafeBitCast(block.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self), to: __m128i.self)
+            let both = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed)
+            let nibbles = _mm256_and_si256(both, _mm256_set1_epi8(0x0F))
+            return unsafeBitCast(_mm256_sub_epi8(nibbles, _mm256_set1_epi8(8)), to: SIMD32<Int8>.self)
+        }
+        #endif
         let packed = block.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
         let low = SIMD16<Int8>(truncatingIfNeeded: packed & 0x0F) &- 8
         let high = SIMD16<Int8>(truncatingIfNeeded: packed &>> 4) &- 8
         return SIMD32(lowHalf: low, highHalf: high)
-        #endif
     }
 }
 
 enum IntegerKernels {
     /// The eight exact lane sums of one block: lane j = Σ w[i]·x[i] over i = 4j ..< 4j + 4, as floats.
     @inline(__always)
-    static func blockSums(_ w: SIMD32<Int8>, _ x: SIMD32<Int8>) -> SIMD8<Float> {
+    static func blockSums<I: InstructionSet>(_ w: SIMD32<Int8>, _ x: SIMD32<Int8>, _: I.Type) -> SIMD8<Float> {
         #if os(Linux) && arch(x86_64)
-        let wv = unsafeBitCast(w, to: __m256i.self), xv = unsafeBitCast(x, to: __m256i.self)
-        let pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(xv, wv))
-        return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)))
-        #else
-        return portableBlockSums(w, x)
+        if I.usesX86Intrinsics {
+            let wv = unsafeBitCast(w, to: __m256i.self), xv = unsafeBitCast(x, to: __m256i.self)
+            let pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(xv, wv))
+            return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)))
+        }
         #endif
+        return portableBlockSums(w, x)
     }
 
     /// `blockSums` in portable SIMD: int16 products, then adjacent pairs summed twice.
@@ -85,8 +87,8 @@ enum IntegerKernels {
     /// Walking four rows side by side (4×1 and 4×2 tiles) was slower everywhere: m110 Q8_0 S_TG
     /// B=1 97–102 vs 191–202 tok/s, B=8 247–252 vs 342–380 — the interleaved row streams starve
     /// the memory bus, as they did for the float kernels.
-    static func multiply<W: IntegerWeightBlocks>(
-        _: W.Type, _ a: Q8Activations, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
+    static func multiply<W: IntegerWeightBlocks, I: InstructionSet>(
+        _: W.Type, _: I.Type, _ a: Q8Activations, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
         _ ldy: Int, _ rows: Range<Int>
     ) {
         let blocks = a.columns / 32
@@ -94,32 +96,32 @@ enum IntegerKernels {
             let row = w + o * rowBytes
             var b = 0
             while b + 8 <= a.batch {
-                tile1x4(W.self, row, a, b, blocks, y + b * ldy + o, ldy, eight: true)
+                tile1x4(W.self, I.self, row, a, b, blocks, y + b * ldy + o, ldy, eight: true)
                 b += 8
             }
             while b + 4 <= a.batch {
-                tile1x4(W.self, row, a, b, blocks, y + b * ldy + o, ldy, eight: false)
+                tile1x4(W.self, I.self, row, a, b, blocks, y + b * ldy + o, ldy, eight: false)
                 b += 4
             }
             while b < a.batch {
-                y[b * ldy + o] = dot(W.self, row, a, b, blocks)
+                y[b * ldy + o] = dot(W.self, I.self, row, a, b, blocks)
                 b += 1
             }
         }
     }
 
     @inline(__always)
-    static func dot<W: IntegerWeightBlocks>(
-        _: W.Type, _ row: UnsafeRawPointer, _ a: Q8Activations, _ b: Int, _ blocks: Int
+    static func dot<W: IntegerWeightBlocks, I: InstructionSet>(
+        _: W.Type, _: I.Type, _ row: UnsafeRawPointer, _ a: Q8Activations, _ b: Int, _ blocks: Int
     ) -> Float {
         let x = UnsafeRawPointer(a.codes + b * a.columns), scales = a.scales + b * blocks
         let scaledSums = a.scaledSums + b * blocks
         var acc = SIMD8<Float>(), mins: Float = 0
         for g in 0..<blocks {
             let block = row + g &* W.blockBytes
-            let sums = blockSums(W.codes(block), x.loadUnaligned(fromByteOffset: g &* 32, as: SIMD32<Int8>.self))
-            acc = acc.addingProduct(sums, SIMD8(repeating: loadHalfScale(block) * scales[g]))
-            if let at = W.minimumOffset { mins = mins.addingProduct(loadHalfScale(block + at), scaledSums[g]) }
+            let sums = blockSums(W.codes(block, I.self), x.loadUnaligned(fromByteOffset: g &* 32, as: SIMD32<Int8>.self), I.self)
+            acc = acc.addingProduct(sums, SIMD8(repeating: loadHalfScale(block, I.self) * scales[g]))
+            if let at = W.minimumOffset { mins = mins.addingProduct(loadHalfScale(block + at, I.self), scaledSums[g]) }
         }
         return W.minimumOffset == nil ? Matmul.reduceLanes(acc) : Matmul.reduceLanes(acc) + mins
     }
@@ -127,8 +129,8 @@ enum IntegerKernels {
     /// One weight row against four activation rows (eight with `eight`): each block decoded once
     /// for all of them, one FMA chain each.
     @inline(__always)
-    static func tile1x4<W: IntegerWeightBlocks>(
-        _: W.Type, _ row: UnsafeRawPointer, _ a: Q8Activations, _ b: Int, _ blocks: Int,
+    static func tile1x4<W: IntegerWeightBlocks, I: InstructionSet>(
+        _: W.Type, _: I.Type, _ row: UnsafeRawPointer, _ a: Q8Activations, _ b: Int, _ blocks: Int,
         _ y: UnsafeMutablePointer<Float>, _ ldy: Int, eight: Bool
     ) {
         let x = UnsafeRawPointer(a.codes + b * a.columns), columns = a.columns
@@ -140,16 +142,16 @@ enum IntegerKernels {
         var mins0 = SIMD4<Float>(), mins1 = SIMD4<Float>()
         for g in 0..<blocks {
             let block = row + g &* W.blockBytes
-            let codes = W.codes(block), dw = SIMD8(repeating: loadHalfScale(block))
+            let codes = W.codes(block, I.self), dw = SIMD8(repeating: loadHalfScale(block, I.self))
             let xg = x + g &* 32
             @inline(__always) func step(_ acc: inout SIMD8<Float>, _ i: Int) {
-                let sums = blockSums(codes, xg.loadUnaligned(fromByteOffset: i &* columns, as: SIMD32<Int8>.self))
+                let sums = blockSums(codes, xg.loadUnaligned(fromByteOffset: i &* columns, as: SIMD32<Int8>.self), I.self)
                 acc = acc.addingProduct(sums, dw * SIMD8(repeating: s[i &* blocks &+ g]))
             }
             step(&a0, 0); step(&a1, 1); step(&a2, 2); step(&a3, 3)
             if eight { step(&a4, 4); step(&a5, 5); step(&a6, 6); step(&a7, 7) }
             if let at = W.minimumOffset {
-                let m = SIMD4<Float>(repeating: loadHalfScale(block + at))
+                let m = SIMD4<Float>(repeating: loadHalfScale(block + at, I.self))
                 @inline(__always) func sums(_ first: Int) -> SIMD4<Float> {
                     SIMD4(scaledSums[first &* blocks &+ g], scaledSums[(first &+ 1) &* blocks &+ g],
                           scaledSums[(first &+ 2) &* blocks &+ g], scaledSums[(first &+ 3) &* blocks &+ g])

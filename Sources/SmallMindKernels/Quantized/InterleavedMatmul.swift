@@ -28,11 +28,11 @@ enum InterleavedMatmul {
                 var acc: Float = 0
                 for g in 0..<blocks {
                     let block = w + o * rowBytes + g * W.blockBytes
-                    let weights = W.codes(block)
+                    let weights = W.codes(block, PortableSIMD.self)
                     var s: Int32 = 0
                     for i in 0..<32 { s += Int32(weights[i]) * codes[g * 32 + i] }
-                    acc = acc.addingProduct(Float(s), loadHalfScale(block) * scales[g])
-                    if let at = W.minimumOffset { acc = acc.addingProduct(loadHalfScale(block + at), scaledSums[g]) }
+                    acc = acc.addingProduct(Float(s), loadHalfScale(block, PortableSIMD.self) * scales[g])
+                    if let at = W.minimumOffset { acc = acc.addingProduct(loadHalfScale(block + at, PortableSIMD.self), scaledSums[g]) }
                 }
                 y[b * yStride + o] = acc
             }

@@ -79,10 +79,11 @@ public struct InterleavedRows: @unchecked Sendable {
 
     /// Whether this processor runs the kernels: AVX-512 F, CD, BW, DQ and VL with VNNI (the
     /// Cascade Lake set the module is compiled for), and Linux on x86-64. `SMALLMIND_AVX512=0`
-    /// in the environment turns them off, for comparing against the AVX2 kernels.
+    /// in the environment turns them off, for comparing against the AVX2 kernels, and so does
+    /// `SMALLMIND_KERNELS=portable` (`KernelPath`), which runs what other processors run.
     public static let isAvailable: Bool = {
         #if os(Linux) && arch(x86_64)
-        if ProcessInfo.processInfo.environment["SMALLMIND_AVX512"] == "0" { return false }
+        if ProcessInfo.processInfo.environment["SMALLMIND_AVX512"] == "0" || KernelPath.selected != .x86 { return false }
         guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
               let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
         else { return false }

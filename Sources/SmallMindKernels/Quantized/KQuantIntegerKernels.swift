@@ -32,18 +32,18 @@ protocol KQuantBlocks {
     static var codes: KQuantCodes { get }
     /// Whether the weights carry mins (value = d·sc·u − dmin·m): Q4_K, Q5_K and Q2_K.
     static var hasMins: Bool { get }
-    static func header(_ block: UnsafeRawPointer) -> Header
+    static func header<I: InstructionSet>(_ block: UnsafeRawPointer, _: I.Type) -> Header
     /// The scale of the integer sums (d, f16).
     static func scale(_ header: Header) -> Float
     /// Chunk c's codes (elements 32c ..< 32c + 32) and the scale of each pair of them.
-    static func chunk(_ block: UnsafeRawPointer, _ header: Header, _ c: Int) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>)
+    static func chunk<I: InstructionSet>(_ block: UnsafeRawPointer, _ header: Header, _ c: Int, _: I.Type) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>)
     /// The mins term of a super-block — Σ min · (sum of the activation codes of the min's
     /// sub-block), from the sums of each 32 (`sums32`) or 16 (`sums16`) codes — and its scale dmin.
-    static func mins(_ header: Header, sums32: UnsafePointer<Int32>, sums16: UnsafePointer<Int32>) -> (Int32, Float)
+    static func mins<I: InstructionSet>(_ header: Header, sums32: UnsafePointer<Int32>, sums16: UnsafePointer<Int32>, _: I.Type) -> (Int32, Float)
 }
 
 extension KQuantBlocks {
-    static func mins(_ header: Header, sums32: UnsafePointer<Int32>, sums16: UnsafePointer<Int32>) -> (Int32, Float) { (0, 0) }
+    static func mins<I: InstructionSet>(_ header: Header, sums32: UnsafePointer<Int32>, sums16: UnsafePointer<Int32>, _: I.Type) -> (Int32, Float) { (0, 0) }
 }
 
 extension Q4KDecoder: KQuantBlocks {
@@ -59,34 +59,35 @@ extension Q4KDecoder: KQuantBlocks {
     static var hasMins: Bool { true }
 
     @inline(__always)
-    static func header(_ block: UnsafeRawPointer) -> Header {
+    static func header<I: InstructionSet>(_ block: UnsafeRawPointer, _: I.Type) -> Header {
         var scales = SIMD8<Int16>(), mins = SIMD8<Int32>()
         for s in 0..<8 {
             let (sc, m) = scaleMin(s, block + 4)
             scales[s] = Int16(sc)
             mins[s] = Int32(m)
         }
-        return Header(d: loadHalfScale(block), dmin: loadHalfScale(block + 2), scales: scales, mins: mins)
+        return Header(d: loadHalfScale(block, I.self), dmin: loadHalfScale(block + 2, I.self), scales: scales, mins: mins)
     }
 
     @inline(__always)
     static func scale(_ header: Header) -> Float { header.d }
 
     @inline(__always)
-    static func chunk(_ block: UnsafeRawPointer, _ header: Header, _ c: Int) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>) {
+    static func chunk<I: InstructionSet>(_ block: UnsafeRawPointer, _ header: Header, _ c: Int, _: I.Type) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>) {
         let bytes = block.loadUnaligned(fromByteOffset: 16 &+ (c &>> 1) &* 32, as: SIMD32<UInt8>.self)
         let scale = SIMD16<Int16>(repeating: header.scales[c])
         #if os(Linux) && arch(x86_64)
-        let v = unsafeBitCast(bytes, to: __m256i.self)
-        let nibbles = c & 1 == 0 ? v : _mm256_srli_epi16(v, 4)
-        return (unsafeBitCast(_mm256_and_si256(nibbles, _mm256_set1_epi8(0x0F)), to: SIMD32<UInt8>.self), scale)
-        #else
-        return (c & 1 == 0 ? bytes & 0x0F : bytes &>> 4, scale)
+        if I.usesX86Intrinsics {
+            let v = unsafeBitCast(bytes, to: __m256i.self)
+            let nibbles = c & 1 == 0 ? v : _mm256_srli_epi16(v, 4)
+            return (unsafeBitCast(_mm256_and_si256(nibbles, _mm256_set1_epi8(0x0F)), to: SIMD32<UInt8>.self), scale)
+        }
         #endif
+        return (c & 1 == 0 ? bytes & 0x0F : bytes &>> 4, scale)
     }
 
     @inline(__always)
-    static func mins(_ header: Header, sums32: UnsafePointer<Int32>, sums16: UnsafePointer<Int32>) -> (Int32, Float) {
+    static func mins<I: InstructionSet>(_ header: Header, sums32: UnsafePointer<Int32>, sums16: UnsafePointer<Int32>, _: I.Type) -> (Int32, Float) {
         // Exact: |min · sum| ≤ 63 · 32 · 127 per sub-block.
         let products = header.mins &* UnsafeRawPointer(sums32).loadUnaligned(as: SIMD8<Int32>.self)
         let four = products.lowHalf &+ products.highHalf, two = four.lowHalf &+ four.highHalf
@@ -100,13 +101,13 @@ extension Q6KDecoder: KQuantBlocks {
 
     /// d; the sub-scales are read per chunk.
     @inline(__always)
-    static func header(_ block: UnsafeRawPointer) -> Float { loadHalfScale(block + 208) }
+    static func header<I: InstructionSet>(_ block: UnsafeRawPointer, _: I.Type) -> Float { loadHalfScale(block + 208, I.self) }
 
     @inline(__always)
     static func scale(_ header: Float) -> Float { header }
 
     @inline(__always)
-    static func chunk(_ block: UnsafeRawPointer, _ header: Float, _ c: Int) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>) {
+    static func chunk<I: InstructionSet>(_ block: UnsafeRawPointer, _ header: Float, _ c: Int, _: I.Type) -> (codes: SIMD32<UInt8>, scales: SIMD16<Int16>) {
         // Chunk c is quarter t of half n (layout in Q6K.swift); its two sub-blocks of 16 have
         // scales 8n + 2t and 8n + 2t + 1.
         let n = c &>> 2, t = c & 3
@@ -117,16 +118,17 @@ extension Q6KDecoder: KQuantBlocks {
         let second = Int16(block.load(fromByteOffset: scaleAt &+ 1, as: Int8.self))
         let scales = SIMD16(lowHalf: SIMD8(repeating: first), highHalf: SIMD8(repeating: second))
         #if os(Linux) && arch(x86_64)
-        let l = unsafeBitCast(low, to: __m256i.self), h = unsafeBitCast(high, to: __m256i.self)
-        let mask = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3)
-        let lowBits = _mm256_and_si256(t < 2 ? l : _mm256_srli_epi16(l, 4), mask)
-        let highBits = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, Int32(2 &* t)), two), 4)
-        return (unsafeBitCast(_mm256_or_si256(lowBits, highBits), to: SIMD32<UInt8>.self), scales)
-        #else
+        if I.usesX86Intrinsics {
+            let l = unsafeBitCast(low, to: __m256i.self), h = unsafeBitCast(high, to: __m256i.self)
+            let mask = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3)
+            let lowBits = _mm256_and_si256(t < 2 ? l : _mm256_srli_epi16(l, 4), mask)
+            let highBits = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, Int32(2 &* t)), two), 4)
+            return (unsafeBitCast(_mm256_or_si256(lowBits, highBits), to: SIMD32<UInt8>.self), scales)
+        }
+        #endif
         let lowBits = (t < 2 ? low : low &>> 4) & 0x0F
         let highBits = ((high &>> UInt8(2 &* t)) & 3) &<< 4
         return (lowBits | highBits, scales)
-        #endif
     }
 }
 
@@ -134,22 +136,25 @@ enum KQuantIntegerKernels {
     /// Σ over each lane j of scale·value·x for the elements 4j ..< 4j + 4 of a chunk (value as
     /// `codes` says).
     @inline(__always)
-    static func chunkSums(_ u: SIMD32<UInt8>, _ x: SIMD32<Int8>, _ scales: SIMD16<Int16>, _ codes: KQuantCodes) -> SIMD8<Int32> {
+    static func chunkSums<I: InstructionSet>(
+        _ u: SIMD32<UInt8>, _ x: SIMD32<Int8>, _ scales: SIMD16<Int16>, _ codes: KQuantCodes, _: I.Type
+    ) -> SIMD8<Int32> {
         #if os(Linux) && arch(x86_64)
-        let uv = unsafeBitCast(u, to: __m256i.self), xv = unsafeBitCast(x, to: __m256i.self)
-        var pairs: __m256i
-        switch codes {
-        case .unsigned(let offset):
-            pairs = _mm256_maddubs_epi16(uv, xv)
-            if offset != 0 { pairs = _mm256_sub_epi16(pairs, _mm256_maddubs_epi16(_mm256_set1_epi8(offset), xv)) }
-        case .signed:
-            // w·x = |w| · (x with w's sign): vpmaddubsw wants its unsigned operand first.
-            pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(uv, uv), _mm256_sign_epi8(xv, uv))
+        if I.usesX86Intrinsics {
+            let uv = unsafeBitCast(u, to: __m256i.self), xv = unsafeBitCast(x, to: __m256i.self)
+            var pairs: __m256i
+            switch codes {
+            case .unsigned(let offset):
+                pairs = _mm256_maddubs_epi16(uv, xv)
+                if offset != 0 { pairs = _mm256_sub_epi16(pairs, _mm256_maddubs_epi16(_mm256_set1_epi8(offset), xv)) }
+            case .signed:
+                // w·x = |w| · (x with w's sign): vpmaddubsw wants its unsigned operand first.
+                pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(uv, uv), _mm256_sign_epi8(xv, uv))
+            }
+            return unsafeBitCast(_mm256_madd_epi16(pairs, unsafeBitCast(scales, to: __m256i.self)), to: SIMD8<Int32>.self)
         }
-        return unsafeBitCast(_mm256_madd_epi16(pairs, unsafeBitCast(scales, to: __m256i.self)), to: SIMD8<Int32>.self)
-        #else
-        return portableChunkSums(u, x, scales, codes)
         #endif
+        return portableChunkSums(u, x, scales, codes)
     }
 
     /// `chunkSums` in portable SIMD.
@@ -166,55 +171,56 @@ enum KQuantIntegerKernels {
     }
 
     @inline(__always)
-    static func toFloat(_ v: SIMD8<Int32>) -> SIMD8<Float> {
+    static func toFloat<I: InstructionSet>(_ v: SIMD8<Int32>, _: I.Type) -> SIMD8<Float> {
         #if os(Linux) && arch(x86_64)
-        // The generic SIMD conversion ran lane by lane, out of line.
-        return _mm256_cvtepi32_ps(unsafeBitCast(v, to: __m256i.self))
-        #else
-        return SIMD8<Float>(v)
+        if I.usesX86Intrinsics {
+            // The generic SIMD conversion ran lane by lane, out of line.
+            return _mm256_cvtepi32_ps(unsafeBitCast(v, to: __m256i.self))
+        }
         #endif
+        return SIMD8<Float>(v)
     }
 
     /// y[b, o] for o in `rows`, in `KQuantIntegerMatmul`'s order.
-    static func multiply<W: KQuantBlocks>(
-        _: W.Type, _ a: Q8KActivations, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
+    static func multiply<W: KQuantBlocks, I: InstructionSet>(
+        _: W.Type, _: I.Type, _ a: Q8KActivations, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
         _ ldy: Int, _ rows: Range<Int>
     ) {
         for o in rows {
             let row = w + o * rowBytes
             var b = 0
             while b + 8 <= a.batch {
-                tile1x4(W.self, row, a, b, y + b * ldy + o, ldy, eight: true)
+                tile1x4(W.self, I.self, row, a, b, y + b * ldy + o, ldy, eight: true)
                 b += 8
             }
             while b + 4 <= a.batch {
-                tile1x4(W.self, row, a, b, y + b * ldy + o, ldy, eight: false)
+                tile1x4(W.self, I.self, row, a, b, y + b * ldy + o, ldy, eight: false)
                 b += 4
             }
             while b < a.batch {
-                y[b * ldy + o] = dot(W.self, row, a, b)
+                y[b * ldy + o] = dot(W.self, I.self, row, a, b)
                 b += 1
             }
         }
     }
 
     @inline(__always)
-    static func dot<W: KQuantBlocks>(_: W.Type, _ row: UnsafeRawPointer, _ a: Q8KActivations, _ b: Int) -> Float {
+    static func dot<W: KQuantBlocks, I: InstructionSet>(_: W.Type, _: I.Type, _ row: UnsafeRawPointer, _ a: Q8KActivations, _ b: Int) -> Float {
         let superBlocks = a.columns / 256
         let x = UnsafeRawPointer(a.codes + b * a.columns)
         var acc = SIMD8<Float>(), accMin: Float = 0
         for sb in 0..<superBlocks {
             let block = row + sb &* W.blockBytes, xb = x + sb &* 256
-            let header = W.header(block)
+            let header = W.header(block, I.self)
             var lanes = SIMD8<Int32>()
             for c in 0..<8 {
-                let (codes, scales) = W.chunk(block, header, c)
-                lanes &+= chunkSums(codes, xb.loadUnaligned(fromByteOffset: c &* 32, as: SIMD32<Int8>.self), scales, W.codes)
+                let (codes, scales) = W.chunk(block, header, c, I.self)
+                lanes &+= chunkSums(codes, xb.loadUnaligned(fromByteOffset: c &* 32, as: SIMD32<Int8>.self), scales, W.codes, I.self)
             }
             let at = b &* superBlocks &+ sb, dx = a.scales[at]
-            acc = acc.addingProduct(toFloat(lanes), SIMD8(repeating: W.scale(header) * dx))
+            acc = acc.addingProduct(toFloat(lanes, I.self), SIMD8(repeating: W.scale(header) * dx))
             if W.hasMins {
-                let (mins, dmin) = W.mins(header, sums32: a.sums + at &* 8, sums16: a.halfSums + at &* 16)
+                let (mins, dmin) = W.mins(header, sums32: a.sums + at &* 8, sums16: a.halfSums + at &* 16, I.self)
                 accMin = accMin.addingProduct(Float(mins), dmin * dx)
             }
         }
@@ -224,8 +230,8 @@ enum KQuantIntegerKernels {
     /// One weight row against four activation rows (eight with `eight`, as two fours sharing each
     /// decoded chunk): every chunk decoded once for all of them.
     @inline(__always)
-    static func tile1x4<W: KQuantBlocks>(
-        _: W.Type, _ row: UnsafeRawPointer, _ a: Q8KActivations, _ b: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
+    static func tile1x4<W: KQuantBlocks, I: InstructionSet>(
+        _: W.Type, _: I.Type, _ row: UnsafeRawPointer, _ a: Q8KActivations, _ b: Int, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
         eight: Bool
     ) {
         let superBlocks = a.columns / 256, columns = a.columns
@@ -235,14 +241,14 @@ enum KQuantIntegerKernels {
         var accMin = SIMD4<Float>(), accMin2 = SIMD4<Float>()
         for sb in 0..<superBlocks {
             let block = row + sb &* W.blockBytes, xb = x + sb &* 256
-            let header = W.header(block)
+            let header = W.header(block, I.self)
             var l0 = SIMD8<Int32>(), l1 = SIMD8<Int32>(), l2 = SIMD8<Int32>(), l3 = SIMD8<Int32>()
             var l4 = SIMD8<Int32>(), l5 = SIMD8<Int32>(), l6 = SIMD8<Int32>(), l7 = SIMD8<Int32>()
             for c in 0..<8 {
-                let (codes, scales) = W.chunk(block, header, c)
+                let (codes, scales) = W.chunk(block, header, c, I.self)
                 let xc = xb + c &* 32
                 @inline(__always) func step(_ lanes: inout SIMD8<Int32>, _ i: Int) {
-                    lanes &+= chunkSums(codes, xc.loadUnaligned(fromByteOffset: i &* columns, as: SIMD32<Int8>.self), scales, W.codes)
+                    lanes &+= chunkSums(codes, xc.loadUnaligned(fromByteOffset: i &* columns, as: SIMD32<Int8>.self), scales, W.codes, I.self)
                 }
                 step(&l0, 0); step(&l1, 1); step(&l2, 2); step(&l3, 3)
                 if eight { step(&l4, 4); step(&l5, 5); step(&l6, 6); step(&l7, 7) }
@@ -250,9 +256,9 @@ enum KQuantIntegerKernels {
             let d = W.scale(header)
             @inline(__always) func finish(_ acc: inout SIMD8<Float>, _ accMin: inout Float, _ lanes: SIMD8<Int32>, _ i: Int) {
                 let at = (b &+ i) &* superBlocks &+ sb, dx = a.scales[at]
-                acc = acc.addingProduct(toFloat(lanes), SIMD8(repeating: d * dx))
+                acc = acc.addingProduct(toFloat(lanes, I.self), SIMD8(repeating: d * dx))
                 if W.hasMins {
-                    let (mins, dmin) = W.mins(header, sums32: a.sums + at &* 8, sums16: a.halfSums + at &* 16)
+                    let (mins, dmin) = W.mins(header, sums32: a.sums + at &* 8, sums16: a.halfSums + at &* 16, I.self)
                     accMin = accMin.addingProduct(Float(mins), dmin * dx)
                 }
             }

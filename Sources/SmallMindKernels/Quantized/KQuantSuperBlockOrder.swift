@@ -12,8 +12,8 @@
 
 extension KQuantIntegerKernels {
     /// y[b, o] for o in `rows`, one exact integer per super-block.
-    static func multiplyPerSuperBlock<W: KQuantBlocks>(
-        _: W.Type, _ a: Q8KActivations, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
+    static func multiplyPerSuperBlock<W: KQuantBlocks, I: InstructionSet>(
+        _: W.Type, _: I.Type, _ a: Q8KActivations, _ w: UnsafeRawPointer, _ rowBytes: Int, _ y: UnsafeMutablePointer<Float>,
         _ ldy: Int, _ rows: Range<Int>
     ) {
         let superBlocks = a.columns / 256
@@ -24,17 +24,17 @@ extension KQuantIntegerKernels {
                 var acc: Float = 0, accMin: Float = 0
                 for sb in 0..<superBlocks {
                     let block = row + sb &* W.blockBytes, xb = x + sb &* 256
-                    let header = W.header(block)
+                    let header = W.header(block, I.self)
                     var lanes = SIMD8<Int32>()
                     for c in 0..<8 {
-                        let (codes, scales) = W.chunk(block, header, c)
-                        lanes &+= chunkSums(codes, xb.loadUnaligned(fromByteOffset: c &* 32, as: SIMD32<Int8>.self), scales, W.codes)
+                        let (codes, scales) = W.chunk(block, header, c, I.self)
+                        lanes &+= chunkSums(codes, xb.loadUnaligned(fromByteOffset: c &* 32, as: SIMD32<Int8>.self), scales, W.codes, I.self)
                     }
                     let at = b &* superBlocks &+ sb, dx = a.scales[at]
                     // Exact: the super-block's integer sum (|isum| < 2³¹, as each lane's).
                     acc = acc.addingProduct(Float(lanes.wrappedSum()), W.scale(header) * dx)
                     if W.hasMins {
-                        let (mins, dmin) = W.mins(header, sums32: a.sums + at &* 8, sums16: a.halfSums + at &* 16)
+                        let (mins, dmin) = W.mins(header, sums32: a.sums + at &* 8, sums16: a.halfSums + at &* 16, I.self)
                         accMin = accMin.addingProduct(Float(mins), dmin * dx)
                     }
                 }
@@ -53,12 +53,15 @@ extension BlockFormat {
     /// the top of this file), for the K-quants with integer kernels here (Q2_K).
     public func multiplyIntegerProductsPerSuperBlock(
         _ activations: QuantizedActivations, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
-        yStride: Int, rows: Range<Int>
+        yStride: Int, rows: Range<Int>, path: KernelPath = .selected
     ) {
-        switch (self, activations) {
-        case (.q2_K, .q8_K(let a)): KQuantIntegerKernels.multiplyPerSuperBlock(Q2KDecoder.self, a, w, rowBytes, y, yStride, rows)
-        case (.f16, _), (.bf16, _), (.q8_0, _), (.q4_0, _), (.q4_K, _), (.q6_K, _), (.q5_K, _), (.q3_K, _), (.q2_K, _), (.iq4_xs, _),
-             (.q5_0, _), (.q4_1, _), (.q5_1, _), (.iq4_nl, _):
+        switch (self, activations, path) {
+        case (.q2_K, .q8_K(let a), .x86):
+            KQuantIntegerKernels.multiplyPerSuperBlock(Q2KDecoder.self, X86Intrinsics.self, a, w, rowBytes, y, yStride, rows)
+        case (.q2_K, .q8_K(let a), .portable):
+            KQuantIntegerKernels.multiplyPerSuperBlock(Q2KDecoder.self, PortableSIMD.self, a, w, rowBytes, y, yStride, rows)
+        case (.f16, _, _), (.bf16, _, _), (.q8_0, _, _), (.q4_0, _, _), (.q4_K, _, _), (.q6_K, _, _), (.q5_K, _, _), (.q3_K, _, _),
+             (.q2_K, _, _), (.iq4_xs, _, _), (.q5_0, _, _), (.q4_1, _, _), (.q5_1, _, _), (.iq4_nl, _, _):
             preconditionFailure("\(self) has no per-super-block kernel for \(activations) activations")
         }
     }

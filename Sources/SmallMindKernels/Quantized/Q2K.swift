@@ -15,10 +15,10 @@ enum Q2KDecoder: BlockDecoder {
     static var blockBytes: Int { 84 }
 
     @inline(__always)
-    static func group(_ row: UnsafeRawPointer, _ g: Int) -> DecodedGroup {
+    static func group<I: InstructionSet>(_ row: UnsafeRawPointer, _ g: Int, _: I.Type) -> DecodedGroup {
         let block = row + (g &>> 3) &* 84
         let c = g & 7
-        let d = loadHalfScale(block + 80), dmin = loadHalfScale(block + 82)
+        let d = loadHalfScale(block + 80, I.self), dmin = loadHalfScale(block + 82, I.self)
         let first = block.load(fromByteOffset: 2 &* c, as: UInt8.self), second = block.load(fromByteOffset: 2 &* c &+ 1, as: UInt8.self)
         let d0 = d * Float(first & 0xF), m0 = dmin * Float(first >> 4)
         let d1 = d * Float(second & 0xF), m1 = dmin * Float(second >> 4)

@@ -32,10 +32,10 @@ enum Q3KDecoder: BlockDecoder {
     static func scale(_ s: Int, _ block: UnsafeRawPointer) -> Int32 { rawScale(s, block) &- 32 }
 
     @inline(__always)
-    static func group(_ row: UnsafeRawPointer, _ g: Int) -> DecodedGroup {
+    static func group<I: InstructionSet>(_ row: UnsafeRawPointer, _ g: Int, _: I.Type) -> DecodedGroup {
         let block = row + (g &>> 3) &* 110
         let c = g & 7
-        let d = loadHalfScale(block + 108)
+        let d = loadHalfScale(block + 108, I.self)
         let d0 = d * Float(scale(2 &* c, block)), d1 = d * Float(scale(2 &* c &+ 1, block))
         let qs = 32 &+ 32 &* (c &>> 2)
         let shift = Int32(truncatingIfNeeded: 2 &* (c & 3)), bit = Int32(truncatingIfNeeded: c)

@@ -28,12 +28,12 @@ enum Q4KDecoder: BlockDecoder {
     }
 
     @inline(__always)
-    static func group(_ row: UnsafeRawPointer, _ g: Int) -> DecodedGroup {
+    static func group<I: InstructionSet>(_ row: UnsafeRawPointer, _ g: Int, _: I.Type) -> DecodedGroup {
         let block = row + (g &>> 3) &* 144
         let s = g & 7
         let (sc, m) = scaleMin(s, block + 4)
-        let d1 = loadHalfScale(block) * Float(sc)
-        let m1 = loadHalfScale(block + 2) * Float(m)
+        let d1 = loadHalfScale(block, I.self) * Float(sc)
+        let m1 = loadHalfScale(block + 2, I.self) * Float(m)
         // Bytes widened to 32-bit lanes before the nibble is picked: x86 has no byte-lane shifts,
         // and SIMD32<UInt8> arithmetic compiled to a scalar loop over the lanes through the stack
         // (m110 Q4_K_M decoded at under 1 tok/s).

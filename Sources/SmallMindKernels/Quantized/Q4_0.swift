@@ -12,9 +12,9 @@ enum Q4_0Decoder: BlockDecoder {
     static var blockBytes: Int { 18 }
 
     @inline(__always)
-    static func group(_ row: UnsafeRawPointer, _ g: Int) -> DecodedGroup {
+    static func group<I: InstructionSet>(_ row: UnsafeRawPointer, _ g: Int, _: I.Type) -> DecodedGroup {
         let block = row + g &* 18
-        let d = loadHalfScale(block)
+        let d = loadHalfScale(block, I.self)
         // Bytes widened to 32-bit lanes first (one vpmovzxbd each): the nibbles are then a mask
         // and a shift away, with no byte-lane arithmetic, which x86 lacks.
         let first = SIMD8<Int32>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: 2, as: SIMD8<UInt8>.self))

@@ -18,9 +18,9 @@ enum Q4_1Decoder: BlockDecoder {
     static var blockBytes: Int { 20 }
 
     @inline(__always)
-    static func group(_ row: UnsafeRawPointer, _ g: Int) -> DecodedGroup {
+    static func group<I: InstructionSet>(_ row: UnsafeRawPointer, _ g: Int, _: I.Type) -> DecodedGroup {
         let block = row + g &* 20
-        let d = loadHalfScale(block), m = loadHalfScale(block + 2)
+        let d = loadHalfScale(block, I.self), m = loadHalfScale(block + 2, I.self)
         let first = SIMD8<Int32>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: 4, as: SIMD8<UInt8>.self))
         let second = SIMD8<Int32>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: 12, as: SIMD8<UInt8>.self))
         @inline(__always) func eight(_ q: SIMD8<Int32>) -> SIMD8<Float> { SIMD8<Float>(q) * d + m }
@@ -54,11 +54,12 @@ extension Q4_1Decoder: IntegerBlockDecoder {
 extension Q4_1Decoder: IntegerWeightBlocks {
     /// The nibbles (0…15) as they are.
     @inline(__always)
-    static func codes(_ block: UnsafeRawPointer) -> SIMD32<Int8> {
+    static func codes<I: InstructionSet>(_ block: UnsafeRawPointer, _: I.Type) -> SIMD32<Int8> {
         #if os(Linux) && arch(x86_64)
-        return unsafeBitCast(nibbleBytes(block + 4), to: SIMD32<Int8>.self)
-        #else
-        return portableNibbleCodes(block + 4, 0)
+        if I.usesX86Intrinsics {
+            return unsafeBitCast(nibbleBytes(block + 4), to: SIMD32<Int8>.self)
+        }
         #endif
+        return portableNibbleCodes(block + 4, 0)
     }
 }

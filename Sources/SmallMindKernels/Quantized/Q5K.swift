@@ -17,12 +17,12 @@ enum Q5KDecoder: BlockDecoder {
     static var blockBytes: Int { 176 }
 
     @inline(__always)
-    static func group(_ row: UnsafeRawPointer, _ g: Int) -> DecodedGroup {
+    static func group<I: InstructionSet>(_ row: UnsafeRawPointer, _ g: Int, _: I.Type) -> DecodedGroup {
         let block = row + (g &>> 3) &* 176
         let s = g & 7
         let (sc, m) = Q4KDecoder.scaleMin(s, block + 4)
-        let d1 = loadHalfScale(block) * Float(sc)
-        let m1 = loadHalfScale(block + 2) * Float(m)
+        let d1 = loadHalfScale(block, I.self) * Float(sc)
+        let m1 = loadHalfScale(block + 2, I.self) * Float(m)
         // Bytes widened to 32-bit lanes, as for Q4_K (x86 has no byte-lane shifts).
         let qs = 48 &+ (s &>> 1) &* 32
         let shift = Int32(truncatingIfNeeded: (s & 1) &* 4), bit = Int32(truncatingIfNeeded: s)

@@ -19,9 +19,9 @@ enum Q5_0Decoder: BlockDecoder {
     static var blockBytes: Int { 22 }
 
     @inline(__always)
-    static func group(_ row: UnsafeRawPointer, _ g: Int) -> DecodedGroup {
+    static func group<I: InstructionSet>(_ row: UnsafeRawPointer, _ g: Int, _: I.Type) -> DecodedGroup {
         let block = row + g &* 22
-        let d = loadHalfScale(block)
+        let d = loadHalfScale(block, I.self)
         let high = highBits(block.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
         let first = SIMD8<Int32>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: 6, as: SIMD8<UInt8>.self))
         let second = SIMD8<Int32>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: 14, as: SIMD8<UInt8>.self))
@@ -74,14 +74,15 @@ extension Q5_0Decoder: IntegerWeightBlocks {
     /// is clear — as a signed byte, nibble − 16 there and the nibble itself (= nibble + 16 − 16)
     /// where it is set.
     @inline(__always)
-    static func codes(_ block: UnsafeRawPointer) -> SIMD32<Int8> {
+    static func codes<I: InstructionSet>(_ block: UnsafeRawPointer, _: I.Type) -> SIMD32<Int8> {
         let qh = block.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
         #if os(Linux) && arch(x86_64)
-        let nibbles = nibbleBytes(block + 6)
-        return unsafeBitCast(_mm256_or_si256(nibbles, _mm256_andnot_si256(bitBytes(qh), _mm256_set1_epi8(-16))), to: SIMD32<Int8>.self)
-        #else
-        return portableNibbleCodes(block + 6, qh) &- 16
+        if I.usesX86Intrinsics {
+            let nibbles = nibbleBytes(block + 6)
+            return unsafeBitCast(_mm256_or_si256(nibbles, _mm256_andnot_si256(bitBytes(qh), _mm256_set1_epi8(-16))), to: SIMD32<Int8>.self)
+        }
         #endif
+        return portableNibbleCodes(block + 6, qh) &- 16
     }
 }
 

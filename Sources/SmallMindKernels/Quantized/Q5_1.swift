@@ -18,9 +18,9 @@ enum Q5_1Decoder: BlockDecoder {
     static var blockBytes: Int { 24 }
 
     @inline(__always)
-    static func group(_ row: UnsafeRawPointer, _ g: Int) -> DecodedGroup {
+    static func group<I: InstructionSet>(_ row: UnsafeRawPointer, _ g: Int, _: I.Type) -> DecodedGroup {
         let block = row + g &* 24
-        let d = loadHalfScale(block), m = loadHalfScale(block + 2)
+        let d = loadHalfScale(block, I.self), m = loadHalfScale(block + 2, I.self)
         let high = highBits(block.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
         let first = SIMD8<Int32>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: 8, as: SIMD8<UInt8>.self))
         let second = SIMD8<Int32>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: 16, as: SIMD8<UInt8>.self))
@@ -62,13 +62,14 @@ extension Q5_1Decoder: IntegerWeightBlocks {
     /// The 5-bit codes (0…31): the nibbles, or-ed with 0x10 where the high bit is set
     /// (ggml_vec_dot_q5_1_q8_1's way).
     @inline(__always)
-    static func codes(_ block: UnsafeRawPointer) -> SIMD32<Int8> {
+    static func codes<I: InstructionSet>(_ block: UnsafeRawPointer, _: I.Type) -> SIMD32<Int8> {
         let qh = block.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
         #if os(Linux) && arch(x86_64)
-        let high = _mm256_and_si256(bitBytes(qh), _mm256_set1_epi8(0x10))
-        return unsafeBitCast(_mm256_or_si256(nibbleBytes(block + 8), high), to: SIMD32<Int8>.self)
-        #else
-        return portableNibbleCodes(block + 8, qh)
+        if I.usesX86Intrinsics {
+            let high = _mm256_and_si256(bitBytes(qh), _mm256_set1_epi8(0x10))
+            return unsafeBitCast(_mm256_or_si256(nibbleBytes(block + 8), high), to: SIMD32<Int8>.self)
+        }
         #endif
+        return portableNibbleCodes(block + 8, qh)
     }
 }

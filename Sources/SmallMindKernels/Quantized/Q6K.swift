@@ -18,10 +18,10 @@ enum Q6KDecoder: BlockDecoder {
     static var blockBytes: Int { 210 }
 
     @inline(__always)
-    static func group(_ row: UnsafeRawPointer, _ g: Int) -> DecodedGroup {
+    static func group<I: InstructionSet>(_ row: UnsafeRawPointer, _ g: Int, _: I.Type) -> DecodedGroup {
         let block = row + (g &>> 3) &* 210
         let n = (g &>> 2) & 1, t = g & 3
-        let d = loadHalfScale(block + 208)
+        let d = loadHalfScale(block + 208, I.self)
         let scales = 192 &+ 8 &* n &+ 2 &* t
         let d0 = d * Float(block.load(fromByteOffset: scales, as: Int8.self))
         let d1 = d * Float(block.load(fromByteOffset: scales &+ 1, as: Int8.self))

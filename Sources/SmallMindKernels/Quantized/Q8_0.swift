@@ -11,9 +11,9 @@ enum Q8_0Decoder: BlockDecoder {
     static var blockBytes: Int { 34 }
 
     @inline(__always)
-    static func group(_ row: UnsafeRawPointer, _ g: Int) -> DecodedGroup {
+    static func group<I: InstructionSet>(_ row: UnsafeRawPointer, _ g: Int, _: I.Type) -> DecodedGroup {
         let block = row + g &* 34
-        let d = loadHalfScale(block)
+        let d = loadHalfScale(block, I.self)
         @inline(__always) func eight(_ at: Int) -> SIMD8<Float> {
             SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: at, as: SIMD8<Int8>.self))) * d
         }
