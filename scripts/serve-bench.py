@@ -76,8 +76,8 @@ def one_request(base, model, prompt, seed, max_tokens, results, lock):
         results.append((start, arrivals, tokens if tokens is not None else len(arrivals)))
 
 
-def run(base, model, clients, requests_per_client, max_tokens):
-    texts = prompts(clients * requests_per_client)
+def run(base, model, clients, requests_per_client, max_tokens, prompt_seed):
+    texts = prompts(clients * requests_per_client, prompt_seed)
     results, lock = [], threading.Lock()
 
     def worker(index):
@@ -106,12 +106,16 @@ def main():
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--requests", type=int, default=2, help="requests per client")
     parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--prompt-seed", type=int, default=1234,
+                        help="seed of the random prompts; give each run its own: servers that keep earlier prompts' "
+                             "KV (llama-server's --cache-ram, smallmind's slots) would otherwise skip their prefill")
     args = parser.parse_args()
     servers = [s.split("=", 1) for s in args.server]
     print(f"{'server':<12}{'clients':>8}{'tok/s':>10}{'TTFT p50':>11}{'TTFT p99':>11}{'ITL p50':>10}{'ITL p99':>10}")
     for clients in args.clients:
         for name, base in servers:
-            r = run(base.rstrip("/"), args.model, clients, args.requests, args.max_tokens)
+            # Every client count its own prompts, the same for every server.
+            r = run(base.rstrip("/"), args.model, clients, args.requests, args.max_tokens, args.prompt_seed + clients)
             print(f"{name:<12}{clients:>8}{r['tok_s']:>10.1f}{r['ttft_p50'] * 1000:>9.0f}ms{r['ttft_p99'] * 1000:>9.0f}ms"
                   f"{r['itl_p50'] * 1000:>8.1f}ms{r['itl_p99'] * 1000:>8.1f}ms", flush=True)
 

@@ -41,8 +41,10 @@ public enum InterleavedIQ4XSVNNI {
             1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15,
             1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15)
         var acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
+        let ahead = four ? Prefetch.distance(firstRow: t, batch: a.batch) : 0
         for sb in 0..<superBlocks {
             let block = group + sb &* bytes, xs = x + sb &* 256
+            Prefetch.ahead(block, bytes: bytes, distance: ahead)
             var i0 = zero, i1 = zero, i2 = zero, i3 = zero
             for s in 0..<8 {
                 var s0 = zero, s1 = zero, s2 = zero, s3 = zero

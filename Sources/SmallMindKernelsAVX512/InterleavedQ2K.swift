@@ -37,8 +37,10 @@ public enum InterleavedQ2KVNNI {
         let zero = _mm256_setzero_si256(), three = _mm256_set1_epi8(3)
         var acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
         var min0 = acc0, min1 = acc0, min2 = acc0, min3 = acc0
+        let ahead = four ? Prefetch.distance(firstRow: t, batch: a.batch) : 0
         for sb in 0..<superBlocks {
             let block = group + sb &* bytes, xs = x + sb &* 256
+            Prefetch.ahead(block, bytes: bytes, distance: ahead)
             var i0 = zero, i1 = zero, i2 = zero, i3 = zero
             for c in 0..<8 {
                 // Chunk c = 4n + j: bits 2j, 2j + 1 of vector (n, k) — each row's qs bytes 32n + 4k ..< +4.

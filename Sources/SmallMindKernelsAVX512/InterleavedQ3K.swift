@@ -48,8 +48,10 @@ public enum InterleavedQ3KVNNI {
         let columns = a.columns, x = UnsafeRawPointer(a.codes + t &* columns)
         let zero = _mm256_setzero_si256()
         var acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
+        let ahead = four ? Prefetch.distance(firstRow: t, batch: a.batch) : 0
         for sb in 0..<superBlocks {
             let block = group + sb &* bytes, xs = x + sb &* 256
+            Prefetch.ahead(block, bytes: bytes, distance: ahead)
             var i0 = zero, i1 = zero, i2 = zero, i3 = zero
             for c in 0..<8 {
                 var lo0 = zero, lo1 = zero, lo2 = zero, lo3 = zero

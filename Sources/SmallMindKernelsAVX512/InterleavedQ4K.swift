@@ -51,8 +51,10 @@ public enum InterleavedQ4KVNNI {
         let zero = _mm256_setzero_si256(), mask = _mm256_set1_epi8(0x0F), sixteen = _mm256_set1_epi8(16)
         var acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
         var min0 = acc0, min1 = acc0, min2 = acc0, min3 = acc0
+        let ahead = four ? Prefetch.distance(firstRow: t, batch: a.batch) : 0
         for sb in 0..<superBlocks {
             let block = group + sb &* (fifthBits ? fiveBitBytes : bytes), xs = x + sb &* 256
+            Prefetch.ahead(block, bytes: fifthBits ? fiveBitBytes : bytes, distance: ahead)
             var i0 = zero, i1 = zero, i2 = zero, i3 = zero
             for j in 0..<4 {
                 var lo0 = zero, lo1 = zero, lo2 = zero, lo3 = zero

@@ -50,8 +50,10 @@ public enum InterleavedQ6KVNNI {
         let columns = a.columns, x = UnsafeRawPointer(a.codes + t0 &* columns)
         let zero = _mm256_setzero_si256()
         var acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
+        let ahead = four ? Prefetch.distance(firstRow: t0, batch: a.batch) : 0
         for sb in 0..<superBlocks {
             let block = group + sb &* bytes, xs = x + sb &* 256
+            Prefetch.ahead(block, bytes: bytes, distance: ahead)
             var i0 = zero, i1 = zero, i2 = zero, i3 = zero
             for n in 0..<2 {
                 // Quarter t (sub-blocks 8n + 2t for k < 4, 8n + 2t + 1 for k ≥ 4), written out four

@@ -232,8 +232,10 @@ public enum InterleavedVNNI {
         let s = a.scales + t &* blocks, sums = a.sums + t &* blocks
         let scaledSums = G.minimumOffset == nil ? s : a.scaledSums.unsafelyUnwrapped + t &* blocks
         var a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0
+        let ahead = Prefetch.distance(firstRow: t, batch: a.batch)
         for b in 0..<blocks {
             let block = group + b &* G.bytes
+            Prefetch.ahead(block, bytes: G.bytes, distance: ahead)
             let w = G.vectors(block), dw = _mm256_cvtph_ps(block.loadUnaligned(as: __m128i.self))
             let mins = _mm256_cvtph_ps(block.loadUnaligned(fromByteOffset: G.minimumOffset ?? 0, as: __m128i.self))
             let xb = x + b &* 32
