@@ -38,14 +38,10 @@ public enum RemoteCompletion {
             else {
                 return failure("the server's answer is not a completion: \(String(decoding: body.prefix(300), as: UTF8.self))")
             }
-            var record = failure("")
-            record.error = nil
-            record.text = text
-            record.finishReason = finishReason(openAI: choice["finish_reason"] as? String, stopReason: choice["stop_reason"] as? String)
-            record.promptTokens = promptTokens
-            record.completionTokens = completionTokens
-            record.seconds = seconds
-            return record
+            return BatchRecord(
+                index: item.index, prompt: item.prompt, text: text,
+                finishReason: finishReason(openAI: choice["finish_reason"] as? String, stopReason: choice["stop_reason"] as? String),
+                promptTokens: promptTokens, completionTokens: completionTokens, seconds: seconds, model: model, parameters: item.parameters)
         }
     }
 
