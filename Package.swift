@@ -52,7 +52,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
-        // Test client only (HummingbirdTesting builds it anyway).
+        // The HTTP client of `smallmind batch --server` (and of the server tests).
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
@@ -77,6 +77,7 @@ let package = Package(
                 "SmallMind", "SmallMindServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]),
         .executableTarget(
             name: "smallmind",
@@ -93,7 +94,7 @@ let package = Package(
         .testTarget(name: "SmallMindKernelsTests", dependencies: ["SmallMindKernels"]),
         // Fixtures/: small oracle outputs the tests read by path (scripts/float_reference.py).
         .testTarget(name: "SmallMindTests", dependencies: ["SmallMind"], exclude: ["Fixtures"]),
-        .testTarget(name: "SmallMindCLITests", dependencies: ["SmallMindCLI", "SmallMind"]),
+        .testTarget(name: "SmallMindCLITests", dependencies: ["SmallMindCLI", "SmallMind", "SmallMindServer"]),
         .testTarget(
             name: "SmallMindServerTests",
             dependencies: [

@@ -13,7 +13,11 @@ func temporaryDirectory() throws -> URL {
 /// Records written to memory.
 final class MemorySink: BatchRecordSink {
     let records = Locked<[BatchRecord]>([])
-    func write(_ record: BatchRecord) throws { records.withLock { $0.append(record) } }
+    let lines = Locked<[any BatchOutputLine]>([])
+    func write(_ line: any BatchOutputLine) throws {
+        lines.withLock { $0.append(line) }
+        if let record = line as? BatchRecord { records.withLock { $0.append(record) } }
+    }
 }
 
 @Suite("smallmind batch: input")

@@ -161,4 +161,29 @@ struct EndpointTests {
             #expect(applied.json["prompt"] as? String == "u:Hi\na:")
         }
     }
+
+    /// vLLM's stop_reason tells a stop string (named) from the model's own end or the budget (null),
+    /// which OpenAI's finish_reason "stop" does not.
+    @Test func stopReasonNamesTheStopStringThatEndedTheText() async throws {
+        let server = try TestServer.make()
+        let free = try await server.state.engine.generate("The sky is", .greedy(maxTokens: 24))
+        let stop = String(try #require(free.continuation.dropFirst(3).first))
+        try await server.makeApplication().test(.ahc(.http)) { client in
+            for path in ["/v1/completions", "/v1/chat/completions"] {
+                let request = path == "/v1/completions"
+                    ? #"{"prompt":"The sky is","max_tokens":24,"temperature":0,"stop":["zzzz","\#(stop)"]}"#
+                    : #"{"messages":[{"role":"user","content":"Hi"}],"max_tokens":24,"temperature":0,"stop":"\#(stop)"}"#
+                let stopped = try #require((try await client.post(path, json: request).json["choices"] as? [[String: Any]])?.first)
+                if path == "/v1/completions" {
+                    #expect(stopped["finish_reason"] as? String == "stop" && stopped["stop_reason"] as? String == stop, "\(stopped)")
+                    #expect(stopped["text"] as? String == String(free.continuation.prefix { String($0) != stop }))
+                } else if stopped["finish_reason"] as? String == "stop" {
+                    #expect(stopped["stop_reason"] as? String == stop, "\(stopped)")
+                }
+                let unstopped = try #require(
+                    (try await client.post("/v1/completions", json: #"{"prompt":"The sky is","max_tokens":4}"#).json["choices"] as? [[String: Any]])?.first)
+                #expect(unstopped["finish_reason"] as? String == "length" && unstopped["stop_reason"] is NSNull, "\(unstopped)")
+            }
+        }
+    }
 }

@@ -1,5 +1,5 @@
-// `smallmind batch` input: one prompt per line, or JSON Lines with a "prompt" and optional
-// per-item parameters. Blank lines are skipped; items are numbered from 0 in file order, and that
+// `smallmind batch` input: one prompt per line, JSON Lines with a "prompt" and optional
+// per-item parameters, or OpenAI Batch requests (OpenAIBatchInput). Blank lines are skipped; items are numbered from 0 in file order, and that
 // index is what the output file records and what a resumed run uses to skip finished work.
 import Foundation
 import SmallMind
@@ -12,6 +12,9 @@ public struct BatchItem: Sendable, Equatable {
     public var parameters: GenerationParameters
     /// The input line it came from (1-based), for messages.
     public var line: Int
+    /// The request, when the input is an OpenAI Batch file (then `prompt` and `parameters` are
+    /// unused: the request's body carries them).
+    public var request: OpenAIBatchRequest? = nil
 
     public init(index: Int, prompt: String, parameters: GenerationParameters, line: Int) {
         self.index = index
@@ -23,13 +26,16 @@ public struct BatchItem: Sendable, Equatable {
 
 /// How the input file is laid out.
 public enum BatchInputFormat: String, Sendable, CaseIterable {
-    /// JSON Lines if the first non-blank line starts with "{", otherwise text.
+    /// OpenAI Batch requests if the first non-blank line is one, else JSON Lines if it starts
+    /// with "{", otherwise text.
     case auto
     /// One prompt per line.
     case text
     /// One JSON object per line: {"prompt": …, "max_tokens": …, "temperature": …, "top_k": …,
     /// "top_p": …, "seed": …, "stop": "…" or ["…"]}; every key but "prompt" is optional.
     case jsonl
+    /// OpenAI's Batch API input: {"custom_id", "method": "POST", "url", "body"} per line.
+    case openai
 }
 
 /// Reading batch input.
@@ -43,8 +49,16 @@ public enum BatchInput {
         let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }.map(String.init)
         var resolved = format
         if format == .auto {
-            let first = lines.first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-            resolved = first?.trimmingCharacters(in: .whitespaces).hasPrefix("{") == true ? .jsonl : .text
+            let first = lines.first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }?.trimmingCharacters(in: .whitespaces)
+            if let first, OpenAIBatchInput.recognises(first) {
+                resolved = .openai
+            } else {
+                resolved = first?.hasPrefix("{") == true ? .jsonl : .text
+            }
+        }
+        if resolved == .openai {
+            let nonBlank = lines.enumerated().filter { !$0.element.trimmingCharacters(in: .whitespaces).isEmpty }
+            return try OpenAIBatchInput.items(nonBlank.map { (offset: $0.offset, text: $0.element) }, source: source)
         }
         var items: [BatchItem] = []
         for (offset, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {

@@ -96,6 +96,22 @@ public struct BatchRecord: Sendable, Equatable, Decodable {
         self.parameters = RecordedParameters(parameters)
     }
 
+    /// A result given field by field (one that came back from a server).
+    public init(
+        index: Int, prompt: String, text: String, finishReason: String, promptTokens: Int, completionTokens: Int, seconds: Double,
+        model: String, parameters: GenerationParameters
+    ) {
+        self.index = index
+        self.prompt = prompt
+        self.text = text
+        self.finishReason = finishReason
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.seconds = seconds
+        self.model = model
+        self.parameters = RecordedParameters(parameters)
+    }
+
     public init(index: Int, prompt: String, error: any Error, model: String, parameters: GenerationParameters) {
         self.index = index
         self.prompt = prompt

@@ -1,7 +1,7 @@
 // The work behind `smallmind batch`, independent of flags and terminals so tests can run it: the
-// items not yet done go through a `BatchProcessor` and a `TextGenerator`, each finished item is
-// written as soon as it finishes, and items stopped by cancellation are not written (a rerun does
-// them).
+// items not yet done go through a `BatchProcessor`, each finished item is written as soon as it
+// finishes, and items stopped by cancellation are not written (a rerun does them). What runs an
+// item — a local `TextGenerator`, the server's request handler, remote servers — is the caller's.
 import Foundation
 import SmallMind
 
@@ -26,29 +26,44 @@ public struct BatchSummary: Sendable, Equatable {
 
 /// Runs batch items.
 public enum BatchRun {
-    /// Runs every item whose index is not in `skipping`, at most `concurrency` at once, writing
-    /// each finished item to `sink` as it finishes, its line naming `model`. Cancel the calling
-    /// task to stop: running items stop at their next token and are not written. Throws if
-    /// writing fails (the run stops). `onProgress` hears how many items this run has saved so far
-    /// (cancelled items are not saved, so they are not counted), of how many it set out to run.
+    /// Runs one item to its output line. Throws only `CancellationError` (the item is then not
+    /// written; a rerun does it): every other failure is an output line of its own.
+    public typealias Execute = @Sendable (BatchItem) async throws -> any BatchOutputLine
+
+    /// Runs every item whose index is not in `skipping` through `generator`, at most
+    /// `concurrency` at once, each line naming `model` (our own JSON Lines results).
     public static func run(
         _ items: [BatchItem], skipping done: Set<Int> = [], generator: any TextGenerator, concurrency: Int, model: String,
         sink: any BatchRecordSink, onProgress: @escaping @Sendable (_ saved: Int, _ of: Int) -> Void = { _, _ in }
     ) async throws -> BatchSummary {
+        try await run(
+            items, skipping: done, concurrency: concurrency, sink: sink, onProgress: onProgress,
+            execute: BatchExecution.local(generator: generator, model: model))
+    }
+
+    /// Runs every item whose index is not in `skipping` with `execute`, at most `concurrency` at
+    /// once, writing each finished item to `sink` as it finishes. Cancel the calling task to stop:
+    /// running items stop and are not written. Throws if writing fails (the run stops).
+    /// `onProgress` hears how many items this run has saved so far (cancelled items are not saved,
+    /// so they are not counted), of how many it set out to run.
+    public static func run(
+        _ items: [BatchItem], skipping done: Set<Int> = [], concurrency: Int, sink: any BatchRecordSink,
+        onProgress: @escaping @Sendable (_ saved: Int, _ of: Int) -> Void = { _, _ in }, execute: @escaping Execute
+    ) async throws -> BatchSummary {
         let pending = items.filter { !done.contains($0.index) }
         let writeFailure = Locked<(any Error)?>(nil)
         let saved = Locked(0)
-        let processor = BatchProcessor<BatchItem, Completion>(maxConcurrency: concurrency) { item, _ in
+        let processor = BatchProcessor<BatchItem, any BatchOutputLine>(maxConcurrency: concurrency) { item, _ in
             // After a write failure there is no point generating what cannot be saved.
             if writeFailure.withLock({ $0 }) != nil { throw CancellationError() }
-            return try await generator.generate(item.prompt, item.parameters)
+            return try await execute(item)
         }
         let clock = ContinuousClock(), start = clock.now
         let results = await processor.process(pending) { progress in
-            // Cancelled: not a result, not written; a rerun does it.
-            if case .failure(let error) = progress.result, error is CancellationError { return }
+            // Cancelled (or not a line at all): not written; a rerun does it.
+            guard case .success(let line) = progress.result else { return }
             do {
-                try sink.write(BatchRecord(pending[progress.index], progress.result, model: model))
+                try sink.write(line)
                 onProgress(saved.withLock { $0 += 1; return $0 }, pending.count)
             } catch {
                 writeFailure.withLock { $0 = $0 ?? error }
@@ -59,18 +74,16 @@ public enum BatchRun {
         var summary = BatchSummary(
             total: items.count, skipped: items.count - pending.count, finished: 0, failed: 0, cancelled: 0, stoppedByContext: 0,
             generatedTokens: 0, seconds: (clock.now - start).seconds)
-        for (item, result) in zip(pending, results) {
+        for result in results {
             switch result {
-            case .success(let completion):
+            case .success(let line):
                 summary.finished += 1
-                summary.generatedTokens += completion.completionTokenCount
-                if completion.finishReason == .length && completion.completionTokenCount < item.parameters.maxTokens {
-                    summary.stoppedByContext += 1
-                }
-            case .failure where result.isCancellation: summary.cancelled += 1
+                summary.generatedTokens += line.generatedTokens
+                if line.isFailure { summary.failed += 1 }
+                if line.stoppedByContext { summary.stoppedByContext += 1 }
             case .failure:
-                summary.finished += 1
-                summary.failed += 1
+                // Cancellation; `execute` turns every other failure into a line.
+                summary.cancelled += 1
             }
         }
         return summary

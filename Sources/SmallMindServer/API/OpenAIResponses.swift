@@ -87,13 +87,16 @@ struct ChatCompletionResponse: Encodable, Sendable {
         var message: ChatMessageBody
         var logprobs: ChatLogProbs?
         var finishReason: String
-        enum CodingKeys: String, CodingKey { case index, message, logprobs, finishReason = "finish_reason" }
+        /// vLLM's extension: the stop string that ended the reply, null otherwise.
+        var stopReason: String? = nil
+        enum CodingKeys: String, CodingKey { case index, message, logprobs, finishReason = "finish_reason", stopReason = "stop_reason" }
         func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(index, forKey: .index)
             try c.encode(message, forKey: .message)
             try c.encode(logprobs, forKey: .logprobs)
             try c.encode(finishReason, forKey: .finishReason)
+            try c.encode(stopReason, forKey: .stopReason)
         }
     }
     var id: String
@@ -187,13 +190,17 @@ struct CompletionResponse: Encodable, Sendable {
         var index = 0
         var logprobs: CompletionLogProbs?
         var finishReason: String?
-        enum CodingKeys: String, CodingKey { case text, index, logprobs, finishReason = "finish_reason" }
+        /// vLLM's extension: the stop string that ended the text, null otherwise; written with
+        /// the finish reason (not on the stream's earlier chunks).
+        var stopReason: String? = nil
+        enum CodingKeys: String, CodingKey { case text, index, logprobs, finishReason = "finish_reason", stopReason = "stop_reason" }
         func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(text, forKey: .text)
             try c.encode(index, forKey: .index)
             try c.encode(logprobs, forKey: .logprobs)
             try c.encode(finishReason, forKey: .finishReason)
+            if finishReason != nil { try c.encode(stopReason, forKey: .stopReason) }
         }
     }
     var id: String

@@ -10,36 +10,21 @@ extension ServerState {
     }
 
     private func chatCompletions(_ request: Request, body: ByteBuffer) async throws -> Response {
-        let chat = try JSONCoding.decode(ChatCompletionRequest.self, from: body)
-        try checkModel(chat.sampling.model)
-        let top = try chat.topLogProbabilities()
-        // A reply ends at the model's end of turn; without max_tokens only the context bounds it.
-        var requested = try chat.sampling.parameters(defaultMaxTokens: engine.contextLength, topLogProbabilities: top)
-        requested.parseSpecialTokens = true  // the template writes control tokens that must stay tokens
-        let parameters = requested
-        let prompt = try chatPrompt(chat.messages.map(\.templateValue))
-        let id = Self.identifier("chatcmpl-"), created = Int(Date().timeIntervalSince1970)
+        let prepared = try handler.prepare(.chatCompletions, body: body)
+        let (prompt, parameters) = (prepared.prompt, prepared.parameters)
+        let id = OpenAIRequestHandler.identifier("chatcmpl-"), created = Int(Date().timeIntervalSince1970)
         let alias = configuration.alias
-        let reportedTop = chat.topLogprobs ?? 0
+        let reportedTop = prepared.reportedTop
         let tokenizer = model.tokenizer
-        let logprobs = chat.logprobs == true
+        let logprobs = prepared.logprobs
 
-        try precheck(prompt, parameters)
-        guard chat.sampling.streams else {
+        guard prepared.streams else {
             let completion = try await generate(prompt, parameters)
-            let body = ChatCompletionResponse(
-                id: id, created: created, model: alias,
-                choices: [
-                    .init(
-                        message: ChatMessageBody(content: completion.continuation),
-                        logprobs: logprobs ? ChatLogProbs(completion.logProbabilities, top: reportedTop, tokenizer: tokenizer) : nil,
-                        finishReason: completion.finishReason.openAIName)
-                ],
-                usage: Usage(completion))
-            return Response(status: .ok, headers: Self.generationJSONHeaders, body: .init(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(body))))
+            let body = handler.responseBody(prepared, completion, id: id, created: created)
+            return Response(status: .ok, headers: Self.generationJSONHeaders, body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
 
-        let includeUsage = chat.sampling.includesUsage
+        let includeUsage = prepared.includesUsage
         @Sendable func chunk(_ delta: ChatCompletionChunk.Delta, logprobs: ChatLogProbs? = nil, finish: String? = nil) -> ChatCompletionChunk {
             ChatCompletionChunk(
                 id: id, created: created, model: alias, choices: [.init(delta: delta, logprobs: logprobs, finishReason: finish)],

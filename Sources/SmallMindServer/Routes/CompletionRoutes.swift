@@ -4,47 +4,29 @@ import Hummingbird
 import SmallMind
 
 extension ServerState {
-    /// OpenAI's default `max_tokens` for this endpoint.
-    static let defaultCompletionMaxTokens = 16
-
     func completions(_ request: Request) async throws -> Response {
         try await cancellingOnHangUp(request) { body in try await completions(request, body: body) }
     }
 
     private func completions(_ request: Request, body: ByteBuffer) async throws -> Response {
-        let completionRequest = try JSONCoding.decode(CompletionRequest.self, from: body)
-        try checkModel(completionRequest.sampling.model)
-        let top = try completionRequest.topLogProbabilities()
-        var requested = try completionRequest.sampling.parameters(defaultMaxTokens: Self.defaultCompletionMaxTokens, topLogProbabilities: top)
-        requested.parseSpecialTokens = true  // as llama.cpp treats prompts
-        let parameters = requested
-        let prompt = completionRequest.prompt
-        let id = Self.identifier("cmpl-"), created = Int(Date().timeIntervalSince1970)
+        let prepared = try handler.prepare(.completions, body: body)
+        let (prompt, parameters) = (prepared.prompt, prepared.parameters)
+        let id = OpenAIRequestHandler.identifier("cmpl-"), created = Int(Date().timeIntervalSince1970)
         let alias = configuration.alias
         let tokenizer = model.tokenizer
-        let logprobs = completionRequest.reportsLogProbabilities
-        let reportedTop = completionRequest.logprobs ?? 0
+        let logprobs = prepared.logprobs
+        let reportedTop = prepared.reportedTop
 
-        try precheck(prompt, parameters)
-        guard completionRequest.sampling.streams else {
+        guard prepared.streams else {
             let completion = try await generate(prompt, parameters)
-            let body = CompletionResponse(
-                id: id, created: created, model: alias,
-                choices: [
-                    .init(
-                        text: completion.continuation,
-                        logprobs: logprobs
-                            ? CompletionLogProbs(completion.logProbabilities, top: reportedTop, tokenizer: tokenizer, startOffset: 0) : nil,
-                        finishReason: completion.finishReason.openAIName)
-                ],
-                usage: Usage(completion))
-            return Response(status: .ok, headers: Self.generationJSONHeaders, body: .init(byteBuffer: ByteBuffer(bytes: JSONCoding.encode(body))))
+            let body = handler.responseBody(prepared, completion, id: id, created: created)
+            return Response(status: .ok, headers: Self.generationJSONHeaders, body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
 
-        let includeUsage = completionRequest.sampling.includesUsage
-        @Sendable func chunk(_ text: String, logprobs: CompletionLogProbs? = nil, finish: String? = nil) -> CompletionResponse {
+        let includeUsage = prepared.includesUsage
+        @Sendable func chunk(_ text: String, logprobs: CompletionLogProbs? = nil, finish: String? = nil, stop: String? = nil) -> CompletionResponse {
             CompletionResponse(
-                id: id, created: created, model: alias, choices: [.init(text: text, logprobs: logprobs, finishReason: finish)], usage: nil,
+                id: id, created: created, model: alias, choices: [.init(text: text, logprobs: logprobs, finishReason: finish, stopReason: stop)], usage: nil,
                 includesUsageField: includeUsage)
         }
         return Response(
@@ -69,7 +51,8 @@ extension ServerState {
                     try await writer.finish(nil)
                     return
                 }
-                try await writer.write(ServerSentEvents.event(chunk("", finish: completion.finishReason.openAIName)))
+                let stop = OpenAIRequestHandler.stopReason(completion, stops: parameters.stop, tokenizer: tokenizer)
+                try await writer.write(ServerSentEvents.event(chunk("", finish: completion.finishReason.openAIName, stop: stop)))
                 if includeUsage {
                     try await writer.write(
                         ServerSentEvents.event(

@@ -8,6 +8,8 @@ import SmallMind
 final class ServerState: Sendable {
     let engine: Engine
     let template: ChatTemplate
+    /// Decoding, checks and response bodies of the generation endpoints (shared with `smallmind batch`).
+    let handler: OpenAIRequestHandler
     let configuration: ServerConfiguration
     let metrics = ServerMetrics()
     let logger: Logger
@@ -16,6 +18,7 @@ final class ServerState: Sendable {
     init(engine: Engine, template: ChatTemplate, configuration: ServerConfiguration, logger: Logger) {
         self.engine = engine
         self.template = template
+        handler = OpenAIRequestHandler(engine: engine, template: template, alias: configuration.alias)
         self.configuration = configuration
         self.logger = logger
     }
@@ -68,38 +71,8 @@ final class ServerState: Sendable {
         }
     }
 
-    /// A request may name the served model (by its alias) or none; any other name is 404.
-    func checkModel(_ name: String?) throws(APIError) {
-        if let name, name != configuration.alias { throw APIError.modelNotFound(name, served: configuration.alias) }
-    }
-
     /// The chat prompt the model's template makes of `messages`.
-    func chatPrompt(_ messages: [TemplateValue], addGenerationPrompt: Bool = true) throws(APIError) -> String {
-        do {
-            return try template.prompt(
-                messages: messages, addGenerationPrompt: addGenerationPrompt, context: model.chatTemplateContext,
-                tokenizerAddsBOS: model.tokenizer.addsBOS)
-        } catch {
-            throw APIError.from(error)
-        }
-    }
-
-    /// The checks the engine would make at submission, made before the response starts: a
-    /// streaming response's status cannot change once its 200 is sent. Bad parameters and a too-long prompt are 400,
-    /// a full queue 429.
-    func precheck(_ prompt: String, _ parameters: GenerationParameters) throws(APIError) {
-        do {
-            try parameters.validate()
-            let count = try model.tokenize(prompt, parseSpecial: parameters.parseSpecialTokens).count
-            if count > engine.contextLength { throw GenerationError.promptTooLong(tokens: count, contextLength: engine.contextLength) }
-        } catch {
-            throw APIError.from(error)
-        }
-        let load = engine.load
-        if load.activeSequences + load.queuedRequests >= engine.slotCount + engine.options.queueLimit {
-            throw APIError.queueFull(limit: engine.options.queueLimit)
-        }
-    }
+    func chatPrompt(_ messages: [TemplateValue]) throws(APIError) -> String { try handler.chatPrompt(messages) }
 
     /// Runs one generation for a non-streaming response (inside `cancellingOnHangUp`).
     func generate(_ prompt: String, _ parameters: GenerationParameters) async throws -> Completion {
@@ -171,9 +144,5 @@ final class ServerState: Sendable {
             metadata["completion"] = "\(completion.continuation)"
         }
         logger.info("generation finished", metadata: metadata)
-    }
-
-    static func identifier(_ prefix: String) -> String {
-        prefix + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)
     }
 }
