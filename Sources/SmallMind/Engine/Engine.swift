@@ -2,7 +2,7 @@
 // each step gathers the next tokens of every active sequence — prompt chunks for sequences still
 // in prefill, one token for each sequence decoding — into one forward pass, so every weight matrix
 // is read once per step for all of them. New requests join at the next step, finished ones leave
-// and free their KV slot (continuous batching). Because every kernel reduces each element in a
+// and free their KV blocks (continuous batching; Scheduler explains the paging). Because every kernel reduces each element in a
 // fixed order, a request's tokens are the same alone or among many.
 import SmallMindKernels
 import Synchronization
@@ -23,11 +23,18 @@ public final class Engine: Sendable {
 
     deinit { scheduler.stop() }
 
-    /// KV slots allocated (sequences that can be in flight at once).
+    /// Block tables (sequences that can be in flight at once: `options.maxBatch`).
     public var slotCount: Int { scheduler.slotCount }
 
-    /// Positions available to each sequence.
+    /// Positions available to each sequence: the context, at most what the KV budget holds.
     public var contextLength: Int { scheduler.contextLength }
+
+    /// Bytes of the KV cache's pool of blocks (the budget, rounded down to whole blocks).
+    public var kvCacheBytes: Int { scheduler.kvCacheBytes }
+
+    /// Blocks in the KV pool, and positions per block.
+    public var kvBlockCount: Int { scheduler.kvBlockCount }
+    public var kvBlockSize: Int { scheduler.kvBlockSize }
 
     /// Counters since the engine started.
     public var statistics: EngineStatistics { scheduler.statistics }
@@ -93,6 +100,11 @@ public final class Engine: Sendable {
         try parameters.validate()
         let tokens = try model.tokenize(prompt, parseSpecial: parameters.parseSpecialTokens)
         guard tokens.count <= scheduler.contextLength else {
+            if tokens.count <= options.resolvedContextLength(model.configuration) {
+                // The context would hold it; the KV budget cannot.
+                throw EngineError.promptExceedsKVBudget(
+                    tokens: tokens.count, budgetTokens: scheduler.contextLength, budgetBytes: scheduler.kvCacheBytes)
+            }
             throw GenerationError.promptTooLong(tokens: tokens.count, contextLength: scheduler.contextLength)
         }
         return (tokens, parameters)

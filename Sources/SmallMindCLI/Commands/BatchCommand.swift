@@ -54,6 +54,9 @@ public struct BatchCommand: AsyncParsableCommand {
     /// The batched strategy's kernel threads (parallel and locked run each generation on one thread).
     @OptionGroup public var threadOptions: ThreadOptions
 
+    /// The batched strategy's KV budget.
+    @OptionGroup public var kvBudget: KVBudgetOptions
+
     @Flag(help: "No progress bar.")
     public var quiet = false
 
@@ -80,8 +83,11 @@ public struct BatchCommand: AsyncParsableCommand {
     }
 
     /// The generator the flags ask for.
-    public func makeGenerator(model: Model) -> any TextGenerator {
-        chosenStrategy.makeGenerator(model: model, concurrency: resolvedConcurrency, threads: threadOptions.count)
+    public func makeGenerator(model: Model) throws -> any TextGenerator {
+        do {
+            return try chosenStrategy.makeGenerator(
+                model: model, concurrency: resolvedConcurrency, threads: threadOptions.count, kvCacheBytes: kvBudget.resolved)
+        } catch { throw CommandFailure(error) }
     }
 
     public func run() async throws {
@@ -112,7 +118,7 @@ public struct BatchCommand: AsyncParsableCommand {
         let bar = quiet ? nil : ProgressBar(total: pending, isTerminal: isatty(STDERR_FILENO) == 1) { StandardStreams.error($0) }
         let interrupts = InterruptHandler { Foundation.exit(130) }
         interrupts.install()
-        let generator = makeGenerator(model: loaded)
+        let generator = try makeGenerator(model: loaded)
         let (concurrency, model) = (resolvedConcurrency, modelOptions.identity)
         let (outcome, interrupted) = await interrupts.run { () -> Result<BatchSummary, any Error> in
             do {

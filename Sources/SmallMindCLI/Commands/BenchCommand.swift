@@ -33,6 +33,8 @@ public struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("kv-cache-type"), help: "How the KV cache stores keys and values: f32 or f16 (half the memory).")
     public var kvCacheType: String = "f32"
 
+    @OptionGroup public var kvBudget: KVBudgetOptions
+
     @Flag(help: "Print JSON (one object per batch size) instead of the table.")
     public var json = false
 
@@ -54,6 +56,20 @@ public struct BenchCommand: AsyncParsableCommand {
             guard promptTokens + genTokens <= loaded.configuration.contextLength else {
                 throw CommandFailure(message: "--prompt-tokens + --gen-tokens (\(promptTokens + genTokens)) exceed the model's context of \(loaded.configuration.contextLength)")
                     .withStatus(ExitCode.validationFailure.rawValue)
+            }
+            let budget = kvBudget.resolved
+            if let budget {
+                let perPosition = KVCache.bytesPerPosition(configuration: loaded.configuration, elementType: cacheType)
+                let needed = sizes.max()! * (promptTokens + genTokens)
+                let blockSize = KVCache.defaultBlockSize
+                let held = budget / (perPosition * blockSize) * blockSize
+                // The sweep keeps every sequence to its end (no preemption): each needs its blocks.
+                let perSequence = (promptTokens + genTokens + blockSize - 1) / blockSize * blockSize
+                guard sizes.max()! * perSequence <= held else {
+                    throw CommandFailure(message: "the KV budget of \(budget) bytes holds \(held) positions; the largest batch needs \(needed) "
+                        + "(\(sizes.max()!) × \(promptTokens + genTokens), in blocks of \(blockSize): \(sizes.max()! * perSequence))")
+                        .withStatus(ExitCode.validationFailure.rawValue)
+                }
             }
             let threads = threadOptions.count
             let pool = ThreadPool(threads: threads)
