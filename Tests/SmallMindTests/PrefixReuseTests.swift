@@ -84,6 +84,31 @@ struct KVBlockManagerTests {
         #expect(m.referencedCount == 0)
     }
 
+    /// A copy-on-write needs its source kept until the copy is taken: one block beyond the
+    /// source. When the pool cannot spare it, the match is taken without the copy.
+    @Test func aCopyNeedsASpareBlockOrIsLeftOut() {
+        let m = Self.manager(blocks: 3)
+        Self.run(m, Array(0..<12))  // three full blocks, all cached: the whole pool
+        let prompt = Array(0..<9) + [50, 51, 52]
+        let match = m.match(prompt, limit: 11)
+        #expect(match.shared.count == 2 && match.copiedTokens == 1)
+        // Two shared, one fresh block, and the cached source held while copying: 4 > 3.
+        #expect(m.blocksNeeded(match, positions: 12) == 4)
+        let plain = m.withoutCopy(match)
+        #expect(plain.copySource == nil && plain.reusedTokens == 8 && m.blocksNeeded(plain, positions: 12) == 3)
+        m.assign(slot: 0, match: plain, positions: 12)
+        #expect(m.availableCount == 0)
+        m.releaseSlot(0, held: prompt)
+
+        // With a fourth block the copy fits, evicting the source's child for it.
+        let n = Self.manager(blocks: 4)
+        Self.run(n, Array(0..<16))
+        let copy = n.match(Array(0..<9) + [50, 51, 52, 53], limit: 12)
+        #expect(copy.copiedTokens == 1 && n.blocksNeeded(copy, positions: 13) == 4)
+        n.assign(slot: 0, match: copy, positions: 13)
+        #expect(Set((0..<4).map { n.cache.block(slot: 0, index: $0) }).count == 4 && n.availableCount == 0)
+    }
+
     @Test func withoutSharingNothingIsIndexed() {
         let m = Self.manager(blocks: 4, sharing: false)
         Self.run(m, Array(0..<9))

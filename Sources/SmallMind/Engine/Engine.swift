@@ -53,6 +53,28 @@ public final class Engine: Sendable {
         onToken: @escaping @Sendable (TokenEvent) -> Void = { _ in }
     ) async throws -> Completion {
         let (promptTokens, parameters) = try prepare(prompt, parameters)
+        return try await run(prompt: prompt, tokens: promptTokens, parameters, onToken: onToken)
+    }
+
+    /// Generates a completion of a prompt given as token ids (a caller that tokenized it, a
+    /// benchmark). The same rules as `generate(_:_:onToken:)`; ids outside the vocabulary are an
+    /// error. The completion's `prompt` text is empty.
+    public func generate(
+        tokens: [Int], _ parameters: GenerationParameters = .init(), onToken: @escaping @Sendable (TokenEvent) -> Void = { _ in }
+    ) async throws -> Completion {
+        try parameters.validate()
+        let vocabulary = model.configuration.vocabularySize
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= vocabulary }) {
+            throw GenerationError.invalidParameter(name: "tokens", value: String(bad), rule: "must be token ids in 0..<\(vocabulary)")
+        }
+        try checkLength(tokens.count)
+        return try await run(prompt: "", tokens: tokens, parameters, onToken: onToken)
+    }
+
+    private func run(
+        prompt: String, tokens promptTokens: [Int], _ parameters: GenerationParameters,
+        onToken: @escaping @Sendable (TokenEvent) -> Void
+    ) async throws -> Completion {
         let box = RequestBox()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -99,15 +121,19 @@ public final class Engine: Sendable {
     private func prepare(_ prompt: String, _ parameters: GenerationParameters) throws -> ([Int], GenerationParameters) {
         try parameters.validate()
         let tokens = try model.tokenize(prompt, parseSpecial: parameters.parseSpecialTokens)
-        guard tokens.count <= scheduler.contextLength else {
-            if tokens.count <= options.resolvedContextLength(model.configuration) {
+        try checkLength(tokens.count)
+        return (tokens, parameters)
+    }
+
+    private func checkLength(_ count: Int) throws {
+        guard count <= scheduler.contextLength else {
+            if count <= options.resolvedContextLength(model.configuration) {
                 // The context would hold it; the KV budget cannot.
                 throw EngineError.promptExceedsKVBudget(
-                    tokens: tokens.count, budgetTokens: scheduler.contextLength, budgetBytes: scheduler.kvCacheBytes)
+                    tokens: count, budgetTokens: scheduler.contextLength, budgetBytes: scheduler.kvCacheBytes)
             }
-            throw GenerationError.promptTooLong(tokens: tokens.count, contextLength: scheduler.contextLength)
+            throw GenerationError.promptTooLong(tokens: count, contextLength: scheduler.contextLength)
         }
-        return (tokens, parameters)
     }
 }
 

@@ -166,11 +166,16 @@ public struct EngineStatistics: Sendable, Equatable {
 public struct EngineLoad: Sendable, Equatable {
     /// Sequences holding a KV slot (prefilling or decoding).
     public var activeSequences: Int
-    /// Submitted requests still waiting for a slot.
+    /// Submitted requests still waiting for a slot (preempted sequences included).
     public var queuedRequests: Int
+    /// KV blocks in some sequence's table, and blocks kept only for prefix sharing (evictable).
+    public var kvBlocksInUse: Int
+    public var kvBlocksCached: Int
 
-    public init(activeSequences: Int, queuedRequests: Int) {
+    public init(activeSequences: Int, queuedRequests: Int, kvBlocksInUse: Int = 0, kvBlocksCached: Int = 0) {
         self.activeSequences = activeSequences
         self.queuedRequests = queuedRequests
+        self.kvBlocksInUse = kvBlocksInUse
+        self.kvBlocksCached = kvBlocksCached
     }
 }

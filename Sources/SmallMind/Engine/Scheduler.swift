@@ -37,6 +37,9 @@ final class Scheduler: @unchecked Sendable {
         var inFlight = 0
         var stopping = false
         var statistics = EngineStatistics()
+        /// The pool's state after the last step or finish.
+        var kvBlocksInUse = 0
+        var kvBlocksCached = 0
     }
     private let shared = Mutex(Shared())
     private let wakeLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -91,7 +94,11 @@ final class Scheduler: @unchecked Sendable {
     var kvBlockSize: Int { cache.blockSize }
 
     /// Sequences holding a slot and requests waiting for one, read together.
-    var load: EngineLoad { shared.withLock { EngineLoad(activeSequences: $0.inFlight, queuedRequests: $0.waitingCount) } }
+    var load: EngineLoad {
+        shared.withLock {
+            EngineLoad(activeSequences: $0.inFlight, queuedRequests: $0.waitingCount, kvBlocksInUse: $0.kvBlocksInUse, kvBlocksCached: $0.kvBlocksCached)
+        }
+    }
 
     /// Queues a request, or finishes it at once with an error when the queue is full or stopping.
     func submit(_ request: EngineRequest) {
@@ -235,9 +242,12 @@ final class Scheduler: @unchecked Sendable {
     /// tokens) when they are available beyond one block of headroom per running sequence; returns
     /// the tokens reused, or nil (nothing taken) when they are not.
     private func place(_ context: [Int], limit: Int, slot: Int) -> Int? {
-        let match = blocks.match(context, limit: max(limit, 0))
-        let needed = blocks.blocksNeeded(match, positions: context.count)
-        guard needed + active.count <= blocks.availableCount || (active.isEmpty && needed <= blocks.availableCount) else { return nil }
+        // Alone, a sequence may take every block (its context fits the pool); beside others, it
+        // leaves one block of headroom per running sequence.
+        let reserve = active.isEmpty ? 0 : active.count
+        var match = blocks.match(context, limit: max(limit, 0))
+        if blocks.blocksNeeded(match, positions: context.count) + reserve > blocks.availableCount { match = blocks.withoutCopy(match) }
+        guard blocks.blocksNeeded(match, positions: context.count) + reserve <= blocks.availableCount else { return nil }
         freeSlots.removeLast()
         blocks.assign(slot: slot, match: match, positions: context.count)
         return match.reusedTokens
@@ -344,8 +354,10 @@ final class Scheduler: @unchecked Sendable {
             blocks.indexFullBlocks(slot: sequence.slot, held: sequence.held)
             held += sequence.held.count
         }
-        let referenced = blocks.referencedCount
+        let referenced = blocks.referencedCount, cached = blocks.cachedCount
         shared.withLock { s in
+            s.kvBlocksInUse = referenced
+            s.kvBlocksCached = cached
             s.statistics.steps += 1
             s.statistics.tokens += batch.count
             s.statistics.sequenceSteps += sequencesInStep
@@ -376,8 +388,11 @@ final class Scheduler: @unchecked Sendable {
         var completion = sequence.state.completion(prompt: sequence.request.prompt, timings: timings)
         completion.threadID = ThreadIdentity.current  // the scheduler thread computed every step
         let wasActive = sequence.slot >= 0
+        let (referenced, cached) = (blocks.referencedCount, blocks.cachedCount)
         shared.withLock { s in
             if wasActive { s.inFlight -= 1 }
+            s.kvBlocksInUse = referenced
+            s.kvBlocksCached = cached
             s.statistics.completedRequests += 1
             s.statistics.generatedTokens += completion.completionTokenCount
         }

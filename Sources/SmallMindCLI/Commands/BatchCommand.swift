@@ -135,6 +135,9 @@ public struct BatchCommand: AsyncParsableCommand {
         StandardStreams.error(
             "\(summary.finished) items in \(Format.seconds(summary.seconds)) (\(Format.rate(rate)) items/s, \(Format.rate(tokenRate)) tokens/s)"
                 + (summary.skipped > 0 ? "; \(summary.skipped) done before" : "") + (summary.failed > 0 ? "; \(summary.failed) failed" : "") + "\n")
+        if let engine = (generator as? BatchedGenerator)?.engine {
+            StandardStreams.error(Self.kvSummary(engine) + "\n")
+        }
         if summary.stoppedByContext > 0 {
             // The engine caps a slot's positions (EngineOptions.defaultContextLimit); a context is the model's own.
             let context = chosenStrategy == .batched ? EngineOptions().resolvedContextLength(loaded.configuration) : loaded.configuration.contextLength
@@ -146,5 +149,15 @@ public struct BatchCommand: AsyncParsableCommand {
             throw CommandFailure(message: "interrupted: " + (saved ?? "\(summary.cancelled) items were not run")).withStatus(130)
         }
         return summary
+    }
+
+    /// The engine's KV cache over the run: prompt tokens reused (prefix hits), preemptions, the
+    /// peak of blocks in use against the budget, the budget's utilisation, and the process's peak memory.
+    static func kvSummary(_ engine: Engine) -> String {
+        let s = engine.statistics, blockBytes = engine.kvCacheBytes / engine.kvBlockCount
+        func mb(_ bytes: Int) -> String { Format.rate(Double(bytes) / 1e6) + " MB" }
+        return "KV cache: \(s.reusedPromptTokens) prompt tokens reused, \(s.preemptions) preemptions; peak \(s.peakKVBlocks) of "
+            + "\(engine.kvBlockCount) blocks of \(engine.kvBlockSize) positions (\(mb(s.peakKVBlocks * blockBytes)) of \(mb(engine.kvCacheBytes))), "
+            + "utilisation \(Format.rate(100 * s.kvUtilization)) %; peak resident memory \(mb(ProcessMemory.peakResidentBytes))"
     }
 }

@@ -123,13 +123,24 @@ final class KVBlockManager {
         return m
     }
 
-    /// Blocks that taking `match` would remove from the available count: its cached blocks
-    /// (they become referenced) and the fresh blocks for `positions` positions.
+    /// Available blocks that taking `match` for `positions` positions needs: its cached blocks
+    /// (they become referenced) and the fresh ones. A cached copy source must outlive the taking
+    /// of its copy, so then at least one other block must be available too.
     func blocksNeeded(_ match: Match, positions: Int) -> Int {
         let total = (positions + blockSize - 1) / blockSize
-        var pinned = match.shared.reduce(0) { $0 + (references[Int($1)] == 0 ? 1 : 0) }
-        if let source = match.copySource, references[Int(source)] == 0 { pinned += 1 }  // held while copying
-        return pinned + max(0, total - match.shared.count)
+        let pinned = match.shared.reduce(0) { $0 + (references[Int($1)] == 0 ? 1 : 0) }
+        let fresh = max(0, total - match.shared.count)
+        if let source = match.copySource, references[Int(source)] == 0 { return pinned + max(fresh, 2) }
+        return pinned + fresh
+    }
+
+    /// `match` without its copy-on-write block: what to take when the copy does not fit.
+    func withoutCopy(_ match: Match) -> Match {
+        var m = match
+        m.reusedTokens -= m.copiedTokens
+        m.copySource = nil
+        m.copiedTokens = 0
+        return m
     }
 
     // MARK: - Tables
