@@ -140,7 +140,8 @@ public struct EngineStatistics: Sendable, Equatable {
     public var sequenceSteps = 0
     public var completedRequests = 0
     public var generatedTokens = 0
-    /// Prompt tokens not computed because KV blocks already held them (prefix hits).
+    /// Tokens not computed because KV blocks already held them (prefix hits): prompt tokens, and
+    /// after a preemption the prompt and generated tokens its recomputation found in the pool.
     public var reusedPromptTokens = 0
     /// Sequences preempted (their blocks freed, recomputed later) because the KV pool ran dry.
     public var preemptions = 0
