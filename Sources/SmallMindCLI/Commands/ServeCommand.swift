@@ -106,7 +106,8 @@ public struct ServeCommand: AsyncParsableCommand {
             try await server.run { port in
                 // One line tests and scripts can wait for, on standard error like the logs.
                 StandardStreams.error(
-                    "smallmind serve: \(configuration.alias) on http://\(host):\(port) (\(engine.slotCount) slots, context \(engine.contextLength))\n")
+                    "smallmind serve: \(configuration.alias) on http://\(host):\(port) (\(engine.slotCount) sequences at once, context \(engine.contextLength), "
+                        + "KV budget \(engine.kvCacheBytes / 1_000_000) MB in \(engine.kvBlockCount) blocks of \(engine.kvBlockSize) positions)\n")
             }
         } catch let error as ServerError {
             throw CommandFailure(message: "\(error)")
