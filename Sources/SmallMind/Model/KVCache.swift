@@ -10,12 +10,14 @@ import SmallMindKernels
 /// is how a prompt prefix is shared between requests (the engine's `KVBlockManager` decides; a
 /// shared block is only read, never written).
 ///
-/// Layout: keys and values are each (block, layer, key-value head, position in block, headSize)
+/// Layout: keys and values are each (layer, block, key-value head, position in block, headSize)
 /// of `elementType`. Within a block one head's positions lie one after another, so attention
 /// streams a run of `blockSize` rows and then follows the table to the next block: one
 /// indirection per block, not per position. (Position-major rows — (…, position, kvDim) — had
 /// each head read 128 of every 1 536 bytes (m110, f16): memory latency took 11 % of batched
-/// generation.) A block holds all layers, so copying one (copy-on-write) is one `memcpy`.
+/// generation.) Layer-major, so that one layer's attention over every sequence reads one region
+/// of the pool, as the contiguous cache's (layer, slot, …) did; a block number names the same
+/// positions in every layer, and copying a block (copy-on-write) is one `memcpy` per layer.
 ///
 /// Allocated once, up front: the decode path never allocates. Untouched pages of the pool cost no
 /// memory, and free blocks are reused last-freed-first, so the memory a process touches follows
@@ -60,9 +62,11 @@ public final class KVCache {
     public let blockCount: Int
     /// Entries of one slot's block table: ⌈contextLength / blockSize⌉.
     let blocksPerSlot: Int
-    /// Elements of one block (all layers and heads): the distance between consecutive blocks.
+    /// Elements of one block in one layer (all heads): the distance between consecutive blocks.
     let blockStride: Int
-    /// (block, layer, key-value head, position in block, headSize) elements of `elementType`.
+    /// Elements of one layer (all blocks).
+    let layerStride: Int
+    /// (layer, block, key-value head, position in block, headSize) elements of `elementType`.
     let keys: UnsafeMutableRawPointer
     let values: UnsafeMutableRawPointer
     /// (slot, blocksPerSlot): the block holding each run of positions, or -1 for none yet.
@@ -92,8 +96,9 @@ public final class KVCache {
         blocksPerSlot = (self.contextLength + self.blockSize - 1) / self.blockSize
         self.blockCount = blockCount ?? slots * blocksPerSlot
         precondition(self.blockCount >= 1, "a cache needs at least one block")
-        blockStride = layerCount * self.blockSize * keyValueSize
-        let count = self.blockCount * blockStride
+        blockStride = self.blockSize * keyValueSize
+        layerStride = self.blockCount * blockStride
+        let count = layerCount * layerStride
         keys = .allocate(byteCount: count * elementType.byteSize, alignment: 64)
         values = .allocate(byteCount: count * elementType.byteSize, alignment: 64)
         // Bound to the element type once, here; `store` and the attention kernels read it as such.
@@ -138,7 +143,7 @@ public final class KVCache {
     }
 
     /// Bytes of one block.
-    public var bytesPerBlock: Int { 2 * blockStride * elementType.byteSize }
+    public var bytesPerBlock: Int { 2 * layerCount * blockStride * elementType.byteSize }
 
     /// Bytes held by this cache (its whole pool).
     public var byteCount: Int { blockCount * bytesPerBlock }
@@ -182,9 +187,12 @@ public final class KVCache {
 
     /// Copies every layer's keys and values of block `source` into block `destination`.
     func copyBlock(_ source: Int32, to destination: Int32) {
-        let bytes = blockStride * elementType.byteSize
-        (keys + Int(destination) * bytes).copyMemory(from: keys + Int(source) * bytes, byteCount: bytes)
-        (values + Int(destination) * bytes).copyMemory(from: values + Int(source) * bytes, byteCount: bytes)
+        let bytes = blockStride * elementType.byteSize, layerBytes = layerStride * elementType.byteSize
+        for l in 0..<layerCount {
+            let from = l * layerBytes + Int(source) * bytes, to = l * layerBytes + Int(destination) * bytes
+            (keys + to).copyMemory(from: keys + from, byteCount: bytes)
+            (values + to).copyMemory(from: values + from, byteCount: bytes)
+        }
     }
 
     // MARK: - Addressing
@@ -192,7 +200,7 @@ public final class KVCache {
     /// Index, in elements, of (layer, head) in block 0: add `blockIndex · blockStride` for a block.
     @inline(__always)
     func headOffset(layer: Int, head: Int) -> Int {
-        (layer * (keyValueSize / headSize) + head) * blockSize * headSize
+        layer * layerStride + head * blockSize * headSize
     }
 
     /// Index, in elements, of (layer, slot, head, position, 0): the first of `headSize` elements;
