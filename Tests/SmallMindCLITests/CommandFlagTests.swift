@@ -159,6 +159,37 @@ struct CommandFlagTests {
         }
     }
 
+    /// One KV budget flag, in bytes or GB, on every command that configures a cache, reaching the engine.
+    @Test func kvBudgetFlags() throws {
+        let model = Model.demo()
+        let perPosition = KVCache.bytesPerPosition(configuration: model.configuration)
+        let batch = try BatchCommand.parse(["--input", "in.txt", "--kv-cache-bytes", String(48 * perPosition)])
+        let engine = try #require(try batch.makeGenerator(model: model) as? BatchedGenerator).engine
+        #expect(engine.kvCacheBytes == 48 * perPosition && engine.kvBlockCount == 3)
+        #expect(try BatchCommand.parse(["--input", "in.txt"]).kvBudget.resolved == nil)
+        #expect(try ServeCommand.parse(["--kv-cache-gb", "0.5"]).kvBudget.resolved == 500_000_000)
+        #expect(try ChatCommand.parse(["--kv-cache-bytes", "1000"]).kvBudget.resolved == 1000)
+        #expect(try GenerateCommand.parse(["--kv-cache-gb", "1.5"]).kvBudget.resolved == 1_500_000_000)
+        #expect(try BenchCommand.parse(["--kv-cache-bytes", "7"]).kvBudget.resolved == 7)
+        // A budget below one block is the engine's error, named.
+        let tiny = try BatchCommand.parse(["--input", "in.txt", "--kv-cache-bytes", "10"])
+        #expect(throws: CommandFailure.self) { try tiny.makeGenerator(model: model) }
+        for arguments in [["--kv-cache-bytes", "0"], ["--kv-cache-gb", "-1"], ["--kv-cache-gb", "nan"], ["--kv-cache-bytes", "5", "--kv-cache-gb", "1"]] {
+            #expect(Self.usageError(BenchCommand.self, arguments)?.status == 64, "\(arguments)")
+        }
+        // The default is stated in --help.
+        for help in [GenerateCommand.helpMessage(), BatchCommand.helpMessage(), BenchCommand.helpMessage(), ServeCommand.helpMessage(), ChatCommand.helpMessage()] {
+            let flat = help.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+            #expect(flat.contains("--kv-cache-bytes") && flat.contains("at most a quarter of this machine's memory"), "\(help.prefix(80))")
+        }
+        // --shared-prefix and its companions.
+        let shared = try BenchCommand.parse(["--shared-prefix", "400", "--requests", "8", "--verify"])
+        #expect(shared.sharedPrefix == 400 && shared.requests == 8 && shared.verify)
+        for arguments in [["--shared-prefix", "0"], ["--verify"], ["--shared-prefix", "4", "--requests", "0"]] {
+            #expect(Self.usageError(BenchCommand.self, arguments)?.status == 64, "\(arguments)")
+        }
+    }
+
     // MARK: Help and version
 
     @Test func helpShowsTheThreadsDefaultOnce() {

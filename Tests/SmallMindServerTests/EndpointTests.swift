@@ -143,6 +143,17 @@ struct EndpointTests {
             #expect(metrics.contains("smallmind_time_per_output_token_seconds_count 1\n"), "\(metrics)")
             #expect(metrics.contains(#"smallmind_http_requests_total{endpoint="/v1/chat/completions",status="200"} 1"#), "\(metrics)")
             #expect(metrics.contains("smallmind_kv_cache_slots_total 4"), "\(metrics)")
+            // The same prompt ran just before through the engine: a prefix hit, counted in both places.
+            let cached = try #require((usage["prompt_tokens_details"] as? [String: Any])?["cached_tokens"] as? Int)
+            #expect(cached > 0)
+            #expect(metrics.contains("smallmind_prompt_tokens_cached_total \(cached)\n"), "\(metrics)")
+            let engine = server.state.engine
+            // (Gauges print as floating point.)
+            #expect(metrics.contains("smallmind_kv_cache_blocks_total \(engine.kvBlockCount).0\n"), "\(metrics)")
+            #expect(metrics.contains("smallmind_kv_cache_block_positions \(engine.kvBlockSize).0\n"), "\(metrics)")
+            #expect(metrics.contains("smallmind_kv_cache_blocks_used 0.0\n"), "\(metrics)")
+            #expect(!metrics.contains("smallmind_kv_cache_blocks_cached 0.0\n"), "\(metrics)")  // the finished requests' blocks
+            #expect(metrics.contains("smallmind_preemptions_total 0.0\n"), "\(metrics)")
         }
     }
 

@@ -15,18 +15,24 @@ struct BatchInvarianceTests {
     /// attention and row-wise operation split over the pool — however small the model.
     static func logits(
         _ model: Model, tokens: [Int], chunk: Int, threads: Int, companions: Int, slot: Int,
-        elementType: KVCache.ElementType = .f32, splitsEverything: Bool = false
+        elementType: KVCache.ElementType = .f32, splitsEverything: Bool = false, blockSize: Int = KVCache.defaultBlockSize,
+        arithmetic: ForwardArithmetic = .standard
     ) -> [[Float]] {
         logits(model.weights, tokens: tokens, chunk: chunk, threads: threads, companions: companions, slot: slot,
-               elementType: elementType, splitsEverything: splitsEverything)
+               elementType: elementType, splitsEverything: splitsEverything, blockSize: blockSize, arithmetic: arithmetic)
     }
 
     static func logits(
         _ weights: ModelWeights, tokens: [Int], chunk: Int, threads: Int, companions: Int, slot: Int,
-        elementType: KVCache.ElementType = .f32, splitsEverything: Bool = false
+        elementType: KVCache.ElementType = .f32, splitsEverything: Bool = false, blockSize: Int = KVCache.defaultBlockSize,
+        arithmetic: ForwardArithmetic = .standard
     ) -> [[Float]] {
         let c = weights.configuration
-        let cache = KVCache(configuration: c, slots: companions + 1, elementType: elementType)
+        let cache = KVCache(configuration: c, slots: companions + 1, elementType: elementType, arithmetic: arithmetic, blockSize: blockSize)
+        // Blocks handed out in a scrambled order, so tables are never the identity.
+        var taken: [Int32] = []
+        while let b = cache.takeFreeBlock() { taken.append(b) }
+        for i in taken.indices.sorted(by: { ($0 * 37 + 11) % taken.count < ($1 * 37 + 11) % taken.count }) { cache.returnBlock(taken[i]) }
         let workspace = Workspace(configuration: c)
         workspace.splitsEverything = splitsEverything
         let pool = ThreadPool(threads: threads)
@@ -128,6 +134,7 @@ struct KVCacheTests {
         let c = Model.demo().configuration
         let cache = KVCache(configuration: c, slots: 2, contextLength: 4, elementType: .f16)
         let key = (0..<c.keyValueSize).map { Float($0) * 0.001 + 1 / 3 }, value = key.map { -$0 * 7 }
+        cache.assignBlocks(for: [BatchToken(token: 0, position: 2, slot: 1)])
         cache.store(key: key, value: value, layer: 1, slot: 1, position: 2)
         // Head after head, each at its own run of positions.
         for head in 0..<c.keyValueHeadCount {
@@ -240,17 +247,28 @@ struct EngineTests {
         }
     }
 
-    @Test func kvBudgetLimitsSlots() throws {
+    @Test func kvBudgetBuysBlocksAndBoundsTheContext() async throws {
         let model = Model.demo()
-        let perSlot = KVCache.bytesPerSlot(configuration: model.configuration, contextLength: 64)
-        let engine = try Engine(model: model, options: EngineOptions(maxBatch: 16, kvCacheBytes: 3 * perSlot + 5, threads: 1))
-        #expect(engine.slotCount == 3)
-        // The same bytes hold twice the slots in f16.
-        let half = try Engine(model: model, options: EngineOptions(maxBatch: 16, kvCacheBytes: 3 * perSlot + 5, threads: 1, kvCacheType: .f16))
-        #expect(half.slotCount == 6)
+        let perPosition = KVCache.bytesPerPosition(configuration: model.configuration)
+        // Three blocks of 16 positions (and a few bytes that buy nothing): 48 positions in all.
+        let engine = try Engine(model: model, options: EngineOptions(maxBatch: 16, kvCacheBytes: 48 * perPosition + 5, threads: 1))
+        #expect(engine.slotCount == 16 && engine.kvBlockCount == 3 && engine.kvBlockSize == 16)
+        #expect(engine.kvCacheBytes == 48 * perPosition && engine.contextLength == 48)
+        // The same bytes hold twice the blocks in f16.
+        let half = try Engine(model: model, options: EngineOptions(maxBatch: 16, kvCacheBytes: 48 * perPosition + 5, threads: 1, kvCacheType: .f16))
+        #expect(half.kvBlockCount == 6 && half.contextLength == 64)
         #expect(throws: EngineError.self) {
-            try Engine(model: model, options: EngineOptions(kvCacheBytes: perSlot / 2 - 1, kvCacheType: .f16))
+            try Engine(model: model, options: EngineOptions(kvCacheBytes: 16 * perPosition / 2 - 1, kvCacheType: .f16))
         }
+        // A prompt the context would hold but the budget cannot is an error naming the numbers.
+        await #expect(throws: EngineError.promptExceedsKVBudget(tokens: 50, budgetTokens: 48, budgetBytes: 48 * perPosition)) {
+            try await engine.generate(String(repeating: "a", count: 50), GenerationParameters(maxTokens: 1))
+        }
+        let text = EngineError.promptExceedsKVBudget(tokens: 50, budgetTokens: 48, budgetBytes: 48 * perPosition).description
+        #expect(text.contains("50 tokens") && text.contains("48 positions") && text.contains("\(48 * perPosition) bytes"))
+        // The default: every sequence at the full context (here far below a quarter of memory).
+        let defaults = try Engine(model: model, options: EngineOptions(maxBatch: 4, threads: 1))
+        #expect(defaults.kvCacheBytes == 4 * 64 * perPosition)
     }
 
     @Test func halfPrecisionCacheGivesTheSameTokensAtAnyBatchAndThreads() async throws {

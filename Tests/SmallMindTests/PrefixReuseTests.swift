@@ -1,62 +1,119 @@
 import Testing
 @testable import SmallMind
 
-/// Which free slot a request takes, and how much of its prompt that slot already holds.
-struct PrefixCacheTests {
-    @Test func takesTheSlotHoldingTheLongestPrefix() throws {
-        var cache = PrefixCache(slots: 3, enabled: true)
-        _ = cache.take(for: [1])
-        _ = cache.take(for: [1])
-        _ = cache.take(for: [1])
-        let long = Array(1...40)
-        cache.release(slot: 2, holding: Array(long[..<20]))
-        cache.release(slot: 0, holding: Array(long[..<30]) + [99])
-        cache.release(slot: 1, holding: [7, 7, 7])
-        let takenSlot = cache.take(for: long)
-        let (slot, reused) = try #require(takenSlot)
-        #expect(slot == 0 && reused == 30)
-        let takenNext = cache.take(for: long)
-        let (next, nextReused) = try #require(takenNext)
-        #expect(next == 2 && nextReused == 20)
+/// The block index: which blocks a prompt reuses, copy-on-write at the first divergent block,
+/// reference counts, least-recently-used eviction.
+struct KVBlockManagerTests {
+    /// A manager over a demo-model cache of `blocks` blocks of 4 positions and 3 tables.
+    static func manager(blocks: Int, sharing: Bool = true) -> KVBlockManager {
+        let cache = KVCache(configuration: Model.demo().configuration, slots: 3, blockSize: 4, blockCount: blocks)
+        return KVBlockManager(cache: cache, sharing: sharing, identity: 1)
     }
 
-    @Test func aShortSharedPrefixDoesNotSpendAnotherSlotsCache() throws {
-        var cache = PrefixCache(slots: 2, enabled: true)
-        _ = cache.take(for: [1])
-        _ = cache.take(for: [1])
-        cache.release(slot: 1, holding: [1] + Array(100..<140))  // BOS + a long conversation
-        cache.release(slot: 0, holding: [1, 5, 6])  // released later: fresher
-        // Sharing only BOS with slot 1 is not worth its 41 cached tokens: the stalest slot goes.
-        let takenSlot = cache.take(for: [1, 2, 3, 4])
-        let (slot, reused) = try #require(takenSlot)
-        #expect(slot == 1 && reused == 1)
+    /// Runs `tokens` through `slot` as the engine would: takes the match's blocks and fresh ones,
+    /// indexes the full blocks, releases. Returns the match.
+    @discardableResult
+    static func run(_ m: KVBlockManager, _ tokens: [Int], limit: Int? = nil, slot: Int = 0, release: Bool = true) -> KVBlockManager.Match {
+        let match = m.match(tokens, limit: limit ?? tokens.count - 1)
+        #expect(m.blocksNeeded(match, positions: tokens.count) <= m.availableCount)
+        m.assign(slot: slot, match: match, positions: tokens.count)
+        m.indexFullBlocks(slot: slot, held: tokens)
+        if release { m.releaseSlot(slot, held: tokens) }
+        return match
     }
 
-    @Test func aConversationsNextTurnExtendsItsSlotHoweverShort() throws {
-        var cache = PrefixCache(slots: 2, enabled: true)
-        _ = cache.take(for: [1])
-        _ = cache.take(for: [1])
-        cache.release(slot: 0, holding: [1, 2, 3])
-        cache.release(slot: 1, holding: [9])
-        let takenSlot = cache.take(for: [1, 2, 3, 4, 5])
-        let (slot, reused) = try #require(takenSlot)
-        #expect(slot == 0 && reused == 3)
+    @Test func fullBlocksAreSharedAndTheFirstDivergentBlockIsCopied() {
+        let m = Self.manager(blocks: 8)
+        Self.run(m, Array(0..<10))  // blocks [0 1 2 3] [4 5 6 7] and a partial [8 9]
+        #expect(m.cachedCount == 3 && m.referencedCount == 0)
+        // The same first 9 tokens then others: two whole blocks shared, [8] copied from the partial block.
+        let match = m.match(Array(0..<9) + [50, 51], limit: 10)
+        #expect(match.shared.count == 2 && match.copySource != nil && match.copiedTokens == 1 && match.reusedTokens == 9)
+        // Diverging inside the second block: one block shared, two positions of the second copied.
+        let inside = m.match([0, 1, 2, 3, 4, 5, 99, 98], limit: 7)
+        #expect(inside.shared.count == 1 && inside.copiedTokens == 2 && inside.reusedTokens == 6)
+        // A different first token: nothing.
+        #expect(m.match([7, 1, 2, 3, 4], limit: 4).reusedTokens == 0)
     }
 
-    @Test func neverTheWholePromptAndNothingWhenDisabled() throws {
-        var cache = PrefixCache(slots: 1, enabled: true)
-        _ = cache.take(for: [1])
-        cache.release(slot: 0, holding: Array(0..<50))
-        let taken = cache.take(for: Array(0..<20))
-        #expect(taken?.reused == 19)  // the last prompt token is fed again
-        let none = cache.take(for: [1])
-        #expect(none == nil)
+    @Test func theLastPromptTokenIsNeverReusedSoAFullLastBlockIsCopied() {
+        let m = Self.manager(blocks: 8)
+        Self.run(m, Array(0..<8) + [20, 21])
+        // The same 8-token prompt: its last token must be fed for its logits, so its second block,
+        // shared as a whole otherwise, is copied with 3 of its 4 positions.
+        let again = m.match(Array(0..<8), limit: 7)
+        #expect(again.shared.count == 1 && again.copiedTokens == 3 && again.reusedTokens == 7)
+        // A recomputation after preemption needs no logits: everything is reused.
+        #expect(m.match(Array(0..<8), limit: 8).reusedTokens == 8)
+    }
 
-        var off = PrefixCache(slots: 1, enabled: false)
-        _ = off.take(for: [1])
-        off.release(slot: 0, holding: Array(0..<50))
-        let takenOff = off.take(for: Array(0..<20))
-        #expect(takenOff?.reused == 0)
+    @Test func referencedBlocksAreNeverEvictedAndTheLeastRecentlyUsedGoFirst() {
+        let m = Self.manager(blocks: 6)
+        Self.run(m, [1, 1, 1, 1, 2, 2, 2, 2])  // two full blocks, cached
+        Self.run(m, [3, 3, 3, 3, 4, 4, 4, 4])  // two more, cached, used later
+        #expect(m.cachedCount == 4 && m.availableCount == 6)
+        // A sequence that holds [1 1 1 1] keeps it through evictions.
+        let held = Self.run(m, [1, 1, 1, 1, 9, 9], slot: 1, release: false)
+        #expect(held.shared.count == 1 && m.referencedCount == 2)
+        // Needing 4 fresh blocks: the free one, then the oldest cached ones — [2…] (though its
+        // parent is in use), [4…], [3…] — never [1…], which a sequence holds.
+        Self.run(m, Array(100..<116), slot: 2, release: false)
+        #expect(m.match([1, 1, 1, 1, 2, 2, 2, 2, 0], limit: 8).reusedTokens == 4)
+        #expect(m.match([3, 3, 3, 3, 4, 4, 4, 4, 0], limit: 8).reusedTokens == 0)
+        #expect(m.availableCount == 0)
+        // Now the pool is dry: growing fails rather than evicting a block in use.
+        #expect(!m.grow(slot: 2, toHold: 16))
+        m.releaseSlot(1, held: [1, 1, 1, 1, 9, 9])
+        #expect(m.grow(slot: 2, toHold: 16))
+    }
+
+    @Test func twoSequencesComputingTheSameBlocksKeepOneCopy() {
+        let m = Self.manager(blocks: 8)
+        let tokens = Array(10..<18), longer = tokens + [1]
+        // Both admitted before either indexed anything: each computes its own copy (2 + 3 blocks).
+        m.assign(slot: 0, match: m.match(tokens, limit: 7), positions: tokens.count)
+        m.assign(slot: 1, match: m.match(longer, limit: 8), positions: longer.count)
+        #expect(m.referencedCount == 5)
+        m.indexFullBlocks(slot: 0, held: tokens)
+        m.indexFullBlocks(slot: 1, held: longer)
+        // The second finds the first's blocks indexed with the same tokens and takes them instead.
+        #expect(m.referencedCount == 3 && m.cache.block(slot: 1, index: 0) == m.cache.block(slot: 0, index: 0))
+        m.releaseSlot(0, held: tokens)
+        m.releaseSlot(1, held: longer)
+        #expect(m.match(tokens + [5], limit: 8).reusedTokens == 8)
+        #expect(m.referencedCount == 0)
+    }
+
+    /// A copy-on-write needs its source kept until the copy is taken: one block beyond the
+    /// source. When the pool cannot spare it, the match is taken without the copy.
+    @Test func aCopyNeedsASpareBlockOrIsLeftOut() {
+        let m = Self.manager(blocks: 3)
+        Self.run(m, Array(0..<12))  // three full blocks, all cached: the whole pool
+        let prompt = Array(0..<9) + [50, 51, 52]
+        let match = m.match(prompt, limit: 11)
+        #expect(match.shared.count == 2 && match.copiedTokens == 1)
+        // Two shared, one fresh block, and the cached source held while copying: 4 > 3.
+        #expect(m.blocksNeeded(match, positions: 12) == 4)
+        let plain = m.withoutCopy(match)
+        #expect(plain.copySource == nil && plain.reusedTokens == 8 && m.blocksNeeded(plain, positions: 12) == 3)
+        m.assign(slot: 0, match: plain, positions: 12)
+        #expect(m.availableCount == 0)
+        m.releaseSlot(0, held: prompt)
+
+        // With a fourth block the copy fits, evicting the source's child for it.
+        let n = Self.manager(blocks: 4)
+        Self.run(n, Array(0..<16))
+        let copy = n.match(Array(0..<9) + [50, 51, 52, 53], limit: 12)
+        #expect(copy.copiedTokens == 1 && n.blocksNeeded(copy, positions: 13) == 4)
+        n.assign(slot: 0, match: copy, positions: 13)
+        #expect(Set((0..<4).map { n.cache.block(slot: 0, index: $0) }).count == 4 && n.availableCount == 0)
+    }
+
+    @Test func withoutSharingNothingIsIndexed() {
+        let m = Self.manager(blocks: 4, sharing: false)
+        Self.run(m, Array(0..<9))
+        #expect(m.cachedCount == 0 && m.availableCount == 4)
+        #expect(m.match(Array(0..<9), limit: 8).reusedTokens == 0)
     }
 }
 

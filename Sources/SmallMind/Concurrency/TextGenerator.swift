@@ -33,10 +33,21 @@ public enum GenerationStrategy: String, Sendable, CaseIterable, CustomStringConv
     /// `parallel` strategies run each generation on the one thread that calls it, so their
     /// parallelism is `concurrency` and `threads` does not apply.
     public func makeGenerator(model: Model, concurrency: Int, threads: Int = ThreadPool.processorCount) -> any TextGenerator {
+        do { return try makeGenerator(model: model, concurrency: concurrency, threads: threads, kvCacheBytes: nil) } catch {
+            // The default budget holds at least one full context, so it is never too small.
+            preconditionFailure("default engine options rejected: \(error)")
+        }
+    }
+
+    /// The same, with the batched engine's KV budget (`EngineOptions.kvCacheBytes`; nil = its
+    /// default). Throws when that budget cannot hold one KV block.
+    public func makeGenerator(
+        model: Model, concurrency: Int, threads: Int = ThreadPool.processorCount, kvCacheBytes: Int?
+    ) throws(EngineError) -> any TextGenerator {
         switch self {
         case .locked: return LockedGenerator(model: model)
         case .parallel: return ParallelGenerator(model: model, concurrency: concurrency)
-        case .batched: return BatchedGenerator(model: model, maxBatch: concurrency, threads: threads)
+        case .batched: return try BatchedGenerator(model: model, maxBatch: concurrency, threads: threads, kvCacheBytes: kvCacheBytes)
         }
     }
 
@@ -80,13 +91,17 @@ public struct BatchedGenerator: TextGenerator {
     /// An engine holding up to `maxBatch` sequences at once, its kernels on `threads` threads
     /// (default: every core).
     public init(model: Model, maxBatch: Int, threads: Int = ThreadPool.processorCount) {
-        do {
-            engine = try Engine(
-                model: model, options: EngineOptions(maxBatch: min(max(1, maxBatch), 4096), threads: min(max(1, threads), 256)))
-        } catch {
-            // Only maxBatch and threads could be out of range, and they were clamped above.
+        do { try self.init(model: model, maxBatch: maxBatch, threads: threads, kvCacheBytes: nil) } catch {
             preconditionFailure("default engine options rejected: \(error)")
         }
+    }
+
+    /// The same, its KV cache within `kvCacheBytes` (nil: `EngineOptions`' default).
+    /// Throws only for a budget too small for one KV block (maxBatch and threads are clamped).
+    public init(model: Model, maxBatch: Int, threads: Int = ThreadPool.processorCount, kvCacheBytes: Int?) throws(EngineError) {
+        engine = try Engine(
+            model: model,
+            options: EngineOptions(maxBatch: min(max(1, maxBatch), 4096), kvCacheBytes: kvCacheBytes, threads: min(max(1, threads), 256)))
     }
 
     public func generate(_ prompt: String, _ parameters: GenerationParameters) async throws -> Completion {

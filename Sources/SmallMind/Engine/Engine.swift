@@ -2,7 +2,7 @@
 // each step gathers the next tokens of every active sequence — prompt chunks for sequences still
 // in prefill, one token for each sequence decoding — into one forward pass, so every weight matrix
 // is read once per step for all of them. New requests join at the next step, finished ones leave
-// and free their KV slot (continuous batching). Because every kernel reduces each element in a
+// and free their KV blocks (continuous batching; Scheduler explains the paging). Because every kernel reduces each element in a
 // fixed order, a request's tokens are the same alone or among many.
 import SmallMindKernels
 import Synchronization
@@ -23,11 +23,18 @@ public final class Engine: Sendable {
 
     deinit { scheduler.stop() }
 
-    /// KV slots allocated (sequences that can be in flight at once).
+    /// Block tables (sequences that can be in flight at once: `options.maxBatch`).
     public var slotCount: Int { scheduler.slotCount }
 
-    /// Positions available to each sequence.
+    /// Positions available to each sequence: the context, at most what the KV budget holds.
     public var contextLength: Int { scheduler.contextLength }
+
+    /// Bytes of the KV cache's pool of blocks (the budget, rounded down to whole blocks).
+    public var kvCacheBytes: Int { scheduler.kvCacheBytes }
+
+    /// Blocks in the KV pool, and positions per block.
+    public var kvBlockCount: Int { scheduler.kvBlockCount }
+    public var kvBlockSize: Int { scheduler.kvBlockSize }
 
     /// Counters since the engine started.
     public var statistics: EngineStatistics { scheduler.statistics }
@@ -46,6 +53,28 @@ public final class Engine: Sendable {
         onToken: @escaping @Sendable (TokenEvent) -> Void = { _ in }
     ) async throws -> Completion {
         let (promptTokens, parameters) = try prepare(prompt, parameters)
+        return try await run(prompt: prompt, tokens: promptTokens, parameters, onToken: onToken)
+    }
+
+    /// Generates a completion of a prompt given as token ids (a caller that tokenized it, a
+    /// benchmark). The same rules as `generate(_:_:onToken:)`; ids outside the vocabulary are an
+    /// error. The completion's `prompt` text is empty.
+    public func generate(
+        tokens: [Int], _ parameters: GenerationParameters = .init(), onToken: @escaping @Sendable (TokenEvent) -> Void = { _ in }
+    ) async throws -> Completion {
+        try parameters.validate()
+        let vocabulary = model.configuration.vocabularySize
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= vocabulary }) {
+            throw GenerationError.invalidParameter(name: "tokens", value: String(bad), rule: "must be token ids in 0..<\(vocabulary)")
+        }
+        try checkLength(tokens.count)
+        return try await run(prompt: "", tokens: tokens, parameters, onToken: onToken)
+    }
+
+    private func run(
+        prompt: String, tokens promptTokens: [Int], _ parameters: GenerationParameters,
+        onToken: @escaping @Sendable (TokenEvent) -> Void
+    ) async throws -> Completion {
         let box = RequestBox()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -92,10 +121,19 @@ public final class Engine: Sendable {
     private func prepare(_ prompt: String, _ parameters: GenerationParameters) throws -> ([Int], GenerationParameters) {
         try parameters.validate()
         let tokens = try model.tokenize(prompt, parseSpecial: parameters.parseSpecialTokens)
-        guard tokens.count <= scheduler.contextLength else {
-            throw GenerationError.promptTooLong(tokens: tokens.count, contextLength: scheduler.contextLength)
-        }
+        try checkLength(tokens.count)
         return (tokens, parameters)
+    }
+
+    private func checkLength(_ count: Int) throws {
+        guard count <= scheduler.contextLength else {
+            if count <= options.resolvedContextLength(model.configuration) {
+                // The context would hold it; the KV budget cannot.
+                throw EngineError.promptExceedsKVBudget(
+                    tokens: count, budgetTokens: scheduler.contextLength, budgetBytes: scheduler.kvCacheBytes)
+            }
+            throw GenerationError.promptTooLong(tokens: count, contextLength: scheduler.contextLength)
+        }
     }
 }
 

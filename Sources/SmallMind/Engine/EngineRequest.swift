@@ -30,21 +30,25 @@ final class EngineRequest: Sendable {
     var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
 }
 
-/// A request that holds a KV slot: its sequence state and where it is in its prompt. Owned by the
-/// scheduler thread alone.
+/// A request that holds a block table of the KV cache (or, preempted, waits to get one back):
+/// its sequence state and where it is in the tokens it must compute. Owned by the scheduler thread.
 struct ActiveSequence {
     let request: EngineRequest
-    let slot: Int
+    /// Its block table in the cache; -1 while preempted.
+    var slot: Int
     var state: SequenceState
-    /// Prompt tokens already in the slot's cache: reused from an earlier request, or fed.
+    /// The tokens to compute before decoding: the prompt, or after a preemption every token the
+    /// sequence had fed (prompt and generated), recomputed.
+    var context: [Int]
+    /// Tokens of `context` already in the cache: reused from the pool's blocks, or fed.
     var prefilled: Int
-    /// The tokens whose keys and values the slot holds, position by position: what the slot keeps
-    /// for a later request when this one finishes.
+    /// The tokens whose keys and values the table holds, position by position: what the blocks
+    /// keep for later requests when this one finishes.
     var held: [Int]
     /// The token to feed at the next step once prefill is done.
     var pending: BatchToken?
     let admitted: ContinuousClock.Instant
     var firstToken: ContinuousClock.Instant?
 
-    var isPrefilling: Bool { prefilled < request.promptTokens.count }
+    var isPrefilling: Bool { prefilled < context.count }
 }

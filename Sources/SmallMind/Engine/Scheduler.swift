@@ -1,5 +1,14 @@
 // The engine's scheduler: one thread that owns the KV cache, the scratch buffers and every active
 // sequence. The only state shared with submitters is the incoming queue under `lock`.
+//
+// Memory is one pool of KV blocks (`KVBlockManager`). A request is admitted when a block table is
+// free and the blocks for its prompt are available (beyond a reserve of one block per running
+// sequence, so that admitting does not at once force a preemption). A decoding sequence takes a
+// block each time it crosses a block boundary; when none is left, the youngest sequence is
+// preempted: its blocks are released (kept in the prefix index, so its recomputation is often a
+// prefix hit) and it waits, ahead of new requests, to recompute its prompt and the tokens it has
+// fed, its sampler and random generator untouched. Batch invariance makes the recomputed keys
+// and values the same bits, so it continues with exactly the tokens it would have produced.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -9,7 +18,7 @@ import SmallMindKernels
 import Synchronization
 
 final class Scheduler: @unchecked Sendable {
-    // @unchecked: `cache`, `workspace`, `active`, `waiting` and `slots` are touched only by the
+    // @unchecked: `cache`, `blocks`, `workspace`, `active`, `waiting`, `preempted` and `freeSlots` are touched only by the
     // scheduler thread; `shared` is a Mutex; `wake` is signalled under `wakeLock`.
     let model: Model
     let options: EngineOptions
@@ -17,16 +26,20 @@ final class Scheduler: @unchecked Sendable {
     let contextLength: Int
     private let pool: ThreadPool
     private let cache: KVCache
+    private let blocks: KVBlockManager
     private let workspace: Workspace
 
     private struct Shared {
         var incoming: [EngineRequest] = []
-        /// Submitted and not yet holding a slot.
+        /// Submitted and not yet holding a block table (preempted sequences included).
         var waitingCount = 0
-        /// Holding a slot.
+        /// Holding a block table.
         var inFlight = 0
         var stopping = false
         var statistics = EngineStatistics()
+        /// The pool's state after the last step or finish.
+        var kvBlocksInUse = 0
+        var kvBlocksCached = 0
     }
     private let shared = Mutex(Shared())
     private let wakeLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -41,19 +54,26 @@ final class Scheduler: @unchecked Sendable {
     private var batch: [BatchToken] = []
     private var owners: [Int] = []
     private var finished: [(Int, FinishReason)] = []
-    /// The free slots and the prompt prefixes their caches still hold.
-    private var slots: PrefixCache
+    /// Sequences preempted for lack of blocks, oldest request first: admitted before `waiting`.
+    private var preempted: [ActiveSequence] = []
+    /// Block tables no sequence holds.
+    private var freeSlots: [Int]
 
     init(model: Model, options: EngineOptions) {
         self.model = model
         self.options = options
         let configuration = model.configuration
-        slotCount = options.slotCount(for: configuration)
-        contextLength = options.resolvedContextLength(configuration)
+        slotCount = options.maxBatch
+        let blockCount = options.kvBlockCount(configuration), blockSize = options.blockSize(configuration)
+        // A sequence alone may use the whole pool, no more.
+        contextLength = min(options.resolvedContextLength(configuration), blockCount * blockSize)
         pool = ThreadPool(threads: options.threads)
-        cache = KVCache(configuration: configuration, slots: slotCount, contextLength: contextLength, elementType: options.kvCacheType)
+        cache = KVCache(
+            configuration: configuration, slots: slotCount, contextLength: options.resolvedContextLength(configuration),
+            elementType: options.kvCacheType, blockSize: blockSize, blockCount: blockCount)
+        blocks = KVBlockManager(cache: cache, sharing: options.reusesPrefixes, identity: configuration.cacheIdentity)
         workspace = Workspace(configuration: configuration, capacity: min(options.maxStepTokens, slotCount + options.prefillChunk))
-        slots = PrefixCache(slots: slotCount, enabled: options.reusesPrefixes)
+        freeSlots = Array((0..<slotCount).reversed())
         pthread_mutex_init(wakeLock, nil)
         pthread_cond_init(wake, nil)
         // The thread holds the scheduler until its loop returns.
@@ -69,8 +89,16 @@ final class Scheduler: @unchecked Sendable {
 
     var statistics: EngineStatistics { shared.withLock { $0.statistics } }
 
+    var kvCacheBytes: Int { cache.byteCount }
+    var kvBlockCount: Int { cache.blockCount }
+    var kvBlockSize: Int { cache.blockSize }
+
     /// Sequences holding a slot and requests waiting for one, read together.
-    var load: EngineLoad { shared.withLock { EngineLoad(activeSequences: $0.inFlight, queuedRequests: $0.waitingCount) } }
+    var load: EngineLoad {
+        shared.withLock {
+            EngineLoad(activeSequences: $0.inFlight, queuedRequests: $0.waitingCount, kvBlocksInUse: $0.kvBlocksInUse, kvBlocksCached: $0.kvBlocksCached)
+        }
+    }
 
     /// Queues a request, or finishes it at once with an error when the queue is full or stopping.
     func submit(_ request: EngineRequest) {
@@ -107,12 +135,14 @@ final class Scheduler: @unchecked Sendable {
 
     private func loop() {
         while true {
-            let (arrivals, stopping) = takeIncoming(block: active.isEmpty && waiting.isEmpty)
+            let (arrivals, stopping) = takeIncoming(block: active.isEmpty && waiting.isEmpty && preempted.isEmpty)
             waiting += arrivals
             if stopping {
                 for sequence in active { sequence.request.onFinish(.failure(EngineError.shutDown)) }
+                for sequence in preempted { sequence.request.onFinish(.failure(EngineError.shutDown)) }
                 for request in waiting { request.onFinish(.failure(EngineError.shutDown)) }
                 active = []
+                preempted = []
                 waiting = []
                 pool.shutdown()
                 return
@@ -152,30 +182,121 @@ final class Scheduler: @unchecked Sendable {
         while i < active.count {
             if active[i].request.isCancelled { finish(at: i, reason: .cancelled, now: now) } else { i += 1 }
         }
+        i = 0
+        while i < preempted.count {
+            guard preempted[i].request.isCancelled else {
+                i += 1
+                continue
+            }
+            var sequence = preempted.remove(at: i)
+            shared.withLock { $0.waitingCount -= 1 }
+            if let tail = sequence.state.finish(.cancelled) { sequence.request.onToken(tail) }
+            deliver(sequence, now: now)
+        }
     }
 
-    /// Gives free slots to waiting requests, first come first served; a request whose prompt starts
-    /// with the tokens a free slot still holds takes that slot and starts its prefill after them.
+    /// Gives block tables to preempted sequences, then to waiting requests, in order, while their
+    /// blocks are available. Each reuses the longest prefix of its tokens that the pool holds.
     private func admit() {
         let now = ContinuousClock.now
-        while !waiting.isEmpty, let (slot, reused) = slots.take(for: waiting[0].promptTokens) {
-            let request = waiting.removeFirst()
+        while let slot = freeSlots.last {
+            if var sequence = preempted.first {
+                // Recompute the tokens fed before the preemption; the pending token (sampled, not
+                // yet fed) is kept, so only a sequence preempted during its prompt wants logits.
+                let context = sequence.pending == nil ? sequence.request.promptTokens : sequence.held
+                let limit = sequence.pending == nil ? context.count - 1 : context.count
+                guard let reused = place(context, limit: limit, slot: slot) else { return }
+                preempted.removeFirst()
+                sequence.slot = slot
+                sequence.context = context
+                sequence.prefilled = reused
+                sequence.held = Array(context[..<reused])
+                shared.withLock { s in
+                    s.waitingCount -= 1
+                    s.inFlight += 1
+                    s.statistics.reusedPromptTokens += reused
+                }
+                active.append(sequence)
+                continue
+            }
+            guard let request = waiting.first else { return }
+            let prompt = request.promptTokens
+            guard !prefixIsBeingComputed(prompt), let reused = place(prompt, limit: prompt.count - 1, slot: slot) else { return }
+            waiting.removeFirst()
             shared.withLock { s in
                 s.waitingCount -= 1
                 s.inFlight += 1
                 s.statistics.reusedPromptTokens += reused
             }
-            var state = SequenceState(promptTokens: request.promptTokens, parameters: request.parameters, tokenizer: model.tokenizer)
+            var state = SequenceState(promptTokens: prompt, parameters: request.parameters, tokenizer: model.tokenizer)
             state.cachedPromptTokenCount = reused
             let sequence = ActiveSequence(
-                request: request, slot: slot, state: state, prefilled: reused,
-                held: Array(request.promptTokens[..<reused]), admitted: now)
-            if request.parameters.maxTokens == 0 {
-                active.append(sequence)
-                finish(at: active.count - 1, reason: .length, now: now)
+                request: request, slot: slot, state: state, context: prompt, prefilled: reused,
+                held: Array(prompt[..<reused]), admitted: now)
+            active.append(sequence)
+            if request.parameters.maxTokens == 0 { finish(at: active.count - 1, reason: .length, now: now) }
+        }
+    }
+
+    /// Takes `slot` and the blocks for `context` (reusing what the pool holds of its first `limit`
+    /// tokens) when they are available beyond one block of headroom per running sequence; returns
+    /// the tokens reused, or nil (nothing taken) when they are not.
+    private func place(_ context: [Int], limit: Int, slot: Int) -> Int? {
+        // Alone, a sequence may take every block (its context fits the pool); beside others, it
+        // leaves one block of headroom per running sequence.
+        let reserve = active.isEmpty ? 0 : active.count
+        var match = blocks.match(context, limit: max(limit, 0))
+        if blocks.blocksNeeded(match, positions: context.count) + reserve > blocks.availableCount { match = blocks.withoutCopy(match) }
+        guard blocks.blocksNeeded(match, positions: context.count) + reserve <= blocks.availableCount else { return nil }
+        freeSlots.removeLast()
+        blocks.assign(slot: slot, match: match, positions: context.count)
+        return match.reusedTokens
+    }
+
+    /// Whether a sequence still in its prompt is computing full blocks of `prompt`'s prefix that
+    /// the pool does not hold yet: then the request waits a step or two and shares them rather
+    /// than computing them beside it (64 requests arriving together with one preamble compute
+    /// it once).
+    private func prefixIsBeingComputed(_ prompt: [Int]) -> Bool {
+        guard blocks.sharing else { return false }
+        let blockSize = cache.blockSize
+        let held = blocks.match(prompt, limit: prompt.count - 1).shared.count
+        for sequence in active where sequence.isPrefilling {
+            let common = KVBlockManager.commonPrefixLength(sequence.context, prompt)
+            if min(common, prompt.count - 1) / blockSize > held { return true }
+        }
+        return false
+    }
+
+    /// Gives every decoding sequence the block its next position needs, oldest request first;
+    /// when the pool is dry, preempts the youngest sequence (possibly the one asking).
+    private func reserveDecodeBlocks() {
+        var i = 0
+        while i < active.count {
+            guard !active[i].isPrefilling, let token = active[i].pending,
+                !blocks.grow(slot: active[i].slot, toHold: token.position)
+            else {
+                i += 1
                 continue
             }
-            active.append(sequence)
+            let youngest = active.indices.max { active[$0].request.submitted < active[$1].request.submitted }!
+            preempt(at: youngest)
+            if youngest < i { i -= 1 }
+        }
+    }
+
+    /// Frees `active[index]`'s blocks (full ones stay indexed) and queues it for recomputation.
+    private func preempt(at index: Int) {
+        var sequence = active.remove(at: index)
+        blocks.releaseSlot(sequence.slot, held: sequence.held)
+        freeSlots.append(sequence.slot)
+        sequence.slot = -1
+        let at = preempted.firstIndex { $0.request.submitted > sequence.request.submitted } ?? preempted.count
+        preempted.insert(sequence, at: at)
+        shared.withLock { s in
+            s.waitingCount += 1
+            s.inFlight -= 1
+            s.statistics.preemptions += 1
         }
     }
 
@@ -186,6 +307,8 @@ final class Scheduler: @unchecked Sendable {
         batch.removeAll(keepingCapacity: true)
         owners.removeAll(keepingCapacity: true)
         finished.removeAll(keepingCapacity: true)
+        reserveDecodeBlocks()
+        guard !active.isEmpty else { return }
         var budget = options.maxStepTokens
         var sequencesInStep = 0
         for i in active.indices where !active[i].isPrefilling {
@@ -198,12 +321,14 @@ final class Scheduler: @unchecked Sendable {
             sequencesInStep += 1
         }
         for i in active.indices where active[i].isPrefilling && budget > 0 {
-            let prompt = active[i].request.promptTokens
+            let prompt = active[i].context
             let start = active[i].prefilled
             let end = min(prompt.count, start + options.prefillChunk, start + budget)
             active[i].held += prompt[start..<end]
+            // A sequence recomputed after preemption already has its next token (pending).
+            let wantsLast = active[i].pending == nil
             for position in start..<end {
-                let last = position == prompt.count - 1
+                let last = wantsLast && position == prompt.count - 1
                 batch.append(BatchToken(token: prompt[position], position: position, slot: active[i].slot, wantsLogits: last))
                 if last { owners.append(i) }
             }
@@ -223,18 +348,38 @@ final class Scheduler: @unchecked Sendable {
             active[i].pending = feed
             if let reason = active[i].state.finishReason { finished.append((i, reason)) }
         }
+        // Blocks the step filled join the prefix index (one hash per block, not per token).
+        var held = 0
+        for sequence in active {
+            blocks.indexFullBlocks(slot: sequence.slot, held: sequence.held)
+            held += sequence.held.count
+        }
+        let referenced = blocks.referencedCount, cached = blocks.cachedCount
         shared.withLock { s in
+            s.kvBlocksInUse = referenced
+            s.kvBlocksCached = cached
             s.statistics.steps += 1
             s.statistics.tokens += batch.count
             s.statistics.sequenceSteps += sequencesInStep
+            s.statistics.peakKVBlocks = max(s.statistics.peakKVBlocks, referenced)
+            s.statistics.heldPositionSteps += held
+            s.statistics.allocatedPositionSteps += referenced * cache.blockSize
         }
         for (i, reason) in finished.sorted(by: { $0.0 > $1.0 }) { finish(at: i, reason: reason, now: now) }
     }
 
-    /// Completes `active[index]`, delivers its result and frees its slot.
+    /// Completes `active[index]`, delivers its result and frees its blocks (those holding whole
+    /// blocks of tokens, and its last partial one, stay indexed for later requests).
     private func finish(at index: Int, reason: FinishReason, now: ContinuousClock.Instant) {
         var sequence = active.remove(at: index)
         if let tail = sequence.state.finish(reason) { sequence.request.onToken(tail) }
+        blocks.releaseSlot(sequence.slot, held: sequence.held)
+        freeSlots.append(sequence.slot)
+        deliver(sequence, now: now)
+    }
+
+    /// Hands a finished sequence's completion to its caller.
+    private func deliver(_ sequence: ActiveSequence, now: ContinuousClock.Instant) {
         let first = sequence.firstToken ?? now
         let timings = GenerationTimings(
             queueSeconds: (sequence.admitted - sequence.request.submitted).seconds,
@@ -242,9 +387,12 @@ final class Scheduler: @unchecked Sendable {
             generationSeconds: (now - first).seconds)
         var completion = sequence.state.completion(prompt: sequence.request.prompt, timings: timings)
         completion.threadID = ThreadIdentity.current  // the scheduler thread computed every step
-        slots.release(slot: sequence.slot, holding: sequence.held)
+        let wasActive = sequence.slot >= 0
+        let (referenced, cached) = (blocks.referencedCount, blocks.cachedCount)
         shared.withLock { s in
-            s.inFlight -= 1
+            if wasActive { s.inFlight -= 1 }
+            s.kvBlocksInUse = referenced
+            s.kvBlocksCached = cached
             s.statistics.completedRequests += 1
             s.statistics.generatedTokens += completion.completionTokenCount
         }

@@ -14,12 +14,36 @@ public final class GenerationContext {
     /// thread only, the right choice when many contexts already run side by side.
     let pool: ThreadPool?
 
-    public init(model: Model, pool: ThreadPool? = nil) {
+    public convenience init(model: Model, pool: ThreadPool? = nil) {
+        self.init(model: model, pool: pool, cache: KVCache(configuration: model.configuration))
+    }
+
+    /// A context whose KV cache takes at most `kvCacheBytes` (nil: the model's whole context):
+    /// its context is then the positions the budget holds. Throws when it holds no block.
+    public convenience init(model: Model, pool: ThreadPool? = nil, kvCacheBytes: Int?) throws(EngineError) {
+        guard let kvCacheBytes else {
+            self.init(model: model, pool: pool)
+            return
+        }
+        let c = model.configuration, perPosition = KVCache.bytesPerPosition(configuration: c)
+        let blockSize = min(KVCache.defaultBlockSize, c.contextLength)
+        let blocks = kvCacheBytes / (perPosition * blockSize)
+        guard blocks >= 1 else {
+            throw .invalidOption(name: "kvCacheBytes", value: String(kvCacheBytes),
+                                 rule: "one KV block (\(blockSize) positions) needs \(perPosition * blockSize) bytes")
+        }
+        self.init(model: model, pool: pool, cache: KVCache(configuration: c, contextLength: min(c.contextLength, blocks * blockSize)))
+    }
+
+    init(model: Model, pool: ThreadPool?, cache: KVCache) {
         self.model = model
         self.pool = pool
-        cache = KVCache(configuration: model.configuration)
+        self.cache = cache
         workspace = Workspace(configuration: model.configuration, capacity: 16)
     }
+
+    /// Positions a generation may use: the model's context, or what the KV budget holds.
+    public var contextLength: Int { cache.contextLength }
 
     /// Generates a continuation of `prompt`. `onToken` sees each token as it is produced and may
     /// return false to stop (finish reason `.cancelled`); task cancellation also stops at the next
@@ -30,7 +54,7 @@ public final class GenerationContext {
     ) throws(GenerationError) -> Completion {
         try parameters.validate()
         let promptTokens = try model.tokenize(prompt, parseSpecial: parameters.parseSpecialTokens)
-        let contextLength = model.configuration.contextLength
+        let contextLength = cache.contextLength
         guard promptTokens.count <= contextLength else {
             throw .promptTooLong(tokens: promptTokens.count, contextLength: contextLength)
         }

@@ -39,6 +39,8 @@ extension ModelWeights {
     public func forward(
         _ batch: [BatchToken], cache: KVCache, workspace ws: Workspace, pool: ThreadPool? = nil
     ) -> UnsafeBufferPointer<Float> {
+        // Every position gets its KV block before any thread writes (an engine's are assigned already).
+        cache.assignBlocks(for: batch)
         if let pool, !ws.splitsEverything, let groups = sequenceGroups(batch, workers: pool.threadCount) {
             return forwardBySequence(batch, groups: groups, cache: cache, workspace: ws, pool: pool)
         }

@@ -8,18 +8,22 @@
 import Foundation
 import SmallMindKernels
 
-/// One query head's attention, as `ForwardKernels.attend` receives it. The keys and values are
-/// the head's cache rows from the first attended position on (`rowStride` apart), so a sliding
-/// window is only a later start.
+/// One query head's attention, as `ForwardKernels.attend` receives it: the head's rows in a paged
+/// cache (block 0's address, the sequence's block table) and the attended positions, so a sliding
+/// window is only a later first position.
 struct AttentionHead {
     var query: UnsafePointer<Float>
     /// The cache's element type decides how `keys` and `values` are read (float32 or f16).
     var keys: UnsafeRawPointer
     var values: UnsafeRawPointer
     var elementType: KVCache.ElementType
-    var rowStride: Int
+    var blockTable: UnsafePointer<Int32>
+    /// Elements between consecutive blocks, and positions per block.
+    var blockStride: Int
+    var blockSize: Int
     var headSize: Int
-    /// Index of the last attended row (the token's own), counted from the first.
+    /// The attended positions: firstPosition...lastPosition (the token's own is the last).
+    var firstPosition: Int
     var lastPosition: Int
     /// Multiplies q·k (1 where the queries were scaled beforehand).
     var scale: Float
@@ -28,6 +32,11 @@ struct AttentionHead {
     /// Scratch for the scores (the kernel's own choice whether to use it).
     var scores: UnsafeMutablePointer<Float>
     var out: UnsafeMutablePointer<Float>
+
+    func rows<Element: CacheElement>(_: Element.Type) -> PagedRows<Element> {
+        PagedRows(keys: keys.assumingMemoryBound(to: Element.self), values: values.assumingMemoryBound(to: Element.self),
+                  blockTable: blockTable, blockStride: blockStride, blockSize: blockSize)
+    }
 }
 
 /// The row-level operations of a forward pass, in one arithmetic.
@@ -73,15 +82,13 @@ struct ForwardKernels {
             attend = { h in
                 switch h.elementType {
                 case .f32:
-                    Attention.head(
-                        query: h.query, keys: h.keys.assumingMemoryBound(to: Float.self), values: h.values.assumingMemoryBound(to: Float.self),
-                        rowStride: h.rowStride, headSize: h.headSize, lastPosition: h.lastPosition, scale: h.scale, softCap: h.softCap,
-                        scores: h.scores, out: h.out)
+                    Attention.pagedHead(
+                        query: h.query, rows: h.rows(Float.self), headSize: h.headSize, firstPosition: h.firstPosition,
+                        lastPosition: h.lastPosition, scale: h.scale, softCap: h.softCap, scores: h.scores, out: h.out)
                 case .f16:
-                    Attention.head(
-                        query: h.query, keys: h.keys.assumingMemoryBound(to: Float16.self), values: h.values.assumingMemoryBound(to: Float16.self),
-                        rowStride: h.rowStride, headSize: h.headSize, lastPosition: h.lastPosition, scale: h.scale, softCap: h.softCap,
-                        scores: h.scores, out: h.out)
+                    Attention.pagedHead(
+                        query: h.query, rows: h.rows(Float16.self), headSize: h.headSize, firstPosition: h.firstPosition,
+                        lastPosition: h.lastPosition, scale: h.scale, softCap: h.softCap, scores: h.scores, out: h.out)
                 }
             }
             matrix = arithmetic == .floatProducts ? { $0.multiplyingDecodedWeights() } : { $0 }
@@ -104,12 +111,19 @@ struct ForwardKernels {
                           halves: r.pairing == .halves, frequencyFactors: r.frequencyFactors)
             }
             attend = { h in
-                // KVCache's initialiser guarantees an f16 cache in this arithmetic.
+                // KVCache's initialiser guarantees an f16 cache in this arithmetic. llama.cpp's
+                // kernel reads contiguous rows: the head's rows are gathered first (a test
+                // instrument, so the copy's cost does not matter; its arithmetic is unchanged).
                 precondition(h.elementType == .f16, "llama.cpp's arithmetic reads an f16 cache")
-                GGML.flashAttention(
-                    query: h.query, keys: h.keys.assumingMemoryBound(to: Float16.self), values: h.values.assumingMemoryBound(to: Float16.self),
-                    rowStride: h.rowStride, headSize: h.headSize, lastPosition: h.lastPosition, scale: h.scale, softCap: h.softCap,
-                    out: h.out)
+                let rows = h.rows(Float16.self), length = h.lastPosition - h.firstPosition + 1
+                withUnsafeTemporaryAllocation(of: Float16.self, capacity: 2 * length * h.headSize) { buffer in
+                    let keys = buffer.baseAddress!, values = keys + length * h.headSize
+                    Attention.gather(rows, keys: true, headSize: h.headSize, firstPosition: h.firstPosition, lastPosition: h.lastPosition, into: keys)
+                    Attention.gather(rows, keys: false, headSize: h.headSize, firstPosition: h.firstPosition, lastPosition: h.lastPosition, into: values)
+                    GGML.flashAttention(
+                        query: h.query, keys: keys, values: values, rowStride: h.headSize, headSize: h.headSize,
+                        lastPosition: length - 1, scale: h.scale, softCap: h.softCap, out: h.out)
+                }
             }
             matrix = { $0.followingLlamaCpp() }
             usesAngles = false

@@ -120,12 +120,13 @@ extension ModelWeights {
         let keysAttended = batch.reduce(0) { $0 + $1.position - first($1.position) + 1 }
         parallel(p, tasks: batch.count * c.headCount, work: keysAttended * c.headCount * hs * 4) { task, worker in
             let (i, head) = task.quotientAndRemainder(dividingBy: c.headCount)
-            let position = batch[i].position, start = first(position)
-            let at = cache.offset(layer: l, slot: batch[i].slot, head: head / headsPerKeyValueHead, position: start)
+            let position = batch[i].position
+            let at = cache.headOffset(layer: l, head: head / headsPerKeyValueHead) * bytes
             k.attend(AttentionHead(
-                query: query + i * qd + head * hs, keys: keys + at * bytes, values: values + at * bytes, elementType: elementType,
-                rowStride: hs, headSize: hs, lastPosition: position - start, scale: scale, softCap: softCap,
-                scores: scores + worker * scoresStride, out: out + i * qd + head * hs))
+                query: query + i * qd + head * hs, keys: keys + at, values: values + at, elementType: elementType,
+                blockTable: cache.blockTables + batch[i].slot * cache.blocksPerSlot, blockStride: cache.blockStride,
+                blockSize: cache.blockSize, headSize: hs, firstPosition: first(position), lastPosition: position,
+                scale: scale, softCap: softCap, scores: scores + worker * scoresStride, out: out + i * qd + head * hs))
         }
     }
 

@@ -1,14 +1,27 @@
 import SmallMindKernels
 
-/// Keys and values of every position a sequence has seen, for each layer, in fixed slots.
+/// Keys and values of every position a sequence has seen, for each layer, in a pool of blocks.
 ///
-/// Layout: keys and values are each (layer, slot, key-value head, position, headSize) of
-/// `elementType`: one head's keys (and values) lie one after another, position by position, so
-/// attention streams them. (Position-major rows — (layer, slot, position, kvDim) — had each head
-/// read 128 of every 1 536 bytes (m110, f16): memory latency took 11 % of batched generation.)
-/// A single generation uses one slot; a batching engine uses one slot per active sequence. Allocated once,
-/// up front: the decode path never allocates. A cache belongs to one generation context and is
-/// never shared.
+/// Paged (vLLM's PagedAttention): storage is `blockCount` blocks of `blockSize` positions, each
+/// block holding those positions for every layer. A sequence (a slot) owns a block table — its
+/// i-th entry names the block that holds positions i·blockSize ..< (i+1)·blockSize — so memory
+/// follows the tokens a sequence actually holds, not the context it might reach, and one pool
+/// (one byte budget) serves every sequence. A block can appear in several tables at once: that
+/// is how a prompt prefix is shared between requests (the engine's `KVBlockManager` decides; a
+/// shared block is only read, never written).
+///
+/// Layout: keys and values are each (layer, block, key-value head, position in block, headSize)
+/// of `elementType`. Within a block one head's positions lie one after another, so attention
+/// streams a run of `blockSize` rows and then follows the table to the next block: one
+/// indirection per block, not per position. (Position-major rows — (…, position, kvDim) — had
+/// each head read 128 of every 1 536 bytes (m110, f16): memory latency took 11 % of batched
+/// generation.) Layer-major, so that one layer's attention over every sequence reads one region
+/// of the pool, as the contiguous cache's (layer, slot, …) did; a block number names the same
+/// positions in every layer, and copying a block (copy-on-write) is one `memcpy` per layer.
+///
+/// Allocated once, up front: the decode path never allocates. Untouched pages of the pool cost no
+/// memory, and free blocks are reused last-freed-first, so the memory a process touches follows
+/// the blocks in use at the peak, not the pool's size.
 ///
 /// Half precision (`.f16`) halves the cache's memory — twice the sequences, or twice the context,
 /// in the same bytes — at the price of rounding each key and value to 11 significant bits when it
@@ -26,26 +39,52 @@ public final class KVCache {
         public var byteSize: Int { self == .f32 ? 4 : 2 }
     }
 
+    /// Positions per block unless asked otherwise: vLLM's default. Sixteen positions waste at
+    /// most 15 per sequence (under 4 % of a 400-token request), share prompt prefixes at a
+    /// 16-token grain, and still give attention contiguous runs of 16 rows — 4 KB per head for a
+    /// 64-wide f32 head, a page — between indirections. (32 halves the table walks, which cost
+    /// nothing measurable, and doubles the waste and the sharing grain.)
+    public static let defaultBlockSize = 16
+
     public let layerCount: Int
+    /// Sequences (block tables) the cache can hold at once.
     public let slotCount: Int
+    /// Most positions of one sequence.
     public let contextLength: Int
     public let keyValueSize: Int
     public let headSize: Int
     public let elementType: ElementType
     /// Whose arithmetic the forward passes that fill and read this cache follow.
     public let arithmetic: ForwardArithmetic
-    /// (layer, slot, key-value head, position, headSize) elements of `elementType`.
+    /// Positions per block (at most `contextLength`).
+    public let blockSize: Int
+    /// Blocks in the pool.
+    public let blockCount: Int
+    /// Entries of one slot's block table: ⌈contextLength / blockSize⌉.
+    let blocksPerSlot: Int
+    /// Elements of one block in one layer (all heads): the distance between consecutive blocks.
+    let blockStride: Int
+    /// Elements of one layer (all blocks).
+    let layerStride: Int
+    /// (layer, block, key-value head, position in block, headSize) elements of `elementType`.
     let keys: UnsafeMutableRawPointer
     let values: UnsafeMutableRawPointer
+    /// (slot, blocksPerSlot): the block holding each run of positions, or -1 for none yet.
+    let blockTables: UnsafeMutablePointer<Int32>
+    /// Blocks in no table and no prefix index, last freed on top (its pages are the warmest).
+    private var freeBlocks: [Int32]
 
     /// A cache of `slots` sequences of up to `contextLength` positions (at most the model's), keys
     /// and values stored as `elementType`, filled and read with `arithmetic` (`.llamaCpp` needs
-    /// an `.f16` cache, as llama.cpp's default).
+    /// an `.f16` cache, as llama.cpp's default), in blocks of `blockSize` positions. `blockCount`
+    /// bounds the pool (nil: enough for every slot's whole context, as a contiguous cache would
+    /// reserve — pages are touched only as blocks are used).
     public init(
         configuration: ModelConfiguration, slots: Int = 1, contextLength: Int? = nil, elementType: ElementType = .f32,
-        arithmetic: ForwardArithmetic = .standard
+        arithmetic: ForwardArithmetic = .standard, blockSize: Int = KVCache.defaultBlockSize, blockCount: Int? = nil
     ) {
         precondition(arithmetic != .llamaCpp || elementType == .f16, "llama.cpp's arithmetic needs an f16 cache")
+        precondition(blockSize >= 1 && slots >= 1, "a cache needs a slot and blocks of at least one position")
         layerCount = configuration.layerCount
         slotCount = slots
         self.contextLength = min(contextLength ?? configuration.contextLength, configuration.contextLength)
@@ -53,13 +92,18 @@ public final class KVCache {
         headSize = configuration.headSize
         self.elementType = elementType
         self.arithmetic = arithmetic
-        let count = layerCount * slotCount * self.contextLength * keyValueSize
+        self.blockSize = min(blockSize, self.contextLength)
+        blocksPerSlot = (self.contextLength + self.blockSize - 1) / self.blockSize
+        self.blockCount = blockCount ?? slots * blocksPerSlot
+        precondition(self.blockCount >= 1, "a cache needs at least one block")
+        blockStride = self.blockSize * keyValueSize
+        layerStride = self.blockCount * blockStride
+        let count = layerCount * layerStride
         keys = .allocate(byteCount: count * elementType.byteSize, alignment: 64)
         values = .allocate(byteCount: count * elementType.byteSize, alignment: 64)
         // Bound to the element type once, here; `store` and the attention kernels read it as such.
         // Not written: attention reads only positions already stored, and a large allocation's
-        // untouched pages cost no memory — a slot takes memory for the positions it has used, not
-        // for the whole context (a 32 768-position Qwen 2.5 slot would otherwise commit 805 MB).
+        // untouched pages cost no memory.
         switch elementType {
         case .f32:
             keys.bindMemory(to: Float.self, capacity: count)
@@ -68,17 +112,24 @@ public final class KVCache {
             keys.bindMemory(to: Float16.self, capacity: count)
             values.bindMemory(to: Float16.self, capacity: count)
         }
+        blockTables = .allocate(capacity: slots * blocksPerSlot)
+        blockTables.initialize(repeating: -1, count: slots * blocksPerSlot)
+        freeBlocks = (0..<Int32(self.blockCount)).reversed()
     }
 
     /// A cache whose forward passes reproduce llama.cpp's CPU arithmetic (`ForwardArithmetic.llamaCpp`):
     /// f16 keys and values, llama.cpp's roundings and summation orders. A parity mode for tests.
-    public static func llamaCppCompatible(configuration: ModelConfiguration, slots: Int = 1, contextLength: Int? = nil) -> KVCache {
-        KVCache(configuration: configuration, slots: slots, contextLength: contextLength, elementType: .f16, arithmetic: .llamaCpp)
+    public static func llamaCppCompatible(
+        configuration: ModelConfiguration, slots: Int = 1, contextLength: Int? = nil, blockSize: Int = KVCache.defaultBlockSize
+    ) -> KVCache {
+        KVCache(configuration: configuration, slots: slots, contextLength: contextLength, elementType: .f16, arithmetic: .llamaCpp,
+                blockSize: blockSize)
     }
 
     deinit {
         keys.deallocate()
         values.deallocate()
+        blockTables.deallocate()
     }
 
     /// Bytes one slot of `contextLength` positions takes (keys and values, all layers).
@@ -86,14 +137,79 @@ public final class KVCache {
         2 * c.layerCount * contextLength * c.keyValueSize * elementType.byteSize
     }
 
-    /// Bytes held by this cache.
-    public var byteCount: Int { 2 * layerCount * slotCount * contextLength * keyValueSize * elementType.byteSize }
+    /// Bytes of one position (keys and values, all layers).
+    public static func bytesPerPosition(configuration c: ModelConfiguration, elementType: ElementType = .f32) -> Int {
+        bytesPerSlot(configuration: c, contextLength: 1, elementType: elementType)
+    }
+
+    /// Bytes of one block.
+    public var bytesPerBlock: Int { 2 * layerCount * blockStride * elementType.byteSize }
+
+    /// Bytes held by this cache (its whole pool).
+    public var byteCount: Int { blockCount * bytesPerBlock }
+
+    // MARK: - Blocks and tables
+
+    /// Blocks in no table (and, in an engine, in no prefix index).
+    public var freeBlockCount: Int { freeBlocks.count }
+
+    /// Takes a free block, or nil when the pool is dry.
+    func takeFreeBlock() -> Int32? { freeBlocks.popLast() }
+
+    /// Returns a block nobody reads any more to the pool.
+    func returnBlock(_ block: Int32) { freeBlocks.append(block) }
+
+    /// The block holding `slot`'s positions index·blockSize ..< (index+1)·blockSize, or -1.
+    @inline(__always)
+    func block(slot: Int, index: Int) -> Int32 { blockTables[slot * blocksPerSlot + index] }
+
+    /// Puts `block` at `index` of `slot`'s table.
+    func setBlock(_ block: Int32, slot: Int, index: Int) { blockTables[slot * blocksPerSlot + index] = block }
+
+    /// Empties `slot`'s table (its blocks are the caller's to free or keep).
+    func clearTable(slot: Int) { (blockTables + slot * blocksPerSlot).update(repeating: -1, count: blocksPerSlot) }
+
+    /// Gives every position of `batch` a block, taking free ones where a table has none yet: what
+    /// a cache used on its own (a `GenerationContext`, a test) needs before a pass. An engine
+    /// assigns blocks itself, so for it this only checks. Serial, before any thread writes.
+    func assignBlocks(for batch: [BatchToken]) {
+        for t in batch {
+            precondition(t.position >= 0 && t.position < contextLength, "position \(t.position) outside the cache")
+            precondition(t.slot >= 0 && t.slot < slotCount, "slot \(t.slot) outside the cache")
+        }
+        for t in batch where block(slot: t.slot, index: t.position / blockSize) < 0 {
+            guard let free = takeFreeBlock() else {
+                preconditionFailure("the KV cache's \(blockCount) blocks are all in use (slot \(t.slot), position \(t.position))")
+            }
+            setBlock(free, slot: t.slot, index: t.position / blockSize)
+        }
+    }
+
+    /// Copies every layer's keys and values of block `source` into block `destination`.
+    func copyBlock(_ source: Int32, to destination: Int32) {
+        let bytes = blockStride * elementType.byteSize, layerBytes = layerStride * elementType.byteSize
+        for l in 0..<layerCount {
+            let from = l * layerBytes + Int(source) * bytes, to = l * layerBytes + Int(destination) * bytes
+            (keys + to).copyMemory(from: keys + from, byteCount: bytes)
+            (values + to).copyMemory(from: values + from, byteCount: bytes)
+        }
+    }
+
+    // MARK: - Addressing
+
+    /// Index, in elements, of (layer, head) in block 0: add `blockIndex · blockStride` for a block.
+    @inline(__always)
+    func headOffset(layer: Int, head: Int) -> Int {
+        layer * layerStride + head * blockSize * headSize
+    }
 
     /// Index, in elements, of (layer, slot, head, position, 0): the first of `headSize` elements;
-    /// the next position's follow them.
+    /// the next position's follow them within the block. The position must have a block.
     @inline(__always)
     func offset(layer: Int, slot: Int, head: Int, position: Int = 0) -> Int {
-        (((layer * slotCount + slot) * (keyValueSize / headSize) + head) * contextLength + position) * headSize
+        let b = Int(block(slot: slot, index: position / blockSize))
+        precondition(b >= 0, "position \(position) of slot \(slot) has no KV block")
+        return b * blockStride + headOffset(layer: layer, head: head) + (position % blockSize) * headSize
     }
 
     /// Stores one position's keys and values (kvDim floats each, head after head), rounding them

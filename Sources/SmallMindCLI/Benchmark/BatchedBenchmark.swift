@@ -21,6 +21,8 @@ public struct BatchedBenchmarkResult: Codable, Sendable, Equatable {
     /// Total seconds and total tokens per second.
     public var t: Double
     public var s: Double
+    /// The process's peak resident memory when the row was done (`smallmind bench` fills it in).
+    public var peak_rss_bytes: Int? = nil
 }
 
 public enum BatchedBenchmark {

@@ -39,7 +39,7 @@ public struct BatchCommand: AsyncParsableCommand {
 
             --server URL (repeatable) sends the requests to running `smallmind serve` instances (or \
             a proxy in front of them) instead of a local model: --model, --tokenizer, --threads, \
-            --strategy, --alias, --chat-template-file and --no-parse-special are the servers' \
+            --strategy, --alias, --chat-template-file, --no-parse-special and the KV budget are the servers' \
             business and refused with it. --concurrency is then requests in flight per server. A \
             request that gets no usable answer (connection refused or cut, 429, 5xx) is retried on \
             another server with back-off, at most 5 tries, then its line records the error; 4xx \
@@ -86,6 +86,9 @@ public struct BatchCommand: AsyncParsableCommand {
     /// The batched strategy's kernel threads (parallel and locked run each generation on one thread).
     @OptionGroup public var threadOptions: ThreadOptions
 
+    /// The batched strategy's KV budget.
+    @OptionGroup public var kvBudget: KVBudgetOptions
+
     @Flag(help: "No progress bar.")
     public var quiet = false
 
@@ -105,7 +108,7 @@ public struct BatchCommand: AsyncParsableCommand {
         let localOnly: [(String, Bool)] = [
             ("--model", modelOptions.model != nil), ("--tokenizer", modelOptions.tokenizer != nil), ("--threads", threadOptions.threads != nil),
             ("--strategy", strategy != nil), ("--alias", alias != nil), ("--chat-template-file", chatTemplateFile != nil),
-            ("--no-parse-special", sampling.noParseSpecial),
+            ("--no-parse-special", sampling.noParseSpecial), ("--kv-cache-bytes/--kv-cache-gb", kvBudget.resolved != nil),
         ]
         if let (flag, _) = localOnly.first(where: \.1) {
             throw ValidationError("\(flag) does not go with --server: the servers run their own model and settings (it applies to a local run)")
@@ -128,8 +131,11 @@ public struct BatchCommand: AsyncParsableCommand {
     }
 
     /// The generator the flags ask for.
-    public func makeGenerator(model: Model) -> any TextGenerator {
-        chosenStrategy.makeGenerator(model: model, concurrency: resolvedConcurrency, threads: threadOptions.count)
+    public func makeGenerator(model: Model) throws -> any TextGenerator {
+        do {
+            return try chosenStrategy.makeGenerator(
+                model: model, concurrency: resolvedConcurrency, threads: threadOptions.count, kvCacheBytes: kvBudget.resolved)
+        } catch { throw CommandFailure(error) }
     }
 
     /// The servers' key: --api-key, else $SMALLMIND_API_KEY; empty means none.
@@ -178,33 +184,37 @@ public struct BatchCommand: AsyncParsableCommand {
     }
 
     /// What runs each item, and the context note's length (local runs only).
-    private func execution(openAI: Bool, remote: RemoteServers?, model: String) throws -> (BatchRun.Execute, concurrency: Int, context: Int?) {
+    private func execution(
+        openAI: Bool, remote: RemoteServers?, model: String
+    ) throws -> (BatchRun.Execute, concurrency: Int, context: Int?, engine: Engine?) {
         if let remote {
             let execute = openAI ? BatchExecution.remote(remote) : BatchExecution.remote(remote, model: model)
-            return (execute, resolvedConcurrency * remote.urls.count, nil)
+            return (execute, resolvedConcurrency * remote.urls.count, nil, nil)
         }
         let loaded = try modelOptions.load()
         guard openAI else {
             // The engine caps a slot's positions (EngineOptions.defaultContextLimit); a context is the model's own.
             let context = chosenStrategy == .batched ? EngineOptions().resolvedContextLength(loaded.configuration) : loaded.configuration.contextLength
-            return (BatchExecution.local(generator: makeGenerator(model: loaded), model: model), resolvedConcurrency, context)
+            let generator = try makeGenerator(model: loaded)
+            return (BatchExecution.local(generator: generator, model: model), resolvedConcurrency, context, (generator as? BatchedGenerator)?.engine)
         }
         let template = try ChatTemplateFiles.template(for: loaded, file: chatTemplateFile)
         let engine: Engine
         do {
-            engine = try Engine(model: loaded, options: EngineOptions(maxBatch: resolvedConcurrency, threads: threadOptions.count))
+            engine = try Engine(
+                model: loaded, options: EngineOptions(maxBatch: resolvedConcurrency, kvCacheBytes: kvBudget.resolved, threads: threadOptions.count))
         } catch {
             throw CommandFailure(error)
         }
         let handler = OpenAIRequestHandler(engine: engine, template: template, alias: alias ?? modelOptions.identity)
-        return (BatchExecution.local(handler: handler), resolvedConcurrency, engine.contextLength)
+        return (BatchExecution.local(handler: handler), resolvedConcurrency, engine.contextLength, engine)
     }
 
     /// Runs the items not done yet with a progress bar and Ctrl-C handling; reports on stderr.
     private func runPending(
         _ items: [BatchItem], skipping done: Set<Int>, sink: any BatchRecordSink, openAI: Bool, remote: RemoteServers?, model: String
     ) async throws -> BatchSummary {
-        let (execute, concurrency, context) = try execution(openAI: openAI, remote: remote, model: model)
+        let (execute, concurrency, context, engine) = try execution(openAI: openAI, remote: remote, model: model)
         let pending = items.count - done.count
         let bar = quiet ? nil : ProgressBar(total: pending, isTerminal: isatty(STDERR_FILENO) == 1) { StandardStreams.error($0) }
         let interrupts = InterruptHandler { Foundation.exit(130) }
@@ -224,6 +234,9 @@ public struct BatchCommand: AsyncParsableCommand {
         StandardStreams.error(
             "\(summary.finished) items in \(Format.seconds(summary.seconds)) (\(Format.rate(rate)) items/s, \(Format.rate(tokenRate)) tokens/s)"
                 + (summary.skipped > 0 ? "; \(summary.skipped) done before" : "") + (summary.failed > 0 ? "; \(summary.failed) failed" : "") + "\n")
+        if let engine {
+            StandardStreams.error(Self.kvSummary(engine) + "\n")
+        }
         if summary.stoppedByContext > 0 {
             let size = context.map { " of \($0) tokens" } ?? ""
             StandardStreams.error("note: \(summary.stoppedByContext) of \(summary.finished) items stopped when the context\(size) was full, "
@@ -234,5 +247,15 @@ public struct BatchCommand: AsyncParsableCommand {
             throw CommandFailure(message: "interrupted: " + (saved ?? "\(summary.cancelled) items were not run")).withStatus(130)
         }
         return summary
+    }
+
+    /// The engine's KV cache over the run: prompt tokens reused (prefix hits), preemptions, the
+    /// peak of blocks in use against the budget, the budget's utilisation, and the process's peak memory.
+    static func kvSummary(_ engine: Engine) -> String {
+        let s = engine.statistics, blockBytes = engine.kvCacheBytes / engine.kvBlockCount
+        func mb(_ bytes: Int) -> String { Format.rate(Double(bytes) / 1e6) + " MB" }
+        return "KV cache: \(s.reusedPromptTokens) prompt tokens reused, \(s.preemptions) preemptions; peak \(s.peakKVBlocks) of "
+            + "\(engine.kvBlockCount) blocks of \(engine.kvBlockSize) positions (\(mb(s.peakKVBlocks * blockBytes)) of \(mb(engine.kvCacheBytes))), "
+            + "utilisation \(Format.rate(100 * s.kvUtilization)) %; peak resident memory \(mb(ProcessMemory.peakResidentBytes))"
     }
 }

@@ -39,6 +39,8 @@ public struct ChatCommand: AsyncParsableCommand {
 
     @OptionGroup public var threadOptions: ThreadOptions
 
+    @OptionGroup public var kvBudget: KVBudgetOptions
+
     @Flag(name: .customLong("no-prefix-reuse"), help: "Recompute the whole conversation at every turn instead of only its new tokens.")
     public var noPrefixReuse = false
 
@@ -57,7 +59,8 @@ public struct ChatCommand: AsyncParsableCommand {
         do { conversation = try Conversation(model: model, template: template, system: system) } catch { throw CommandFailure(error) }
         let engine: Engine
         do {
-            engine = try Engine(model: model, options: EngineOptions(maxBatch: 1, threads: threadOptions.count, reusesPrefixes: !noPrefixReuse))
+            engine = try Engine(model: model, options: EngineOptions(
+                maxBatch: 1, kvCacheBytes: kvBudget.resolved, threads: threadOptions.count, reusesPrefixes: !noPrefixReuse))
         } catch {
             throw CommandFailure(error)
         }

@@ -119,3 +119,34 @@ extension CommandLineValues {
         return "\(flags[name] ?? name) \(rule), got \(value)"
     }
 }
+
+/// The KV cache's byte budget, on every command that configures a cache (batch, bench, serve,
+/// generate, chat): one pool of blocks shared by every sequence.
+public struct KVBudgetOptions: ParsableArguments {
+    @Option(
+        name: .customLong("kv-cache-bytes"), parsing: .unconditional,
+        help: ArgumentHelp(
+            "The KV cache's budget in bytes, shared by every sequence in blocks of 16 positions (or --kv-cache-gb). "
+                + "Default: room for every sequence of the batch at the full context, at most a quarter of this machine's memory "
+                + "(and at least one full context). A request whose prompt alone exceeds it is an error.", valueName: "bytes"))
+    public var bytes: Int?
+
+    @Option(name: .customLong("kv-cache-gb"), parsing: .unconditional, help: ArgumentHelp("The same budget in GB (10⁹ bytes), e.g. 0.5.", valueName: "GB"))
+    public var gigabytes: Double?
+
+    public init() {}
+
+    /// The budget asked for, or nil for the default.
+    public var resolved: Int? {
+        if let bytes { return bytes }
+        return gigabytes.map { Int(($0 * 1e9).rounded()) }
+    }
+
+    public func validate() throws {
+        if bytes != nil && gigabytes != nil { throw ValidationError("give --kv-cache-bytes or --kv-cache-gb, not both") }
+        if let bytes, bytes < 1 { throw ValidationError("--kv-cache-bytes must be 1 or more, got \(bytes)") }
+        if let gigabytes, !(gigabytes.isFinite && gigabytes > 0 && gigabytes < 1e9) {
+            throw ValidationError("--kv-cache-gb must be more than 0, got \(gigabytes)")
+        }
+    }
+}

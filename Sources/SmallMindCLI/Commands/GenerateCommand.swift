@@ -61,6 +61,8 @@ public struct GenerateCommand: AsyncParsableCommand {
 
     @OptionGroup public var threadOptions: ThreadOptions
 
+    @OptionGroup public var kvBudget: KVBudgetOptions
+
     public init() {}
 
     public func validate() throws {
@@ -97,7 +99,7 @@ public struct GenerateCommand: AsyncParsableCommand {
             let prompt = try resolvePrompt()
             let loaded = try modelOptions.load()
             let threads = threadOptions.count
-            let context = GenerationContext(model: loaded, pool: threads > 1 ? ThreadPool(threads: threads) : nil)
+            let context = try GenerationContext(model: loaded, pool: threads > 1 ? ThreadPool(threads: threads) : nil, kvCacheBytes: kvBudget.resolved)
             // The library says an empty prompt needs a BOS token; the command line says what to pass.
             if prompt.isEmpty, Self.needsBOS(loaded) {
                 throw CommandFailure(message: "no prompt: pass --prompt TEXT (or --prompt-file PATH, or pipe it on standard input); "
@@ -124,7 +126,7 @@ public struct GenerateCommand: AsyncParsableCommand {
             if logprobs > 0 && !json {
                 StandardStreams.error(GenerationOutput.logProbabilityLines(completion) { loaded.tokenizer.bytes(of: $0, after: $1) })
             }
-            if let note = GenerationOutput.contextFullNote(completion, maxTokens: parameters.maxTokens, contextLength: loaded.configuration.contextLength) {
+            if let note = GenerationOutput.contextFullNote(completion, maxTokens: parameters.maxTokens, contextLength: context.contextLength) {
                 StandardStreams.error(note + "\n")
             }
             let t = completion.timings

@@ -47,6 +47,8 @@ public struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup public var threadOptions: ThreadOptions
 
+    @OptionGroup public var kvBudget: KVBudgetOptions
+
     @Option(name: .customLong("chat-template-file"), help: ArgumentHelp("A Jinja chat template to use instead of the model's.", valueName: "path"))
     public var chatTemplateFile: String?
 
@@ -89,7 +91,8 @@ public struct ServeCommand: AsyncParsableCommand {
             engine = try Engine(
                 model: model,
                 options: EngineOptions(
-                    maxBatch: maxBatch, contextLength: contextSize, maxStepTokens: max(512, maxBatch), queueLimit: maxQueue,
+                    maxBatch: maxBatch, contextLength: contextSize, kvCacheBytes: kvBudget.resolved, maxStepTokens: max(512, maxBatch),
+                    queueLimit: maxQueue,
                     threads: threadOptions.count, kvCacheType: KVCache.ElementType(rawValue: kvCacheType)!))
         } catch {
             throw CommandFailure(error)
@@ -103,7 +106,8 @@ public struct ServeCommand: AsyncParsableCommand {
             try await server.run { port in
                 // One line tests and scripts can wait for, on standard error like the logs.
                 StandardStreams.error(
-                    "smallmind serve: \(configuration.alias) on http://\(host):\(port) (\(engine.slotCount) slots, context \(engine.contextLength))\n")
+                    "smallmind serve: \(configuration.alias) on http://\(host):\(port) (\(engine.slotCount) sequences at once, context \(engine.contextLength), "
+                        + "KV budget \(engine.kvCacheBytes / 1_000_000) MB in \(engine.kvBlockCount) blocks of \(engine.kvBlockSize) positions)\n")
             }
         } catch let error as ServerError {
             throw CommandFailure(message: "\(error)")

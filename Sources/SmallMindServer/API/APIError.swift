@@ -75,6 +75,11 @@ struct APIError: Error, Sendable {
             case let .queueFull(limit): return .queueFull(limit: limit)
             case .shutDown: return .shuttingDown
             case .invalidOption: return .internal("\(error)")
+            case let .promptExceedsKVBudget(tokens, budgetTokens, _):
+                return APIError(
+                    status: .badRequest,
+                    message: "The prompt is \(tokens) tokens but the server's KV cache budget holds \(budgetTokens) positions; shorten the prompt.",
+                    type: "invalid_request_error", param: "messages", code: "context_length_exceeded")
             }
         case let error as ChatTemplateError:
             return .badRequest("The chat template cannot render these messages: \(error)", code: "template_error")

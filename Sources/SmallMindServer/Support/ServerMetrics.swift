@@ -13,6 +13,12 @@ final class ServerMetrics: Sendable {
     private let queuedRequests: Gauge
     private let kvSlotsUsed: Gauge
     private let kvSlots: Gauge
+    private let cachedPromptTokens: Counter
+    private let kvBlocksUsed: Gauge
+    private let kvBlocksCached: Gauge
+    private let kvBlocks: Gauge
+    private let kvBlockPositions: Gauge
+    private let preemptions: Gauge
     private let timeToFirstToken: ValueHistogram
     private let timePerOutputToken: ValueHistogram
 
@@ -27,7 +33,16 @@ final class ServerMetrics: Sendable {
         activeSequences = registry.makeGauge(descriptor: Self.name("active", "sequences", "Sequences holding a KV slot now."))
         queuedRequests = registry.makeGauge(descriptor: Self.name("queued", "requests", "Requests waiting for a KV slot now."))
         kvSlotsUsed = registry.makeGauge(descriptor: Self.name("kv_cache_slots", "used", "KV cache slots held by a sequence now."))
-        kvSlots = registry.makeGauge(descriptor: Self.name("kv_cache_slots", "total", "KV cache slots allocated."))
+        kvSlots = registry.makeGauge(descriptor: Self.name("kv_cache_slots", "total", "Sequences that can hold KV blocks at once (--max-batch)."))
+        cachedPromptTokens = registry.makeCounter(
+            descriptor: Self.name("prompt_tokens_cached", "total", "Prompt tokens of finished requests not computed: prefix hits in the KV cache."))
+        kvBlocksUsed = registry.makeGauge(descriptor: Self.name("kv_cache_blocks", "used", "KV cache blocks in some sequence's table now."))
+        kvBlocksCached = registry.makeGauge(
+            descriptor: Self.name("kv_cache_blocks", "cached", "KV cache blocks kept only for prefix sharing now (evicted when needed)."))
+        kvBlocks = registry.makeGauge(descriptor: Self.name("kv_cache_blocks", "total", "KV cache blocks in the budget."))
+        kvBlockPositions = registry.makeGauge(descriptor: Self.name("kv_cache_block", "positions", "Positions per KV cache block."))
+        preemptions = registry.makeGauge(
+            descriptor: Self.name("preemptions", "total", "Sequences preempted (recomputed later) because the KV cache ran out of blocks."))
         timeToFirstToken = registry.makeValueHistogram(
             descriptor: Self.name(
                 "time_to_first_token", "seconds", "From a request's arrival at the engine to its first generated token (queueing included)."),
@@ -48,6 +63,7 @@ final class ServerMetrics: Sendable {
 
     func record(_ completion: Completion) {
         promptTokens.increment(by: Int64(completion.promptTokenCount))
+        cachedPromptTokens.increment(by: Int64(completion.cachedPromptTokenCount))
         generatedTokens.increment(by: Int64(completion.completionTokenCount))
         guard completion.completionTokenCount > 0 else { return }
         timeToFirstToken.record(completion.timings.timeToFirstToken)
@@ -63,6 +79,11 @@ final class ServerMetrics: Sendable {
         queuedRequests.set(Int64(load.queuedRequests))
         kvSlotsUsed.set(Int64(load.activeSequences))
         kvSlots.set(Int64(engine.slotCount))
+        kvBlocksUsed.set(Int64(load.kvBlocksInUse))
+        kvBlocksCached.set(Int64(load.kvBlocksCached))
+        kvBlocks.set(Int64(engine.kvBlockCount))
+        kvBlockPositions.set(Int64(engine.kvBlockSize))
+        preemptions.set(Int64(engine.statistics.preemptions))
         return registry.emitToString()
     }
 }

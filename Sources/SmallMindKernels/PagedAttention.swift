@@ -1,0 +1,148 @@
+// Attention over a paged KV cache: one query head of one token over a sequence whose keys and
+// values lie in blocks named by a block table (vLLM's PagedAttention, on the CPU).
+//
+// The arithmetic is `Attention.head`'s, term for term: each score is `Matmul.dot`'s order, the
+// softmax is sequential over the positions in order, and each output's weighted sum of values runs
+// over the positions in ascending order in the same register chains. Only the address of a row
+// changes: positions are walked block by block, and within a block row by row. So the result is
+// bit-identical to the contiguous kernel over the same keys and values, whatever the block size
+// and wherever the blocks lie (tests: PagedAttentionTests). The table is read once per block run,
+// not once per position.
+import Foundation
+
+/// Where one head's keys and values of one sequence lie in a paged cache.
+public struct PagedRows<Element: CacheElement> {
+    /// The head's rows in block 0 of the pool: block b's rows start `b · blockStride` further.
+    public var keys: UnsafePointer<Element>
+    public var values: UnsafePointer<Element>
+    /// The sequence's block table: entry i holds positions i·blockSize ..< (i+1)·blockSize.
+    public var blockTable: UnsafePointer<Int32>
+    /// Elements between consecutive blocks.
+    public var blockStride: Int
+    /// Positions per block; rows within a block are `headSize` elements apart.
+    public var blockSize: Int
+
+    public init(keys: UnsafePointer<Element>, values: UnsafePointer<Element>, blockTable: UnsafePointer<Int32>,
+                blockStride: Int, blockSize: Int) {
+        self.keys = keys
+        self.values = values
+        self.blockTable = blockTable
+        self.blockStride = blockStride
+        self.blockSize = blockSize
+    }
+
+    /// Element offset of position t's row from the pool's head base.
+    @inline(__always)
+    func rowOffset(_ t: Int, headSize: Int) -> Int {
+        let b = t / blockSize
+        return Int(blockTable[b]) &* blockStride &+ (t &- b &* blockSize) &* headSize
+    }
+}
+
+extension Attention {
+    /// `head` over positions first...last of a paged float32 cache. `scores` must hold
+    /// last − first + 1 floats.
+    public static func pagedHead(
+        query: UnsafePointer<Float>, rows: PagedRows<Float>, headSize: Int, firstPosition: Int, lastPosition: Int,
+        scale: Float? = nil, softCap: Float? = nil, scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
+    ) {
+        pagedKernel(query: query, rows: rows, headSize: headSize, first: firstPosition, last: lastPosition,
+                    scale: scale ?? 1 / Float(headSize).squareRoot(), softCap: softCap, scores: scores, out: out)
+    }
+
+    /// `pagedHead` over a paged f16 cache: the same arithmetic on the exactly widened elements.
+    public static func pagedHead(
+        query: UnsafePointer<Float>, rows: PagedRows<Float16>, headSize: Int, firstPosition: Int, lastPosition: Int,
+        scale: Float? = nil, softCap: Float? = nil, scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
+    ) {
+        pagedKernel(query: query, rows: rows, headSize: headSize, first: firstPosition, last: lastPosition,
+                    scale: scale ?? 1 / Float(headSize).squareRoot(), softCap: softCap, scores: scores, out: out)
+    }
+
+    /// Copies rows first...last of a paged cache into `into`, one after another (`headSize` apart):
+    /// for kernels that read contiguous rows (llama.cpp's flash attention, a test instrument).
+    public static func gather<Element: CacheElement>(
+        _ rows: PagedRows<Element>, keys: Bool, headSize: Int, firstPosition: Int, lastPosition: Int,
+        into: UnsafeMutablePointer<Element>
+    ) {
+        let base = keys ? rows.keys : rows.values
+        for t in firstPosition...lastPosition {
+            (into + (t - firstPosition) * headSize).update(from: base + rows.rowOffset(t, headSize: headSize), count: headSize)
+        }
+    }
+
+    @inline(__always)
+    static func pagedKernel<Element: CacheElement>(
+        query: UnsafePointer<Float>, rows: PagedRows<Element>, headSize: Int, first: Int, last: Int,
+        scale: Float, softCap: Float?, scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
+    ) {
+        let length = last - first + 1
+        let blockSize = rows.blockSize
+        // Scores, block run by block run: s counts positions from `first`.
+        var t = first, s = 0
+        while t <= last {
+            let runEnd = min(last + 1, (t / blockSize + 1) * blockSize)
+            var k = rows.keys + rows.rowOffset(t, headSize: headSize)
+            while t < runEnd {
+                scores[s] = dot(query, k, count: headSize) * scale
+                k += headSize
+                s &+= 1
+                t &+= 1
+            }
+        }
+        if let softCap {
+            let inverse = 1 / softCap
+            for t in 0..<length { scores[t] = tanhf(scores[t] * inverse) * softCap }
+        }
+        Activation.softmax(scores, count: length)
+        // out[i] = Σₜ scores[t] · v[t, i], t ascending, in `Attention.kernel`'s chains: the same
+        // terms in the same order, the rows found block by block.
+        let raw = UnsafeMutableRawPointer(out)
+        var i = 0
+        while i + 32 <= headSize {
+            var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
+            var t = first, s = 0
+            while t <= last {
+                let runEnd = min(last + 1, (t / blockSize + 1) * blockSize)
+                var v = rows.values + rows.rowOffset(t, headSize: headSize) + i
+                while t < runEnd {
+                    let p = SIMD8(repeating: scores[s])
+                    a0 = a0.addingProduct(p, Element.eight(v, 0)); a1 = a1.addingProduct(p, Element.eight(v, 8))
+                    a2 = a2.addingProduct(p, Element.eight(v, 16)); a3 = a3.addingProduct(p, Element.eight(v, 24))
+                    v += headSize
+                    s &+= 1
+                    t &+= 1
+                }
+            }
+            raw.storeBytes(of: a0, toByteOffset: i &* 4, as: SIMD8<Float>.self)
+            raw.storeBytes(of: a1, toByteOffset: (i &+ 8) &* 4, as: SIMD8<Float>.self)
+            raw.storeBytes(of: a2, toByteOffset: (i &+ 16) &* 4, as: SIMD8<Float>.self)
+            raw.storeBytes(of: a3, toByteOffset: (i &+ 24) &* 4, as: SIMD8<Float>.self)
+            i &+= 32
+        }
+        while i + 8 <= headSize {
+            var acc = SIMD8<Float>()
+            var t = first, s = 0
+            while t <= last {
+                let runEnd = min(last + 1, (t / blockSize + 1) * blockSize)
+                var v = rows.values + rows.rowOffset(t, headSize: headSize) + i
+                while t < runEnd {
+                    acc = acc.addingProduct(SIMD8(repeating: scores[s]), Element.eight(v, 0))
+                    v += headSize
+                    s &+= 1
+                    t &+= 1
+                }
+            }
+            raw.storeBytes(of: acc, toByteOffset: i &* 4, as: SIMD8<Float>.self)
+            i &+= 8
+        }
+        while i < headSize {
+            var acc: Float = 0
+            for t in first...last {
+                acc = acc.addingProduct(scores[t - first], rows.values[rows.rowOffset(t, headSize: headSize) + i].float)
+            }
+            out[i] = acc
+            i &+= 1
+        }
+    }
+}
