@@ -19,22 +19,8 @@ PORT=${PORT:-18080}
 CONCURRENCY=${CONCURRENCY:-16}
 [ -x "$SMALLMIND" ] || { echo "error: $SMALLMIND is not built (swift build -c release)"; exit 1; }
 [ -f "$MODEL" ] || { echo "error: no model at $MODEL"; exit 1; }
-if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
-    echo "installing nginx (Debian's package)"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null) \
-        || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null)
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+# nginx (installed if missing), $work, $pids and their cleanup on exit:
+source scripts/lib/nginx-replicas.sh
 
 for i in $(seq 1 "$ITEMS"); do echo "Once upon a time, in story number $i,"; done >"$work/in.txt"
 job=(batch --input "$work/in.txt" --max-tokens "$TOKENS" --temperature 0.8 --top-k 40 --seed 1 --quiet)

@@ -6,22 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SMALLMIND=${1:-.build/debug/smallmind}
 [ -x "$SMALLMIND" ] || { echo "error: $SMALLMIND is not built (swift build)"; exit 1; }
-if ! command -v nginx >/dev/null; then
-    echo "installing nginx (Debian's package)"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null) \
-        || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null)
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+# nginx (installed if missing), $work, $pids and their cleanup on exit:
+source scripts/lib/nginx-replicas.sh
 
 for port in 8081 8082; do
     "$SMALLMIND" serve --port "$port" --alias demo --max-batch 4 2>"$work/replica-$port.log" &
