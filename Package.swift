@@ -56,10 +56,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
-        // One C function: the prefetch hint the AVX-512 kernels give (Swift cannot name the instruction).
+        // One C function: the prefetch hint the AVX-512 kernels and paged attention give (Swift
+        // cannot name the instruction).
         .target(name: "SmallMindPrefetch"),
         .target(name: "SmallMindKernelsAVX512", dependencies: ["SmallMindPrefetch"], swiftSettings: avx512KernelSettings),
-        .target(name: "SmallMindKernels", dependencies: ["SmallMindKernelsAVX512"], swiftSettings: kernelSettings),
+        .target(name: "SmallMindKernels", dependencies: ["SmallMindKernelsAVX512", "SmallMindPrefetch"], swiftSettings: kernelSettings),
         .target(name: "SmallMind", dependencies: ["SmallMindKernels"]),
         // The OpenAI-compatible HTTP server; the library `SmallMind` knows nothing of HTTP.
         .target(

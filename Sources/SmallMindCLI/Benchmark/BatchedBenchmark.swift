@@ -33,9 +33,18 @@ public enum BatchedBenchmark {
     ) -> BatchedBenchmarkResult {
         var prefill: [Double] = []
         var generation: [Double] = []
+        // One cache and workspace for every run, emptied between runs, as llama-batched-bench
+        // clears its context's memory: the timed runs measure the steady state an engine runs in
+        // (its pool allocated once, its pages resident), not the kernel's first touch of fresh
+        // pages, which a new cache per run would put into T_PP or T_TG depending on its layout.
+        let cache = KVCache(
+            configuration: model.configuration, slots: batch, contextLength: promptTokens + generatedTokens, elementType: kvCacheType)
+        let workspace = Workspace(configuration: model.configuration, capacity: batch * promptTokens)
         for repetition in 0...repetitions {
+            cache.removeAll()
             let (p, g) = once(
-                model: model, batch: batch, promptTokens: promptTokens, generatedTokens: generatedTokens, pool: pool, kvCacheType: kvCacheType)
+                model: model, batch: batch, promptTokens: promptTokens, generatedTokens: generatedTokens, pool: pool,
+                cache: cache, workspace: workspace)
             if repetition > 0 {  // the first run warms caches and page-ins
                 prefill.append(p)
                 generation.append(g)
@@ -51,11 +60,9 @@ public enum BatchedBenchmark {
     }
 
     static func once(
-        model: Model, batch: Int, promptTokens: Int, generatedTokens: Int, pool: ThreadPool, kvCacheType: KVCache.ElementType
+        model: Model, batch: Int, promptTokens: Int, generatedTokens: Int, pool: ThreadPool, cache: KVCache, workspace: Workspace
     ) -> (Double, Double) {
         let c = model.configuration
-        let cache = KVCache(configuration: c, slots: batch, contextLength: promptTokens + generatedTokens, elementType: kvCacheType)
-        let workspace = Workspace(configuration: c, capacity: batch * promptTokens)
         let clock = ContinuousClock()
         // Distinct, deterministic prompts: the bench measures speed, the tokens only need to be valid.
         var prompt: [BatchToken] = []

@@ -19,7 +19,7 @@ public struct SmallMindCommand: AsyncParsableCommand {
         version: SmallMindVersion.current,
         subcommands: [
             GenerateCommand.self, ChatCommand.self, ChatTemplateCommand.self, BatchCommand.self, BenchCommand.self, InfoCommand.self,
-            TokenizeCommand.self, BenchMatmulCommand.self, ServeCommand.self,
+            TokenizeCommand.self, BenchMatmulCommand.self, BenchAttentionCommand.self, ServeCommand.self,
         ])
 
     public init() {}

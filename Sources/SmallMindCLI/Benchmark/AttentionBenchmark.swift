@@ -1,0 +1,172 @@
+// Kernel benchmark: decode attention over a contiguous cache (`Attention.head`, each head's
+// positions one after another) against the paged cache's kernel (`Attention.pagedHead`, the same
+// positions in blocks scattered over a pool, as a pool looks after requests have come and gone),
+// on the same keys and values, in the same process, alternating run by run — so the two layouts
+// compare without two binaries' run-to-run noise. The outputs must be bit-identical (checked).
+import Foundation
+import SmallMind
+import SmallMindKernels
+
+public struct AttentionBenchmarkResult: Codable, Sendable {
+    public var positions: Int
+    public var sequences: Int
+    public var heads: Int
+    public var headSize: Int
+    public var blockSize: Int
+    public var type: String
+    /// Median seconds of one pass (every sequence's every head over all its positions).
+    public var contiguousSeconds: Double
+    public var pagedSeconds: Double
+    /// Keys and values read per second, GB/s.
+    public var contiguousGBps: Double
+    public var pagedGBps: Double
+    /// paged / contiguous speed (above 1: the paged kernel is faster).
+    public var ratio: Double
+}
+
+public enum AttentionBenchmark {
+    /// One decode step's attention for `sequences` sequences of `positions` positions each, `heads`
+    /// heads of `headSize`: one warm-up pass of each kernel, then `repetitions` passes of each,
+    /// alternating which goes first. Sequences are spread over the pool's threads.
+    public static func run(
+        positions: Int, sequences: Int, heads: Int, headSize: Int, blockSize: Int, type: KVCache.ElementType,
+        pool: ThreadPool, repetitions: Int
+    ) -> AttentionBenchmarkResult {
+        // The public entry points for each element type: what the forward pass calls.
+        let last = positions - 1
+        switch type {
+        case .f32:
+            return measure(
+                Float.self, positions: positions, sequences: sequences, heads: heads, headSize: headSize,
+                blockSize: blockSize, pool: pool, repetitions: repetitions, type: type,
+                contiguous: { q, k, v, scores, out in
+                    Attention.head(query: q, keys: k, values: v, rowStride: headSize, headSize: headSize, lastPosition: last,
+                                   scores: scores, out: out)
+                },
+                paged: { q, rows, scores, out in
+                    Attention.pagedHead(query: q, rows: rows, headSize: headSize, firstPosition: 0, lastPosition: last,
+                                        scores: scores, out: out)
+                })
+        case .f16:
+            return measure(
+                Float16.self, positions: positions, sequences: sequences, heads: heads, headSize: headSize,
+                blockSize: blockSize, pool: pool, repetitions: repetitions, type: type,
+                contiguous: { q, k, v, scores, out in
+                    Attention.head(query: q, keys: k, values: v, rowStride: headSize, headSize: headSize, lastPosition: last,
+                                   scores: scores, out: out)
+                },
+                paged: { q, rows, scores, out in
+                    Attention.pagedHead(query: q, rows: rows, headSize: headSize, firstPosition: 0, lastPosition: last,
+                                        scores: scores, out: out)
+                })
+        }
+    }
+
+    static func measure<Element: CacheElement & BinaryFloatingPoint>(
+        _: Element.Type, positions: Int, sequences: Int, heads: Int, headSize: Int, blockSize: Int, pool: ThreadPool,
+        repetitions: Int, type: KVCache.ElementType,
+        contiguous kernel: @escaping (UnsafePointer<Float>, UnsafePointer<Element>, UnsafePointer<Element>,
+                                      UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
+        paged pagedKernel: @escaping (UnsafePointer<Float>, PagedRows<Element>, UnsafeMutablePointer<Float>,
+                                      UnsafeMutablePointer<Float>) -> Void
+    ) -> AttentionBenchmarkResult {
+        let perSequence = (positions + blockSize - 1) / blockSize
+        let blockCount = sequences * perSequence
+        let blockStride = heads * blockSize * headSize        // one block, every head
+        let headRun = positions * headSize                    // one head's rows, contiguous
+        let count = sequences * heads * headRun
+        // Contiguous: (sequence, head, position, headSize). Paged: (block, head, position in block,
+        // headSize) with each sequence's blocks drawn from a seeded shuffle of the pool.
+        let keys = UnsafeMutablePointer<Element>.allocate(capacity: count), values = UnsafeMutablePointer<Element>.allocate(capacity: count)
+        // Page-aligned, as the KV cache's pool is (a block's run of one head then starts a page).
+        func pageAligned(_ count: Int) -> UnsafeMutablePointer<Element> {
+            UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Element>.stride, alignment: 4096)
+                .bindMemory(to: Element.self, capacity: count)
+        }
+        let pagedKeys = pageAligned(blockCount * blockStride), pagedValues = pageAligned(blockCount * blockStride)
+        let tables = UnsafeMutablePointer<Int32>.allocate(capacity: blockCount)
+        let queries = UnsafeMutablePointer<Float>.allocate(capacity: sequences * heads * headSize)
+        let outContiguous = UnsafeMutablePointer<Float>.allocate(capacity: sequences * heads * headSize)
+        let outPaged = UnsafeMutablePointer<Float>.allocate(capacity: sequences * heads * headSize)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: pool.threadCount * positions)
+        defer {
+            keys.deallocate(); values.deallocate(); pagedKeys.deallocate(); pagedValues.deallocate(); tables.deallocate()
+            queries.deallocate(); outContiguous.deallocate(); outPaged.deallocate(); scores.deallocate()
+        }
+        var random = BenchmarkRandom(seed: 17)
+        var order = Array(0..<Int32(blockCount))
+        order.shuffle(using: &random)
+        for i in 0..<blockCount { tables[i] = order[i] }
+        for s in 0..<sequences {
+            for h in 0..<heads {
+                for t in 0..<positions {
+                    let from = ((s * heads + h) * positions + t) * headSize
+                    let block = Int(tables[s * perSequence + t / blockSize])
+                    let to = block * blockStride + (h * blockSize + t % blockSize) * headSize
+                    for i in 0..<headSize {
+                        keys[from + i] = Element(Float(random.next() % 2001) / 1000 - 1)
+                        values[from + i] = Element(Float(random.next() % 2001) / 1000 - 1)
+                        pagedKeys[to + i] = keys[from + i]
+                        pagedValues[to + i] = values[from + i]
+                    }
+                }
+            }
+        }
+        for i in 0..<sequences * heads * headSize { queries[i] = Float(random.next() % 2001) / 1000 - 1 }
+
+        func contiguous() {
+            pool.run(tasks: sequences) { s, worker in
+                for h in 0..<heads {
+                    let at = (s * heads + h) * headRun, q = (s * heads + h) * headSize
+                    kernel(queries + q, keys + at, values + at, scores + worker * positions, outContiguous + q)
+                }
+            }
+        }
+        func paged() {
+            pool.run(tasks: sequences) { s, worker in
+                for h in 0..<heads {
+                    let rows = PagedRows(keys: UnsafePointer(pagedKeys + h * blockSize * headSize),
+                                         values: UnsafePointer(pagedValues + h * blockSize * headSize),
+                                         blockTable: UnsafePointer(tables + s * perSequence), blockStride: blockStride, blockSize: blockSize)
+                    let q = (s * heads + h) * headSize
+                    pagedKernel(queries + q, rows, scores + worker * positions, outPaged + q)
+                }
+            }
+        }
+        let clock = ContinuousClock()
+        func time(_ body: () -> Void) -> Double {
+            let start = clock.now
+            body()
+            return (clock.now - start).seconds
+        }
+        contiguous(); paged()
+        precondition(memcmp(outContiguous, outPaged, sequences * heads * headSize * 4) == 0,
+                     "the paged kernel's output differs from the contiguous kernel's")
+        var contiguousTimes: [Double] = [], pagedTimes: [Double] = []
+        for repetition in 0..<repetitions {
+            if repetition % 2 == 0 {
+                contiguousTimes.append(time(contiguous)); pagedTimes.append(time(paged))
+            } else {
+                pagedTimes.append(time(paged)); contiguousTimes.append(time(contiguous))
+            }
+        }
+        let c = BatchedBenchmark.median(contiguousTimes), p = BatchedBenchmark.median(pagedTimes)
+        let bytes = Double(2 * count * MemoryLayout<Element>.size)
+        return AttentionBenchmarkResult(
+            positions: positions, sequences: sequences, heads: heads, headSize: headSize, blockSize: blockSize, type: type.rawValue,
+            contiguousSeconds: c, pagedSeconds: p, contiguousGBps: bytes / c / 1e9, pagedGBps: bytes / p / 1e9, ratio: c / p)
+    }
+}
+
+/// A small seeded generator (splitmix64) for the benchmark's data.
+private struct BenchmarkRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
