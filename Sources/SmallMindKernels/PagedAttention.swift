@@ -7,7 +7,8 @@
 // changes: positions are walked block by block, and within a block row by row. So the result is
 // bit-identical to the contiguous kernel over the same keys and values, whatever the block size
 // and wherever the blocks lie (tests: PagedAttentionTests). The table is read once per block run,
-// not once per position.
+// not once per position, and the rows of the next block are asked for before they are reached
+// (`prefetchRow`).
 import Foundation
 import SmallMindPrefetch
 
@@ -73,10 +74,13 @@ extension Attention {
     }
 
     /// Asks for the cache lines of one row (`bytes` from `row`). The hardware prefetcher follows a
-    /// run of rows but cannot guess where the table sends the next block: without these hints each
-    /// block's first rows arrived late, and attention over a shuffled pool read its keys and
-    /// values at 18 GB/s against the contiguous kernel's 31 (`smallmind bench-attention`, 512
-    /// positions). A hint changes no result.
+    /// run of rows but cannot guess where the table sends the next block, so the kernel asks
+    /// itself: while it scores a row, for the next block's key row at the same place and for this
+    /// row's values (read again after the softmax); in the value passes, for the next block's
+    /// value lines. Without the hints (and with a pool not page-aligned), decode attention over a
+    /// shuffled pool read its keys and values at 0.58× the contiguous kernel's speed; with them
+    /// 0.9–1.09× (`smallmind bench-attention`, 32 sequences × 12 heads of 64, 64 to 2 048
+    /// positions, f32). A hint changes no result.
     @inline(__always)
     static func prefetchRow<Element>(_ row: UnsafePointer<Element>, bytes: Int) {
         let raw = UnsafeRawPointer(row)
@@ -96,6 +100,13 @@ extension Attention {
         let blockSize = rows.blockSize
         // Scores, block run by block run: s counts positions from `first`.
         let rowBytes = headSize &* MemoryLayout<Element>.stride
+        // The value pass below reads 64 outputs at a time from a float32 cache (eight chains and
+        // the broadcast fit the sixteen vector registers; widening f16 needs a register per load,
+        // so f16 goes 32 at a time). A head that takes several passes reads each value row in
+        // pieces, a pattern the hardware follows poorly: its value rows are asked for whole while
+        // the scores are computed, and are in cache when the passes come.
+        let wideValues = Element.self == Float.self
+        let valuesInPieces = headSize > (wideValues ? 64 : 32)
         var t = first, s = 0
         while t <= last {
             let runEnd = min(last + 1, (t / blockSize + 1) * blockSize)
@@ -108,7 +119,7 @@ extension Attention {
                     prefetchRow(a, bytes: rowBytes)
                     ahead = a + headSize
                 }
-                prefetchRow(v, bytes: rowBytes)
+                if valuesInPieces { prefetchRow(v, bytes: rowBytes) }
                 v += headSize
                 scores[s] = dot(query, k, count: headSize) * scale
                 k += headSize
@@ -125,6 +136,36 @@ extension Attention {
         // terms in the same order, the rows found block by block.
         let raw = UnsafeMutableRawPointer(out)
         var i = 0
+        // Sixty-four outputs at a time (eight chains) from a float32 cache: a 64-wide head's value
+        // rows are read whole, in one pass over the positions. Each output's sum is the same
+        // whatever the width (one chain per output, positions in order).
+        while wideValues && i + 64 <= headSize {
+            var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0
+            var t = first, s = 0
+            while t <= last {
+                let runEnd = min(last + 1, (t / blockSize + 1) * blockSize)
+                var v = rows.values + rows.rowOffset(t, headSize: headSize) + i
+                var ahead = runEnd <= last ? rows.values + rows.rowOffset(runEnd, headSize: headSize) + i : nil
+                while t < runEnd {
+                    if let a = ahead {
+                        prefetchRow(a, bytes: 64 &* MemoryLayout<Element>.stride)
+                        ahead = a + headSize
+                    }
+                    let p = SIMD8(repeating: scores[s])
+                    a0 = a0.addingProduct(p, Element.eight(v, 0)); a1 = a1.addingProduct(p, Element.eight(v, 8))
+                    a2 = a2.addingProduct(p, Element.eight(v, 16)); a3 = a3.addingProduct(p, Element.eight(v, 24))
+                    a4 = a4.addingProduct(p, Element.eight(v, 32)); a5 = a5.addingProduct(p, Element.eight(v, 40))
+                    a6 = a6.addingProduct(p, Element.eight(v, 48)); a7 = a7.addingProduct(p, Element.eight(v, 56))
+                    v += headSize
+                    s &+= 1
+                    t &+= 1
+                }
+            }
+            for (j, a) in [a0, a1, a2, a3, a4, a5, a6, a7].enumerated() {
+                raw.storeBytes(of: a, toByteOffset: (i &+ 8 &* j) &* 4, as: SIMD8<Float>.self)
+            }
+            i &+= 64
+        }
         while i + 32 <= headSize {
             var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
             var t = first, s = 0

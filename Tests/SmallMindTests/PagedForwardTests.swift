@@ -48,4 +48,30 @@ struct PagedForwardTests {
         #expect(standard != reference)
     }
 
+    /// `removeAll` (what `smallmind bench` does between runs) leaves a cache that behaves as a new
+    /// one: the same sequences fed again give the same logits, with blocks handed out afresh.
+    @Test func anEmptiedCacheGivesTheLogitsOfANewOne() throws {
+        let model = try BatchInvarianceTests.models()[1]
+        let c = model.configuration
+        let cache = KVCache(configuration: c, slots: 3, contextLength: 24, blockSize: 4)
+        let workspace = Workspace(configuration: c)
+        func run(_ offset: Int) -> [Float] {
+            var batch: [BatchToken] = []
+            for slot in 0..<3 {
+                for p in 0..<(9 + slot * 5) {
+                    batch.append(BatchToken(token: (slot * 11 + p * 3 + offset) % c.vocabularySize, position: p, slot: slot))
+                }
+            }
+            return Array(model.weights.forward(batch, cache: cache, workspace: workspace))
+        }
+        let first = run(0)
+        #expect(cache.freeBlockCount < cache.blockCount)
+        cache.removeAll()
+        #expect(cache.freeBlockCount == cache.blockCount)
+        #expect((0..<3).allSatisfy { cache.block(slot: $0, index: 0) == -1 })
+        let different = run(1)    // other tokens into the same blocks
+        cache.removeAll()
+        #expect(run(0) == first)
+        #expect(different != first)
+    }
 }

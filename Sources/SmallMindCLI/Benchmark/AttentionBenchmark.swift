@@ -31,12 +31,12 @@ public enum AttentionBenchmark {
     public static func run(
         positions: Int, sequences: Int, heads: Int, headSize: Int, blockSize: Int, type: KVCache.ElementType,
         pool: ThreadPool, repetitions: Int
-    ) -> AttentionBenchmarkResult {
+    ) throws -> AttentionBenchmarkResult {
         // The public entry points for each element type: what the forward pass calls.
         let last = positions - 1
         switch type {
         case .f32:
-            return measure(
+            return try measure(
                 Float.self, positions: positions, sequences: sequences, heads: heads, headSize: headSize,
                 blockSize: blockSize, pool: pool, repetitions: repetitions, type: type,
                 contiguous: { q, k, v, scores, out in
@@ -48,7 +48,7 @@ public enum AttentionBenchmark {
                                         scores: scores, out: out)
                 })
         case .f16:
-            return measure(
+            return try measure(
                 Float16.self, positions: positions, sequences: sequences, heads: heads, headSize: headSize,
                 blockSize: blockSize, pool: pool, repetitions: repetitions, type: type,
                 contiguous: { q, k, v, scores, out in
@@ -69,7 +69,7 @@ public enum AttentionBenchmark {
                                       UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
         paged pagedKernel: @escaping (UnsafePointer<Float>, PagedRows<Element>, UnsafeMutablePointer<Float>,
                                       UnsafeMutablePointer<Float>) -> Void
-    ) -> AttentionBenchmarkResult {
+    ) throws -> AttentionBenchmarkResult {
         let perSequence = (positions + blockSize - 1) / blockSize
         let blockCount = sequences * perSequence
         let blockStride = heads * blockSize * headSize        // one block, every head
@@ -140,8 +140,9 @@ public enum AttentionBenchmark {
             return (clock.now - start).seconds
         }
         contiguous(); paged()
-        precondition(memcmp(outContiguous, outPaged, sequences * heads * headSize * 4) == 0,
-                     "the paged kernel's output differs from the contiguous kernel's")
+        guard memcmp(outContiguous, outPaged, sequences * heads * headSize * 4) == 0 else {
+            throw AttentionBenchmarkError.outputsDiffer(positions: positions)
+        }
         var contiguousTimes: [Double] = [], pagedTimes: [Double] = []
         for repetition in 0..<repetitions {
             if repetition % 2 == 0 {
@@ -155,6 +156,17 @@ public enum AttentionBenchmark {
         return AttentionBenchmarkResult(
             positions: positions, sequences: sequences, heads: heads, headSize: headSize, blockSize: blockSize, type: type.rawValue,
             contiguousSeconds: c, pagedSeconds: p, contiguousGBps: bytes / c / 1e9, pagedGBps: bytes / p / 1e9, ratio: c / p)
+    }
+}
+
+public enum AttentionBenchmarkError: Error, CustomStringConvertible {
+    case outputsDiffer(positions: Int)
+
+    public var description: String {
+        switch self {
+        case .outputsDiffer(let positions):
+            "at \(positions) positions the paged kernel's output differs from the contiguous kernel's: a bug, please report it"
+        }
     }
 }
 

@@ -1,6 +1,7 @@
-// Software prefetch for the quantized kernels. Swift cannot name the prefetch instruction (clang's
-// `_mm_prefetch` is a macro, and `__builtin_prefetch` is not imported), so this one static inline
-// function carries it; the Swift compiler inlines it into the kernels like its own code.
+// Software prefetch for the quantized kernels and paged attention. Swift cannot name the prefetch
+// instruction (clang's `_mm_prefetch` is a macro, and `__builtin_prefetch` is not imported), so this
+// one static inline function carries it; the Swift compiler inlines it into the kernels like its
+// own code. `__builtin_prefetch` compiles on every target (a no-op where there is no instruction).
 #ifndef SMALLMIND_PREFETCH_H
 #define SMALLMIND_PREFETCH_H
 
