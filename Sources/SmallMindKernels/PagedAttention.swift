@@ -91,6 +91,32 @@ extension Attention {
         }
     }
 
+    /// `dot(q, k + j·rowStride, count)` for j = 0..<4 at once, each bit for bit: the same chain of
+    /// multiply-adds per row, the same lane tree (`Matmul.reduceLanes` of four), the same tail.
+    @inline(__always)
+    static func dot4<Element: CacheElement>(
+        _ q: UnsafePointer<Float>, _ k: UnsafePointer<Element>, rowStride: Int, count: Int
+    ) -> SIMD4<Float> {
+        let kMain = count & ~7
+        let rq = UnsafeRawPointer(q)
+        let k1 = k + rowStride, k2 = k1 + rowStride, k3 = k2 + rowStride
+        var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
+        var i = 0
+        while i < kMain {
+            let x = rq.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+            a0 = a0.addingProduct(x, Element.eight(k, i)); a1 = a1.addingProduct(x, Element.eight(k1, i))
+            a2 = a2.addingProduct(x, Element.eight(k2, i)); a3 = a3.addingProduct(x, Element.eight(k3, i))
+            i &+= 8
+        }
+        var tail = SIMD4<Float>()
+        while i < count {
+            tail[0] = tail[0].addingProduct(q[i], k[i].float); tail[1] = tail[1].addingProduct(q[i], k1[i].float)
+            tail[2] = tail[2].addingProduct(q[i], k2[i].float); tail[3] = tail[3].addingProduct(q[i], k3[i].float)
+            i &+= 1
+        }
+        return Matmul.reduceLanes(a0, a1, a2, a3) + tail
+    }
+
     @inline(__always)
     static func pagedKernel<Element: CacheElement>(
         query: UnsafePointer<Float>, rows: PagedRows<Element>, headSize: Int, first: Int, last: Int,
@@ -112,7 +138,23 @@ extension Attention {
             var k = rows.keys + run.offset, v = rows.values + run.offset
             // The next block's rows, asked for a row per row read (see `prefetchRow`).
             var ahead = run.following.map { rows.keys + $0 }
-            for _ in 0..<run.count {
+            var r = 0
+            // Four rows at a time: four independent chains instead of one waiting on its own
+            // multiply-adds; each score is still `dot`'s sum, bit for bit (`dot4`).
+            while r &+ 4 <= run.count {
+                if let a = ahead {
+                    prefetchRow(a, bytes: 4 &* rowBytes)
+                    ahead = a + 4 &* headSize
+                }
+                if valuesInPieces { prefetchRow(v, bytes: 4 &* rowBytes) }
+                let four = dot4(query, k, rowStride: headSize, count: headSize) * scale
+                scores[s] = four[0]; scores[s &+ 1] = four[1]; scores[s &+ 2] = four[2]; scores[s &+ 3] = four[3]
+                k += 4 &* headSize
+                v += 4 &* headSize
+                s &+= 4
+                r &+= 4
+            }
+            while r < run.count {
                 if let a = ahead {
                     prefetchRow(a, bytes: rowBytes)
                     ahead = a + headSize
@@ -122,6 +164,7 @@ extension Attention {
                 k += headSize
                 v += headSize
                 s &+= 1
+                r &+= 1
             }
         }
         if let softCap {
