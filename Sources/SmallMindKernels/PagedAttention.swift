@@ -7,7 +7,7 @@
 // changes: positions are walked block by block, and within a block row by row. So the result is
 // bit-identical to the contiguous kernel over the same keys and values, whatever the block size
 // and wherever the blocks lie (tests: PagedAttentionTests). The table is read once per block run,
-// not once per position, and the rows of the next block are asked for before they are reached
+// not once per position, and the rows of the blocks ahead are asked for before they are reached
 // (`prefetchRow`).
 import Foundation
 import SmallMindPrefetch
@@ -75,12 +75,13 @@ extension Attention {
 
     /// Asks for the cache lines of one row (`bytes` from `row`). The hardware prefetcher follows a
     /// run of rows but cannot guess where the table sends the next block, so the kernel asks
-    /// itself: while it scores a row, for the next block's key row at the same place and for this
-    /// row's values (read again after the softmax); in the value passes, for the next block's
-    /// value lines. Without the hints (and with a pool not page-aligned), decode attention over a
-    /// shuffled pool read its keys and values at 0.58× the contiguous kernel's speed; with them
-    /// 0.9–1.09× (`smallmind bench-attention`, 32 sequences × 12 heads of 64, 64 to 2 048
-    /// positions, f32). A hint changes no result.
+    /// itself, `BlockRuns.lookahead` blocks ahead: while it scores a row, for the key row at the
+    /// same place in that block; in the value pass, for the value row there; and, for a head
+    /// whose value pass reads each row in pieces, for the row's values while it scores it.
+    /// Without the hints (and with a pool not page-aligned), decode attention over a shuffled
+    /// pool read its keys and values at 0.58× the contiguous kernel's speed
+    /// (`smallmind bench-attention`, 32 sequences × 12 heads of 64, 512 positions, f32). A hint
+    /// changes no result.
     @inline(__always)
     static func prefetchRow<Element>(_ row: UnsafePointer<Element>, bytes: Int) {
         let raw = UnsafeRawPointer(row)
@@ -136,8 +137,8 @@ extension Attention {
         var s = 0
         while let run = runs.next() {
             var k = rows.keys + run.offset, v = rows.values + run.offset
-            // The next block's rows, asked for a row per row read (see `prefetchRow`).
-            var ahead = run.following.map { rows.keys + $0 }
+            // The rows of the block `BlockRuns.lookahead` ahead, a row per row read (`prefetchRow`).
+            var ahead = run.ahead.map { rows.keys + $0 }
             var r = 0
             // Four rows at a time: four independent chains instead of one waiting on its own
             // multiply-adds; each score is still `dot`'s sum, bit for bit (`dot4`).
@@ -185,7 +186,7 @@ extension Attention {
             var s = 0
             while let run = runs.next() {
                 var v = rows.values + run.offset + i
-                var ahead = run.following.map { rows.values + $0 + i }
+                var ahead = run.ahead.map { rows.values + $0 + i }
                 for _ in 0..<run.count {
                     if let a = ahead {
                         prefetchRow(a, bytes: 64 &* MemoryLayout<Element>.stride)
@@ -211,7 +212,7 @@ extension Attention {
             var s = 0
             while let run = runs.next() {
                 var v = rows.values + run.offset + i
-                var ahead = run.following.map { rows.values + $0 + i }
+                var ahead = run.ahead.map { rows.values + $0 + i }
                 for _ in 0..<run.count {
                     if let a = ahead {
                         prefetchRow(a, bytes: 32 &* MemoryLayout<Element>.stride)
@@ -282,17 +283,24 @@ struct BlockRuns<Element: CacheElement> {
         within = first &- block &* rows.blockSize
     }
 
+    /// Blocks ahead of the one being read whose rows the kernel asks for: two, so that a row is
+    /// asked for a block and more before it is read (one block, 4 KB of a 64-wide f32 head, was
+    /// too short a lead when attention streams from memory: decode over 4 sequences of 512
+    /// positions lost 6 % to the contiguous kernel).
+    static var lookahead: Int { 2 }
+
     /// The next run: the offset (elements from the head's base) of its first row, its rows, and
-    /// the offset of the run after it (nil for the last).
+    /// the offset of the first row of the run `lookahead` blocks later (nil past the end).
     @inline(__always)
-    mutating func next() -> (offset: Int, count: Int, following: Int?)? {
+    mutating func next() -> (offset: Int, count: Int, ahead: Int?)? {
         guard position <= last else { return nil }
         let count = min(rows.blockSize &- within, last &+ 1 &- position)
         let offset = Int(rows.blockTable[block]) &* rows.blockStride &+ within &* headSize
         position &+= count
         block &+= 1
         within = 0
-        let following = position <= last ? Int(rows.blockTable[block]) &* rows.blockStride : nil
-        return (offset, count, following)
+        let aheadPosition = position &+ (Self.lookahead &- 1) &* rows.blockSize
+        let ahead = aheadPosition <= last ? Int(rows.blockTable[block &+ Self.lookahead &- 1]) &* rows.blockStride : nil
+        return (offset, count, ahead)
     }
 }
