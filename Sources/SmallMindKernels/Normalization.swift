@@ -39,8 +39,8 @@ public enum Normalization {
 /// Softmax and the element-wise activations.
 public enum Activation {
     /// In-place softmax over `count` values, subtracting the maximum first for stability (as run.c).
-    /// Inlined: in the paged attention kernel a call cost the softmax a third more cycles (perf,
-    /// m110 with 512-token prompts) than inside the contiguous kernel, which the compiler inlined.
+    /// Always inlined: the compiler inlined it into the contiguous attention kernel but called it
+    /// from the paged one, which then showed it as a function of its own in perf.
     @inline(__always)
     public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
         guard count > 0 else { return }
