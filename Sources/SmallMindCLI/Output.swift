@@ -96,3 +96,13 @@ public enum Table {
         return rows.map { $0.0 + ":" + String(repeating: " ", count: width - $0.0.count + 2) + $0.1 }.joined(separator: "\n") + "\n"
     }
 }
+
+extension StandardStreams {
+    /// Writes `value` as JSON with sorted keys and a final newline, on one line or `pretty`
+    /// (the benchmarks' `--json`).
+    public static func json<T: Encodable>(_ value: T, pretty: Bool = false) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
+        out(String(decoding: try encoder.encode(value), as: UTF8.self) + "\n")
+    }
+}

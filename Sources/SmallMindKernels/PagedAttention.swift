@@ -118,6 +118,32 @@ extension Attention {
         return Matmul.reduceLanes(a0, a1, a2, a3) + tail
     }
 
+    /// Calls `body` with each position's value row (from element `column`) and its softmax weight
+    /// broadcast, positions first...last in order, walking the blocks and asking for the row
+    /// `BlockRuns.lookahead` blocks ahead (`width` elements of it) as it goes: the one walk every
+    /// width of the value pass shares.
+    @inline(__always)
+    static func forEachValueRow<Element: CacheElement>(
+        _ rows: PagedRows<Element>, headSize: Int, first: Int, last: Int, column: Int, width: Int,
+        scores: UnsafePointer<Float>, _ body: (UnsafePointer<Element>, SIMD8<Float>) -> Void
+    ) {
+        var runs = BlockRuns(rows, headSize: headSize, first: first, last: last)
+        var s = 0
+        while let run = runs.next() {
+            var v = rows.values + run.offset + column
+            var ahead = run.ahead.map { rows.values + $0 + column }
+            for _ in 0..<run.count {
+                if let a = ahead {
+                    prefetchRow(a, bytes: width &* MemoryLayout<Element>.stride)
+                    ahead = a + headSize
+                }
+                body(v, SIMD8(repeating: scores[s]))
+                v += headSize
+                s &+= 1
+            }
+        }
+    }
+
     @inline(__always)
     static func pagedKernel<Element: CacheElement>(
         query: UnsafePointer<Float>, rows: PagedRows<Element>, headSize: Int, first: Int, last: Int,
@@ -176,72 +202,41 @@ extension Attention {
         // out[i] = Σₜ scores[t] · v[t, i], t ascending, in `Attention.kernel`'s chains: the same
         // terms in the same order, the rows found block by block.
         let raw = UnsafeMutableRawPointer(out)
+        @inline(__always) func store(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>, _ d: SIMD8<Float>, at i: Int) {
+            raw.storeBytes(of: a, toByteOffset: i &* 4, as: SIMD8<Float>.self)
+            raw.storeBytes(of: b, toByteOffset: (i &+ 8) &* 4, as: SIMD8<Float>.self)
+            raw.storeBytes(of: c, toByteOffset: (i &+ 16) &* 4, as: SIMD8<Float>.self)
+            raw.storeBytes(of: d, toByteOffset: (i &+ 24) &* 4, as: SIMD8<Float>.self)
+        }
         var i = 0
         // Sixty-four outputs at a time (eight chains) from a float32 cache: a 64-wide head's value
         // rows are read whole, in one pass over the positions. Each output's sum is the same
         // whatever the width (one chain per output, positions in order).
         while wideValues && i + 64 <= headSize {
             var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0
-            var runs = BlockRuns(rows, headSize: headSize, first: first, last: last)
-            var s = 0
-            while let run = runs.next() {
-                var v = rows.values + run.offset + i
-                var ahead = run.ahead.map { rows.values + $0 + i }
-                for _ in 0..<run.count {
-                    if let a = ahead {
-                        prefetchRow(a, bytes: 64 &* MemoryLayout<Element>.stride)
-                        ahead = a + headSize
-                    }
-                    let p = SIMD8(repeating: scores[s])
-                    a0 = a0.addingProduct(p, Element.eight(v, 0)); a1 = a1.addingProduct(p, Element.eight(v, 8))
-                    a2 = a2.addingProduct(p, Element.eight(v, 16)); a3 = a3.addingProduct(p, Element.eight(v, 24))
-                    a4 = a4.addingProduct(p, Element.eight(v, 32)); a5 = a5.addingProduct(p, Element.eight(v, 40))
-                    a6 = a6.addingProduct(p, Element.eight(v, 48)); a7 = a7.addingProduct(p, Element.eight(v, 56))
-                    v += headSize
-                    s &+= 1
-                }
+            forEachValueRow(rows, headSize: headSize, first: first, last: last, column: i, width: 64, scores: scores) { v, p in
+                a0 = a0.addingProduct(p, Element.eight(v, 0)); a1 = a1.addingProduct(p, Element.eight(v, 8))
+                a2 = a2.addingProduct(p, Element.eight(v, 16)); a3 = a3.addingProduct(p, Element.eight(v, 24))
+                a4 = a4.addingProduct(p, Element.eight(v, 32)); a5 = a5.addingProduct(p, Element.eight(v, 40))
+                a6 = a6.addingProduct(p, Element.eight(v, 48)); a7 = a7.addingProduct(p, Element.eight(v, 56))
             }
-            for (j, a) in [a0, a1, a2, a3, a4, a5, a6, a7].enumerated() {
-                raw.storeBytes(of: a, toByteOffset: (i &+ 8 &* j) &* 4, as: SIMD8<Float>.self)
-            }
+            store(a0, a1, a2, a3, at: i)
+            store(a4, a5, a6, a7, at: i &+ 32)
             i &+= 64
         }
         while i + 32 <= headSize {
             var a0 = SIMD8<Float>(), a1 = a0, a2 = a0, a3 = a0
-            var runs = BlockRuns(rows, headSize: headSize, first: first, last: last)
-            var s = 0
-            while let run = runs.next() {
-                var v = rows.values + run.offset + i
-                var ahead = run.ahead.map { rows.values + $0 + i }
-                for _ in 0..<run.count {
-                    if let a = ahead {
-                        prefetchRow(a, bytes: 32 &* MemoryLayout<Element>.stride)
-                        ahead = a + headSize
-                    }
-                    let p = SIMD8(repeating: scores[s])
-                    a0 = a0.addingProduct(p, Element.eight(v, 0)); a1 = a1.addingProduct(p, Element.eight(v, 8))
-                    a2 = a2.addingProduct(p, Element.eight(v, 16)); a3 = a3.addingProduct(p, Element.eight(v, 24))
-                    v += headSize
-                    s &+= 1
-                }
+            forEachValueRow(rows, headSize: headSize, first: first, last: last, column: i, width: 32, scores: scores) { v, p in
+                a0 = a0.addingProduct(p, Element.eight(v, 0)); a1 = a1.addingProduct(p, Element.eight(v, 8))
+                a2 = a2.addingProduct(p, Element.eight(v, 16)); a3 = a3.addingProduct(p, Element.eight(v, 24))
             }
-            raw.storeBytes(of: a0, toByteOffset: i &* 4, as: SIMD8<Float>.self)
-            raw.storeBytes(of: a1, toByteOffset: (i &+ 8) &* 4, as: SIMD8<Float>.self)
-            raw.storeBytes(of: a2, toByteOffset: (i &+ 16) &* 4, as: SIMD8<Float>.self)
-            raw.storeBytes(of: a3, toByteOffset: (i &+ 24) &* 4, as: SIMD8<Float>.self)
+            store(a0, a1, a2, a3, at: i)
             i &+= 32
         }
         while i + 8 <= headSize {
             var acc = SIMD8<Float>()
-            var runs = BlockRuns(rows, headSize: headSize, first: first, last: last)
-            var s = 0
-            while let run = runs.next() {
-                var v = rows.values + run.offset + i
-                for _ in 0..<run.count {
-                    acc = acc.addingProduct(SIMD8(repeating: scores[s]), Element.eight(v, 0))
-                    v += headSize
-                    s &+= 1
-                }
+            forEachValueRow(rows, headSize: headSize, first: first, last: last, column: i, width: 8, scores: scores) { v, p in
+                acc = acc.addingProduct(p, Element.eight(v, 0))
             }
             raw.storeBytes(of: acc, toByteOffset: i &* 4, as: SIMD8<Float>.self)
             i &+= 8
@@ -284,9 +279,8 @@ struct BlockRuns<Element: CacheElement> {
     }
 
     /// Blocks ahead of the one being read whose rows the kernel asks for: two, so that a row is
-    /// asked for a block and more before it is read (one block, 4 KB of a 64-wide f32 head, was
-    /// too short a lead when attention streams from memory: decode over 4 sequences of 512
-    /// positions lost 6 % to the contiguous kernel).
+    /// asked for a block and more before it is read (`bench-attention`, 4 sequences of 512
+    /// positions from memory: 1.14–1.28× the contiguous kernel, against 1.06–1.17× one block ahead).
     static var lookahead: Int { 2 }
 
     /// The next run: the offset (elements from the head's base) of its first row, its rows, and

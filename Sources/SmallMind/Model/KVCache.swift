@@ -100,8 +100,9 @@ public final class KVCache {
         layerStride = self.blockCount * blockStride
         let count = layerCount * layerStride
         // Page-aligned: one head's run of a block (4 KB for 16 positions of a 64-wide f32 head)
-        // then covers whole pages, not parts of two — half the TLB misses and prefetcher restarts
-        // when attention jumps from block to block (`smallmind bench-attention`).
+        // then covers whole pages, not parts of two, as `smallmind bench-attention`'s pool does.
+        // (What this alone gains was within that benchmark's noise; the prefetch hints are what
+        // brought the paged kernel level with the contiguous one.)
         keys = .allocate(byteCount: count * elementType.byteSize, alignment: 4096)
         values = .allocate(byteCount: count * elementType.byteSize, alignment: 4096)
         // Bound to the element type once, here; `store` and the attention kernels read it as such.

@@ -33,42 +33,32 @@ public enum AttentionBenchmark {
         pool: ThreadPool, repetitions: Int
     ) throws -> AttentionBenchmarkResult {
         // The public entry points for each element type: what the forward pass calls.
-        let last = positions - 1
         switch type {
         case .f32:
             return try measure(
-                Float.self, positions: positions, sequences: sequences, heads: heads, headSize: headSize,
-                blockSize: blockSize, pool: pool, repetitions: repetitions, type: type,
-                contiguous: { q, k, v, scores, out in
-                    Attention.head(query: q, keys: k, values: v, rowStride: headSize, headSize: headSize, lastPosition: last,
-                                   scores: scores, out: out)
-                },
-                paged: { q, rows, scores, out in
-                    Attention.pagedHead(query: q, rows: rows, headSize: headSize, firstPosition: 0, lastPosition: last,
-                                        scores: scores, out: out)
-                })
+                Float.self, positions: positions, sequences: sequences, heads: heads, headSize: headSize, blockSize: blockSize,
+                pool: pool, repetitions: repetitions, type: type, contiguous: Attention.head, paged: Attention.pagedHead)
         case .f16:
             return try measure(
-                Float16.self, positions: positions, sequences: sequences, heads: heads, headSize: headSize,
-                blockSize: blockSize, pool: pool, repetitions: repetitions, type: type,
-                contiguous: { q, k, v, scores, out in
-                    Attention.head(query: q, keys: k, values: v, rowStride: headSize, headSize: headSize, lastPosition: last,
-                                   scores: scores, out: out)
-                },
-                paged: { q, rows, scores, out in
-                    Attention.pagedHead(query: q, rows: rows, headSize: headSize, firstPosition: 0, lastPosition: last,
-                                        scores: scores, out: out)
-                })
+                Float16.self, positions: positions, sequences: sequences, heads: heads, headSize: headSize, blockSize: blockSize,
+                pool: pool, repetitions: repetitions, type: type, contiguous: Attention.head, paged: Attention.pagedHead)
         }
     }
+
+    /// `Attention.head`'s and `Attention.pagedHead`'s signatures for one element type.
+    typealias ContiguousKernel<Element> = (
+        UnsafePointer<Float>, UnsafePointer<Element>, UnsafePointer<Element>, Int, Int, Int, Float?, Float?,
+        UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>
+    ) -> Void
+    typealias PagedKernel<Element: CacheElement> = (
+        UnsafePointer<Float>, PagedRows<Element>, Int, Int, Int, Float?, Float?, UnsafeMutablePointer<Float>,
+        UnsafeMutablePointer<Float>
+    ) -> Void
 
     static func measure<Element: CacheElement & BinaryFloatingPoint>(
         _: Element.Type, positions: Int, sequences: Int, heads: Int, headSize: Int, blockSize: Int, pool: ThreadPool,
         repetitions: Int, type: KVCache.ElementType,
-        contiguous kernel: @escaping (UnsafePointer<Float>, UnsafePointer<Element>, UnsafePointer<Element>,
-                                      UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
-        paged pagedKernel: @escaping (UnsafePointer<Float>, PagedRows<Element>, UnsafeMutablePointer<Float>,
-                                      UnsafeMutablePointer<Float>) -> Void
+        contiguous kernel: @escaping ContiguousKernel<Element>, paged pagedKernel: @escaping PagedKernel<Element>
     ) throws -> AttentionBenchmarkResult {
         let perSequence = (positions + blockSize - 1) / blockSize
         let blockCount = sequences * perSequence
@@ -76,7 +66,7 @@ public enum AttentionBenchmark {
         let headRun = positions * headSize                    // one head's rows, contiguous
         let count = sequences * heads * headRun
         // Contiguous: (sequence, head, position, headSize). Paged: (block, head, position in block,
-        // headSize) with each sequence's blocks drawn from a seeded shuffle of the pool.
+        // headSize) with each sequence's blocks drawn from a scrambled pool.
         let keys = UnsafeMutablePointer<Element>.allocate(capacity: count), values = UnsafeMutablePointer<Element>.allocate(capacity: count)
         // Page-aligned, as the KV cache's pool is (a block's run of one head then starts a page).
         func pageAligned(_ count: Int) -> UnsafeMutablePointer<Element> {
@@ -93,10 +83,12 @@ public enum AttentionBenchmark {
             keys.deallocate(); values.deallocate(); pagedKeys.deallocate(); pagedValues.deallocate(); tables.deallocate()
             queries.deallocate(); outContiguous.deallocate(); outPaged.deallocate(); scores.deallocate()
         }
-        var random = BenchmarkRandom(seed: 17)
-        var order = Array(0..<Int32(blockCount))
-        order.shuffle(using: &random)
-        for i in 0..<blockCount { tables[i] = order[i] }
+        // A fixed scramble of the pool: blocks ordered by a multiplicative hash of their number
+        // (odd multiplier, so the keys are distinct and the order a permutation).
+        let order = (0..<UInt32(blockCount)).sorted { $0 &* 2_654_435_761 < $1 &* 2_654_435_761 }
+        for i in 0..<blockCount { tables[i] = Int32(order[i]) }
+        // Values in [-1, 1], the same for both layouts; their pattern does not matter to the speed.
+        func value(_ index: Int, _ salt: Int) -> Float { Float((index &* 7919 &+ salt) % 2001) / 1000 - 1 }
         for s in 0..<sequences {
             for h in 0..<heads {
                 for t in 0..<positions {
@@ -104,21 +96,22 @@ public enum AttentionBenchmark {
                     let block = Int(tables[s * perSequence + t / blockSize])
                     let to = block * blockStride + (h * blockSize + t % blockSize) * headSize
                     for i in 0..<headSize {
-                        keys[from + i] = Element(Float(random.next() % 2001) / 1000 - 1)
-                        values[from + i] = Element(Float(random.next() % 2001) / 1000 - 1)
+                        keys[from + i] = Element(value(from + i, 13))
+                        values[from + i] = Element(value(from + i, 1009))
                         pagedKeys[to + i] = keys[from + i]
                         pagedValues[to + i] = values[from + i]
                     }
                 }
             }
         }
-        for i in 0..<sequences * heads * headSize { queries[i] = Float(random.next() % 2001) / 1000 - 1 }
+        for i in 0..<sequences * heads * headSize { queries[i] = value(i, 577) }
 
         func contiguous() {
             pool.run(tasks: sequences) { s, worker in
                 for h in 0..<heads {
                     let at = (s * heads + h) * headRun, q = (s * heads + h) * headSize
-                    kernel(queries + q, keys + at, values + at, scores + worker * positions, outContiguous + q)
+                    kernel(queries + q, keys + at, values + at, headSize, headSize, positions - 1, nil, nil,
+                           scores + worker * positions, outContiguous + q)
                 }
             }
         }
@@ -129,7 +122,7 @@ public enum AttentionBenchmark {
                                          values: UnsafePointer(pagedValues + h * blockSize * headSize),
                                          blockTable: UnsafePointer(tables + s * perSequence), blockStride: blockStride, blockSize: blockSize)
                     let q = (s * heads + h) * headSize
-                    pagedKernel(queries + q, rows, scores + worker * positions, outPaged + q)
+                    pagedKernel(queries + q, rows, headSize, 0, positions - 1, nil, nil, scores + worker * positions, outPaged + q)
                 }
             }
         }
@@ -167,18 +160,5 @@ public enum AttentionBenchmarkError: Error, CustomStringConvertible {
         case .outputsDiffer(let positions):
             "at \(positions) positions the paged kernel's output differs from the contiguous kernel's: a bug, please report it"
         }
-    }
-}
-
-/// A small seeded generator (splitmix64) for the benchmark's data.
-private struct BenchmarkRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -85,9 +85,7 @@ public struct BenchAttentionCommand: AsyncParsableCommand {
                 }
             }
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                StandardStreams.out(String(decoding: try encoder.encode(results), as: UTF8.self) + "\n")
+                try StandardStreams.json(results)
             }
         } catch {
             throw CommandFailure(error)

@@ -84,9 +84,7 @@ public struct BenchCommand: AsyncParsableCommand {
                     model: loaded, requests: requests, preamble: sharedPrefix, promptTokens: promptTokens, generatedTokens: genTokens,
                     threads: threadOptions.count, kvCacheType: cacheType, kvCacheBytes: budget, verify: verify)
                 if json {
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                    StandardStreams.out(String(decoding: try encoder.encode(result), as: UTF8.self) + "\n")
+                    try StandardStreams.json(result, pretty: true)
                 } else {
                     StandardStreams.out(SharedPrefixBenchmark.report(result))
                 }
@@ -120,9 +118,7 @@ public struct BenchCommand: AsyncParsableCommand {
                 if !json { StandardStreams.out(BatchedBenchmark.table([row]).split(separator: "\n").dropFirst(2).joined() + "\n") }
             }
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                StandardStreams.out(String(decoding: try encoder.encode(rows), as: UTF8.self) + "\n")
+                try StandardStreams.json(rows, pretty: true)
             }
         } catch let failure as CommandFailure {
             throw failure
