@@ -56,7 +56,9 @@ struct BatchProcessorTests {
         let started = Locked<Set<Int>>([])
         let processor = BatchProcessor<Int, Int>(maxConcurrency: 2) { value, index in
             started.withLock { _ = $0.insert(index) }
-            try await Task.sleep(for: .milliseconds(index < 4 ? 1 : 10_000))  // items 4 and on would hang
+            // Items 4 and on would hang until cancelled: long enough that a loaded machine (the full
+            // suite beside two builds took over 10 s to start them) still cancels them first.
+            try await Task.sleep(for: .seconds(index < 4 ? 0.001 : 600))
             return value
         }
         let task = Task { await processor.process(Array(0..<20)) }
