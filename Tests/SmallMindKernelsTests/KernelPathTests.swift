@@ -64,16 +64,32 @@ struct KernelPathTests {
                 #expect(product(.x86) == product(.portable), "\(format) × \(columns), batch \(batch)")
                 if integer { expectEqualActivations(format, x, batch: batch, columns: columns) }
             }
-            if integer && format.llamaCppSumsPerSuperBlock {
-                let x = activations(4 * columns, seed: 37)
+            if integer && (format.llamaCppRepacks(rows: 8) || format.llamaCppHasOwnLaneOrder) {
+                // Six activation rows: four by llama.cpp's gemm order, two by its gemv order.
+                let x = activations(6 * columns, seed: 37)
                 func product(_ path: KernelPath) -> [UInt32] {
-                    let a = format.quantizeActivations(x, batch: 4, columns: columns, pool: nil, path: path)!
+                    let a = format.quantizeActivations(x, batch: 6, columns: columns, pool: nil, path: path)!
                     defer { a.deallocate() }
-                    var y = [Float](repeating: .nan, count: 4 * m.rows)
-                    format.multiplyIntegerProductsPerSuperBlock(a, w: w, rowBytes: m.rowBytes, y: &y, yStride: m.rows, rows: 0..<m.rows, path: path)
+                    var y = [Float](repeating: .nan, count: 6 * m.rows)
+                    if format.llamaCppHasOwnLaneOrder {
+                        format.multiplyIntegerProductsInLlamaCppLaneOrder(a, w: w, rowBytes: m.rowBytes, y: &y, yStride: m.rows, rows: 0..<m.rows, path: path)
+                    } else {
+                        format.multiplyIntegerProductsLikeLlamaCppRepacked(a, w: w, rowBytes: m.rowBytes, y: &y, yStride: m.rows, rows: 0..<m.rows, path: path)
+                    }
                     return y.map(\.bitPattern)
                 }
-                #expect(product(.x86) == product(.portable), "\(format) per super-block")
+                #expect(product(.x86) == product(.portable), "\(format) in llama.cpp's order")
+            }
+            if integer && format.llamaCppTiles(rows: 9, batch: 8) {
+                let x = activations(8 * columns, seed: 38)
+                func tiled(_ path: KernelPath) -> [UInt32] {
+                    let a = format.quantizeActivations(x, batch: 8, columns: columns, pool: nil, path: path)!
+                    defer { a.deallocate() }
+                    var y = [Float](repeating: .nan, count: 8 * m.rows)
+                    format.multiplyIntegerProductsLikeLlamaCppTiled(a, w: w, rowBytes: m.rowBytes, y: &y, yStride: m.rows, rows: 0..<m.rows, path: path)
+                    return y.map(\.bitPattern)
+                }
+                #expect(tiled(.x86) == tiled(.portable), "\(format) in llama.cpp's tiled order")
             }
             func decoded(_ path: KernelPath) -> [UInt32] {
                 var out = [Float](repeating: .nan, count: columns)

@@ -176,25 +176,35 @@ extension ModelWeights {
             if let norm = layer.postAttentionNorm { normalize(p, k, ws.projected, norm, nil, into: ws.projected, tokens: n) }
             addResidual(p, x, ws.projected, tokens: n)
 
-            // Feed-forward, (n, d) → (n, h) → (n, d): gated (SwiGLU, GeGLU) or the GELU MLP.
-            normalize(p, k, x, layer.feedForwardNorm, layer.feedForwardNormBias, into: ws.normed, tokens: n)
-            if let up = layer.feedForwardUp {
-                linear(p, k, ws.normed, [(layer.feedForwardIn, layer.feedForwardInBias, ws.hidden), (up, nil, ws.hiddenUp)], tokens: n)
-            } else {
-                linear(p, k, ws.normed, [(layer.feedForwardIn, layer.feedForwardInBias, ws.hidden)], tokens: n)
+            // The last layer's feed-forward only for the rows whose logits are wanted, moved to
+            // the front of x in batch order — nothing else reads the others. llama.cpp's graphs
+            // do the same, and its parity mode needs it: llama.cpp's kernels for some formats
+            // sum in an order that depends on the product's row count (KQuantLlamaCppOrder.swift).
+            var rows = n
+            if l == layers.count - 1 && logitCount < n {
+                rows = 0
+                for (i, t) in batch.enumerated() where t.wantsLogits {
+                    if rows != i { (x + rows * d).update(from: x + i * d, count: d) }
+                    rows += 1
+                }
             }
-            activate(p, k, gate: ws.hidden, up: ws.hiddenUp, tokens: n)
-            linear(p, k, ws.hidden, [(layer.feedForwardOut, layer.feedForwardOutBias, ws.projected)], tokens: n)
-            if let norm = layer.postFeedForwardNorm { normalize(p, k, ws.projected, norm, nil, into: ws.projected, tokens: n) }
-            addResidual(p, x, ws.projected, tokens: n)
+
+            // Feed-forward, (rows, d) → (rows, h) → (rows, d): gated (SwiGLU, GeGLU) or the GELU MLP.
+            normalize(p, k, x, layer.feedForwardNorm, layer.feedForwardNormBias, into: ws.normed, tokens: rows)
+            if let up = layer.feedForwardUp {
+                linear(p, k, ws.normed, [(layer.feedForwardIn, layer.feedForwardInBias, ws.hidden), (up, nil, ws.hiddenUp)], tokens: rows)
+            } else {
+                linear(p, k, ws.normed, [(layer.feedForwardIn, layer.feedForwardInBias, ws.hidden)], tokens: rows)
+            }
+            activate(p, k, gate: ws.hidden, up: ws.hiddenUp, tokens: rows)
+            linear(p, k, ws.hidden, [(layer.feedForwardOut, layer.feedForwardOutBias, ws.projected)], tokens: rows)
+            if let norm = layer.postFeedForwardNorm { normalize(p, k, ws.projected, norm, nil, into: ws.projected, tokens: rows) }
+            addResidual(p, x, ws.projected, tokens: rows)
         }
 
-        // Final norm and classifier, only for the rows whose logits are wanted: (logitCount, V).
-        var row = 0
-        for (i, t) in batch.enumerated() where t.wantsLogits {
-            (ws.logitRows + row * d).update(from: x + i * d, count: d)
-            row += 1
-        }
+        // Final norm and classifier for the rows whose logits are wanted (the first logitCount
+        // rows of x since the last layer): (logitCount, V).
+        ws.logitRows.update(from: x, count: logitCount * d)
         normalize(p, k, ws.logitRows, finalNorm, finalNormBias, into: ws.logitRows, tokens: logitCount)
         linear(p, k, ws.logitRows, [(classifier, nil, ws.logits)], tokens: logitCount)
         if let cap = c.finalLogitSoftCap {

@@ -21,10 +21,19 @@ public enum ForwardArithmetic: String, Sendable, CaseIterable {
     /// `.standard`. Slower than `.standard`; meant for tests.
     case llamaCpp
 
+    /// `.llamaCpp` for llama.cpp built with -march=native on an AVX-512 processor, as the golden
+    /// files of the real models and of the architecture models were made: ggml's float dot
+    /// products (ggml_vec_dot_f16 in its flash attention, ggml_vec_dot_f32/f16 for float weights)
+    /// run 16 lanes wide there and sum in another order (`GGML.dotAVX512`).
+    case llamaCppAVX512
+
     /// `.standard` with quantized weights decoded and multiplied by float32 activations instead
     /// of integer products on 8-bit ones: the model's own computation up to float32 rounding (no
     /// activation quantization, which moves a real model's log-probabilities by tenths of a nat,
     /// in llama.cpp as here). A test instrument for comparing with float references
     /// (scripts/float_reference.py); several times slower than `.standard`. Batch-invariant.
     case floatProducts
+
+    /// Whether this is one of llama.cpp's arithmetics (`.llamaCpp`, `.llamaCppAVX512`).
+    public var followsLlamaCpp: Bool { self == .llamaCpp || self == .llamaCppAVX512 }
 }

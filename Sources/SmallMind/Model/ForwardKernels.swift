@@ -93,7 +93,8 @@ struct ForwardKernels {
             }
             matrix = arithmetic == .floatProducts ? { $0.multiplyingDecodedWeights() } : { $0 }
             usesAngles = true
-        case .llamaCpp:
+        case .llamaCpp, .llamaCppAVX512:
+            let avx512 = arithmetic == .llamaCppAVX512
             switch normalization {
             case .rms: normalize = { x, w, _, out, n, eps in GGML.rmsNorm(x, weight: w, out: out, count: n, epsilon: eps) }
             case .layer: normalize = { x, w, b, out, n, eps in GGML.layerNorm(x, weight: w, bias: b, out: out, count: n, epsilon: eps) }
@@ -122,10 +123,10 @@ struct ForwardKernels {
                     Attention.gather(rows, keys: false, headSize: h.headSize, firstPosition: h.firstPosition, lastPosition: h.lastPosition, into: values)
                     GGML.flashAttention(
                         query: h.query, keys: keys, values: values, rowStride: h.headSize, headSize: h.headSize,
-                        lastPosition: length - 1, scale: h.scale, softCap: h.softCap, out: h.out)
+                        lastPosition: length - 1, scale: h.scale, softCap: h.softCap, avx512: avx512, out: h.out)
                 }
             }
-            matrix = { $0.followingLlamaCpp() }
+            matrix = { $0.followingLlamaCpp(avx512: avx512) }
             usesAngles = false
         }
     }

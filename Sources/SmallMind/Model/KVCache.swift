@@ -83,7 +83,7 @@ public final class KVCache {
         configuration: ModelConfiguration, slots: Int = 1, contextLength: Int? = nil, elementType: ElementType = .f32,
         arithmetic: ForwardArithmetic = .standard, blockSize: Int = KVCache.defaultBlockSize, blockCount: Int? = nil
     ) {
-        precondition(arithmetic != .llamaCpp || elementType == .f16, "llama.cpp's arithmetic needs an f16 cache")
+        precondition(!arithmetic.followsLlamaCpp || elementType == .f16, "llama.cpp's arithmetic needs an f16 cache")
         precondition(blockSize >= 1 && slots >= 1, "a cache needs a slot and blocks of at least one position")
         layerCount = configuration.layerCount
         slotCount = slots
@@ -121,13 +121,15 @@ public final class KVCache {
         freeBlocks = (0..<Int32(self.blockCount)).reversed()
     }
 
-    /// A cache whose forward passes reproduce llama.cpp's CPU arithmetic (`ForwardArithmetic.llamaCpp`):
-    /// f16 keys and values, llama.cpp's roundings and summation orders. A parity mode for tests.
+    /// A cache whose forward passes reproduce llama.cpp's CPU arithmetic (`ForwardArithmetic.llamaCpp`,
+    /// or `.llamaCppAVX512` with `avx512`): f16 keys and values, llama.cpp's roundings and summation
+    /// orders. A parity mode for tests.
     public static func llamaCppCompatible(
-        configuration: ModelConfiguration, slots: Int = 1, contextLength: Int? = nil, blockSize: Int = KVCache.defaultBlockSize
+        configuration: ModelConfiguration, slots: Int = 1, contextLength: Int? = nil, blockSize: Int = KVCache.defaultBlockSize,
+        avx512: Bool = false
     ) -> KVCache {
-        KVCache(configuration: configuration, slots: slots, contextLength: contextLength, elementType: .f16, arithmetic: .llamaCpp,
-                blockSize: blockSize)
+        KVCache(configuration: configuration, slots: slots, contextLength: contextLength, elementType: .f16,
+                arithmetic: avx512 ? .llamaCppAVX512 : .llamaCpp, blockSize: blockSize)
     }
 
     deinit {

@@ -46,6 +46,9 @@ public struct WeightMatrix: @unchecked Sendable {
     /// When set, float32 and f16 products sum in the order llama.cpp's CPU backend uses for the
     /// product's shape (see `followingLlamaCpp()`).
     public private(set) var followsLlamaCppOrder = false
+    /// With `followsLlamaCppOrder`: in the order of a llama.cpp built for AVX-512 (ggml_vec_dot
+    /// 16 lanes wide), not AVX2.
+    public private(set) var followsAVX512Order = false
     /// When set, quantized weights are decoded and multiplied by the float32 activations
     /// (`BlockFormat.multiply`, `Matmul.dot`'s order) instead of integer products on 8-bit ones
     /// (`ForwardArithmetic.floatProducts`).
@@ -75,6 +78,7 @@ public struct WeightMatrix: @unchecked Sendable {
         var view = WeightMatrix(data: data + range.lowerBound * rowBytes, rows: range.count, columns: columns, format: format)
         view.activationRounding = activationRounding
         view.followsLlamaCppOrder = followsLlamaCppOrder
+        view.followsAVX512Order = followsAVX512Order
         view.multipliesDecodedWeights = multipliesDecodedWeights
         view.interleaved = interleaved?.rows(range)
         return view
@@ -106,11 +110,13 @@ public struct WeightMatrix: @unchecked Sendable {
     /// the sums in ggml's order for the product's shape: tinyBLAS's (this runtime's canonical
     /// order) for two or more activation rows, ggml_vec_dot's for one (`GGML.usesTinyBLAS`).
     /// Quantized weights take integer block products, as always (in the row walk's order, Q8_0
-    /// and Q4_0 in ggml's AVX2 order — not the regrouped rows'; Q2_K one integer per super-block,
-    /// as llama.cpp's repacked Q2_K kernels sum it).
-    public func followingLlamaCpp() -> WeightMatrix {
+    /// and Q4_0 in ggml's AVX2 order — not the regrouped rows'; Q4_K and Q2_K as llama.cpp's
+    /// repacked kernels sum them, Q6_K in ggml's own lanes: KQuantLlamaCppOrder.swift).
+    /// `avx512`: ggml_vec_dot as a build for AVX-512 processors sums (`ForwardArithmetic.llamaCppAVX512`).
+    public func followingLlamaCpp(avx512: Bool = false) -> WeightMatrix {
         var copy = roundingActivationsLikeLlamaCpp()
         copy.followsLlamaCppOrder = true
+        copy.followsAVX512Order = avx512
         copy.interleaved = nil
         return copy
     }
@@ -153,12 +159,20 @@ public struct WeightMatrix: @unchecked Sendable {
             let activations = quantized ?? interleaved.format.quantizeActivations(x, batch: batch, columns: columns)!
             defer { if quantized == nil { activations.deallocate() } }
             interleaved.multiply(activations, y: y, yStride: rows, rows: range)
-        } else if followsLlamaCppOrder, let block = format.blockFormat, block.llamaCppSumsPerSuperBlock {
-            // Q2_K in llama.cpp's order for it: one integer per super-block (see SmallMindKernels'
-            // KQuantSuperBlockOrder.swift).
+        } else if followsLlamaCppOrder, let block = format.blockFormat,
+                  block.llamaCppRepacks(rows: rows) || block.llamaCppTiles(rows: rows, batch: batch) || block.llamaCppHasOwnLaneOrder {
+            // K-quants as llama.cpp sums them on x86 (SmallMindKernels' KQuantLlamaCppOrder.swift),
+            // which depends on the batch: repacked rows by its gemm and gemv kernels, eight rows or
+            // more by its tiled kernels, Q6_K by fewer in its own lanes.
             let activations = quantized ?? block.quantizeActivations(x, batch: batch, columns: columns)!
             defer { if quantized == nil { activations.deallocate() } }
-            block.multiplyIntegerProductsPerSuperBlock(activations, w: data, rowBytes: rowBytes, y: y, yStride: rows, rows: range)
+            if block.llamaCppRepacks(rows: rows) {
+                block.multiplyIntegerProductsLikeLlamaCppRepacked(activations, w: data, rowBytes: rowBytes, y: y, yStride: rows, rows: range)
+            } else if block.llamaCppTiles(rows: rows, batch: batch) {
+                block.multiplyIntegerProductsLikeLlamaCppTiled(activations, w: data, rowBytes: rowBytes, y: y, yStride: rows, rows: range)
+            } else {
+                block.multiplyIntegerProductsInLlamaCppLaneOrder(activations, w: data, rowBytes: rowBytes, y: y, yStride: rows, rows: range)
+            }
         } else if let block = format.blockFormat, block.hasIntegerProducts {
             // Activations quantized to Q8_0 (Q8_0/Q4_0 weights) or Q8_K (K-quants), integer block
             // products — llama.cpp's arithmetic, in every mode.
@@ -177,7 +191,8 @@ public struct WeightMatrix: @unchecked Sendable {
             plain.multiply(rounded, into: y, batch: batch, outputRows: range)
         } else if followsLlamaCppOrder, format == .f32 || format == .f16,
                   !GGML.usesTinyBLAS(batch: batch, rows: rows, columns: columns) {
-            GGML.multiplyByRows(x: x, w: data, half: format == .f16, y: y, batch: batch, columns: columns, yStride: rows, rows: range)
+            GGML.multiplyByRows(
+                x: x, w: data, half: format == .f16, y: y, batch: batch, columns: columns, yStride: rows, rows: range, avx512: followsAVX512Order)
         } else if let block = format.blockFormat {
             block.multiply(x: x, w: data, rowBytes: rowBytes, y: y, batch: batch, columns: columns, yStride: rows, rows: range)
         } else {

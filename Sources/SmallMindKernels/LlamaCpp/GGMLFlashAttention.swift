@@ -10,7 +10,8 @@
 //   added (ggml_vec_mad_f16) — each step rounds every element back to f16;
 //   out = float(acc) · (1/S).
 //
-// ggml's vectorised and scalar forms of the f16 steps round identically (F16C conversions around one
+// The dot product is ggml_vec_dot_f16 in the build's form: AVX2's or AVX-512's (`avx512`, see
+// GGMLMatmul.swift). ggml's vectorised and scalar forms of the f16 steps round identically (F16C conversions around one
 // fused multiply-add or multiply), so one loop serves any head size. `S = S·ms + vs` is fused.
 // This is ggml's path for short prompts and contexts; newer ggml also has a tiled prefill path (many
 // query rows, float32 accumulation) and a split-KV decode path (≥ 512 cached positions, partial
@@ -26,7 +27,7 @@ extension GGML {
     /// `headSize` at most 1024 (scratch lives on the stack).
     public static func flashAttention(
         query: UnsafePointer<Float>, keys: UnsafePointer<Float16>, values: UnsafePointer<Float16>,
-        rowStride: Int, headSize: Int, lastPosition: Int, scale: Float? = nil, softCap: Float? = nil,
+        rowStride: Int, headSize: Int, lastPosition: Int, scale: Float? = nil, softCap: Float? = nil, avx512: Bool = false,
         out: UnsafeMutablePointer<Float>
     ) {
         // With a soft cap ggml folds 1/cap into the scale, then takes cap · tanhf(s).
@@ -39,7 +40,8 @@ extension GGML {
                 var sum: Float = 0
                 var maximum = -Float.infinity
                 for t in 0...lastPosition {
-                    var s = dot(q, half: keys + t * rowStride, count: headSize) * scale
+                    let k = keys + t * rowStride
+                    var s = (avx512 ? dotAVX512(q, half: k, count: headSize) : dot(q, half: k, count: headSize)) * scale
                     if let softCap { s = softCap * tanhf(s) }
                     var ms: Float = 1, vs: Float = 1
                     if s > maximum {

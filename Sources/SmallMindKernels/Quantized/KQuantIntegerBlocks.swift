@@ -41,6 +41,10 @@ extension Q5KDecoder: KQuantBlocks {
     static func mins<I: InstructionSet>(_ header: Q4KDecoder.Header, sums32: UnsafePointer<Int32>, sums16: UnsafePointer<Int32>, _: I.Type) -> (Int32, Float) {
         Q4KDecoder.mins(header, sums32: sums32, sums16: sums16, I.self)
     }
+
+    static func mins(_ header: Q4KDecoder.Header, chunks: Range<Int>, sums32: UnsafePointer<Int32>, sums16: UnsafePointer<Int32>) -> (sum: Int32, dmin: Float) {
+        Q4KDecoder.mins(header, chunks: chunks, sums32: sums32, sums16: sums16)
+    }
 }
 
 extension Q3KDecoder: KQuantBlocks {
@@ -132,6 +136,12 @@ extension Q2KDecoder: KQuantBlocks {
         let products = minProducts(header, sums16, I.self)
         let four = products.lowHalf &+ products.highHalf, two = four.lowHalf &+ four.highHalf
         return (two[0] &+ two[1], header.dmin)
+    }
+
+    /// Chunk c holds the sub-blocks of 16 numbered 2c and 2c + 1.
+    static func mins(_ header: Header, chunks: Range<Int>, sums32: UnsafePointer<Int32>, sums16: UnsafePointer<Int32>) -> (sum: Int32, dmin: Float) {
+        let subBlocks = (2 * chunks.lowerBound)..<(2 * chunks.upperBound)
+        return (subBlocks.reduce(0) { $0 &+ Int32(header.packed[$1] >> 4) &* sums16[$1] }, header.dmin)
     }
 
     /// Each sub-block's min times its activation sum, sub-blocks j and j + 8 added in lane j.

@@ -40,10 +40,16 @@ protocol KQuantBlocks {
     /// The mins term of a super-block — Σ min · (sum of the activation codes of the min's
     /// sub-block), from the sums of each 32 (`sums32`) or 16 (`sums16`) codes — and its scale dmin.
     static func mins<I: InstructionSet>(_ header: Header, sums32: UnsafePointer<Int32>, sums16: UnsafePointer<Int32>, _: I.Type) -> (Int32, Float)
+    /// The mins term of the elements of `chunks` only (32 each), scalar: for llama.cpp's orders
+    /// (KQuantLlamaCppOrder.swift), which sum the mins of part of a super-block at a time.
+    static func mins(_ header: Header, chunks: Range<Int>, sums32: UnsafePointer<Int32>, sums16: UnsafePointer<Int32>) -> (sum: Int32, dmin: Float)
 }
 
 extension KQuantBlocks {
     static func mins<I: InstructionSet>(_ header: Header, sums32: UnsafePointer<Int32>, sums16: UnsafePointer<Int32>, _: I.Type) -> (Int32, Float) { (0, 0) }
+    static func mins(_ header: Header, chunks: Range<Int>, sums32: UnsafePointer<Int32>, sums16: UnsafePointer<Int32>) -> (sum: Int32, dmin: Float) {
+        (0, 0)
+    }
 }
 
 extension Q4KDecoder: KQuantBlocks {
@@ -92,6 +98,10 @@ extension Q4KDecoder: KQuantBlocks {
         let products = header.mins &* UnsafeRawPointer(sums32).loadUnaligned(as: SIMD8<Int32>.self)
         let four = products.lowHalf &+ products.highHalf, two = four.lowHalf &+ four.highHalf
         return (two[0] &+ two[1], header.dmin)
+    }
+
+    static func mins(_ header: Header, chunks: Range<Int>, sums32: UnsafePointer<Int32>, sums16: UnsafePointer<Int32>) -> (sum: Int32, dmin: Float) {
+        (chunks.reduce(0) { $0 &+ header.mins[$1] &* sums32[$1] }, header.dmin)
     }
 }
 
