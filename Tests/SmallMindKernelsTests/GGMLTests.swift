@@ -24,11 +24,33 @@ struct GGMLTests {
         #expect(abs(edges[7] - expf(-87.5)) <= 2 * expf(-87.5).ulp)
     }
 
-    @Test func swigluAgreesWithTheScalarDefinition() {
-        let count = 27  // three groups of eight and a scalar tail
+    /// The AVX-512 build's exp (1 inside the polynomial, scaled by 2ⁿ): the same bounds.
+    @Test func avx512ExpIsWithinTwoUlpOfLibmAndSaturates() {
+        var x = stride(from: Float(-103), through: 88, by: 0.37).map { $0 }
+        x += [0, -0.0, 1, -1, 0.5, 1e-8, -1e-8]
+        while x.count % 16 != 0 { x.append(0) }
+        for start in stride(from: 0, to: x.count, by: 16) {
+            let v = SIMD16<Float>(x[start..<start + 16])
+            let e = GGML.expAVX512(v)
+            for lane in 0..<16 {
+                let reference = expf(v[lane])
+                #expect(abs(e[lane] - reference) <= 2 * reference.ulp, "exp(\(v[lane])) = \(e[lane]), libm \(reference)")
+            }
+        }
+        var edges = SIMD16<Float>(repeating: 0)
+        edges.lowHalf = SIMD8<Float>(-.infinity, -200, 0, 1, 89, 200, .infinity, -87.5)
+        let e = GGML.expAVX512(edges)
+        #expect(e[0] == 0 && e[1] == 0 && e[2] == 1)
+        #expect(e[4] == .infinity && e[5] == .infinity && e[6] == .infinity)
+        #expect(abs(e[7] - expf(-87.5)) <= 2 * expf(-87.5).ulp)
+    }
+
+    @Test(arguments: [false, true])
+    func swigluAgreesWithTheScalarDefinition(avx512: Bool) {
+        let count = 43  // two groups of sixteen (five of eight) and a scalar tail
         let gate = randomFloats(count, seed: 30).map { $0 * 9 }, up = randomFloats(count, seed: 31)
         var emulated = gate, reference = gate
-        GGML.swiglu(gate: &emulated, up: up, count: count)
+        GGML.swiglu(gate: &emulated, up: up, count: count, avx512: avx512)
         Activation.swiglu(gate: &reference, up: up, count: count)
         for i in 0..<count { #expect(abs(emulated[i] - reference[i]) <= 3 * max(abs(reference[i]).ulp, Float.leastNormalMagnitude)) }
     }

@@ -24,7 +24,8 @@ public enum ForwardArithmetic: String, Sendable, CaseIterable {
     /// `.llamaCpp` for llama.cpp built with -march=native on an AVX-512 processor, as the golden
     /// files of the real models and of the architecture models were made: ggml's float dot
     /// products (ggml_vec_dot_f16 in its flash attention, ggml_vec_dot_f32/f16 for float weights)
-    /// run 16 lanes wide there and sum in another order (`GGML.dotAVX512`).
+    /// run 16 lanes wide there and sum in another order (`GGML.dotAVX512`), and its vectorised
+    /// exp, in SwiGLU, rounds differently (`GGML.expAVX512`).
     case llamaCppAVX512
 
     /// `.standard` with quantized weights decoded and multiplied by float32 activations instead

@@ -100,7 +100,7 @@ struct ForwardKernels {
             case .layer: normalize = { x, w, b, out, n, eps in GGML.layerNorm(x, weight: w, bias: b, out: out, count: n, epsilon: eps) }
             }
             rmsNorm = { x, w, out, n, eps in GGML.rmsNorm(x, weight: w, out: out, count: n, epsilon: eps) }
-            swiglu = { g, u, n in GGML.swiglu(gate: g, up: u, count: n) }   // ggml's op goes row by row too
+            swiglu = { g, u, n in GGML.swiglu(gate: g, up: u, count: n, avx512: avx512) }   // ggml's op goes row by row too
             gelu = { x, n in GGML.gelu(x, count: n) }
             // ggml_scale, ggml_tanh (tanhf), ggml_scale.
             softCap = { x, n, cap in

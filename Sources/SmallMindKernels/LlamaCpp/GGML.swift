@@ -55,12 +55,40 @@ public enum GGML {
         return result
     }
 
+    /// ggml_v_expf as an AVX-512 build has it: the same reduction and polynomial, but the 1 folded
+    /// into the polynomial's last FMA and the result scaled by 2ⁿ (vscalefps) — not k·j + k.
+    @inline(__always)
+    public static func expAVX512(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        let r = SIMD16<Float>(repeating: 0x1.8p23)
+        let n = r.addingProduct(x, SIMD16(repeating: 0x1.715476p+0)) - r
+        let b = x.addingProduct(-n, SIMD16(repeating: 0x1.62e4p-1)).addingProduct(-n, SIMD16(repeating: 0x1.7f7d1cp-20))
+        let u = b * b
+        let p1 = SIMD16<Float>(repeating: 0x1.573e2ep-5).addingProduct(SIMD16(repeating: 0x1.0e4020p-7), b)
+        let p2 = SIMD16<Float>(repeating: 0x1.fffdb6p-2).addingProduct(SIMD16(repeating: 0x1.555e66p-3), b)
+        let p3 = SIMD16<Float>(repeating: 1).addingProduct(SIMD16(repeating: 0x1.ffffecp-1), b)
+        let j = p3.addingProduct(p2.addingProduct(p1, u), u)
+        var result = SIMD16<Float>()
+        for lane in 0..<16 {
+            // |n| > 192 saturates: 0 below, infinity above.
+            result[lane] = abs(n[lane]) > 192 ? (n[lane] <= 0 ? 0 : .infinity)
+                : Float(sign: .plus, exponent: Int(n[lane]), significand: j[lane])
+        }
+        return result
+    }
+
     /// ggml_vec_swiglu_f32 in place: gate = silu(gate) · up, silu(v) = v / (1 + e^{−v}) with
-    /// `GGML.exp` for each group of eight and libm's expf for the rest (as ggml's scalar tail).
-    public static func swiglu(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+    /// `GGML.exp` for each group of eight and libm's expf for the rest (as ggml's scalar tail);
+    /// `avx512`: as a build for AVX-512 processors, `GGML.expAVX512` for each group of sixteen.
+    public static func swiglu(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int, avx512: Bool = false) {
         let g = UnsafeMutableRawPointer(gate), u = UnsafeRawPointer(up)
         var i = 0
-        while i + 8 <= count {
+        while avx512 && i + 16 <= count {
+            let v = g.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
+            let w = u.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self)
+            g.storeBytes(of: v / (1 + expAVX512(SIMD16<Float>() - v)) * w, toByteOffset: i &* 4, as: SIMD16<Float>.self)
+            i &+= 16
+        }
+        while !avx512 && i + 8 <= count {
             let v = g.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
             let w = u.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
             g.storeBytes(of: v / (1 + exp(SIMD8<Float>() - v)) * w, toByteOffset: i &* 4, as: SIMD8<Float>.self)

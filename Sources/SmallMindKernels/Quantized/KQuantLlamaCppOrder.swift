@@ -22,10 +22,13 @@
 //    reduced as `Matmul.reduceLanes` does.
 //
 // 3. Tiled. Products of eight or more activation rows with K-quant weights that are not repacked
-//    go to llama.cpp's tiled kernels (ggml-cpu/tiled, AVX-512 VNNI): one exact integer per
-//    super-block for the scaled products and one for the mins, then, unfused but for the mins,
+//    go to llama.cpp's tiled kernels (ggml-cpu/tiled): one exact integer per super-block for the
+//    scaled products and one for the mins, then
 //
-//      r = fma(−dmin_w, Float(msum), Float(isum)·d_w),  acc = acc + r·d_x
+//      r = fma(−dmin_w, Float(msum), Float(isum)·d_w),  acc = fma(r, d_x, acc)
+//
+//    (the AVX2 kernel writes the last step as an FMA; the AVX-512 VNNI one as a multiply and an
+//    add, which GCC contracts into one — the real Qwen file's 29-token prompt agrees only so).
 //
 // Each has a scalar twin here (`...Naive`), equal bit for bit (KQuantLlamaCppOrderTests).
 
@@ -92,7 +95,7 @@ extension KQuantIntegerKernels {
                         let (mins, dmin) = W.mins(header, sums32: a.sums + at &* 8, sums16: a.halfSums + at &* 16, I.self)
                         r = r.addingProduct(-dmin, Float(mins))
                     }
-                    acc += r * a.scales[at]
+                    acc = acc.addingProduct(r, a.scales[at])
                 }
                 y[b * ldy + o] = acc
             }
@@ -251,7 +254,7 @@ extension BlockFormat {
                         }
                         r = r.addingProduct(-dmin, Float(msum))
                     }
-                    acc += r * a.scales[at]
+                    acc = acc.addingProduct(r, a.scales[at])
                 }
                 y[b * yStride + o] = acc
             }
