@@ -131,7 +131,7 @@ func run(_ path: String, _ arguments: [String] = [], stdin: String = "", directo
 }
 
 func temporaryFolder() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("smallmind-exe-tests-\(UUID().uuidString)")
+    let url = testScratchFolder.appendingPathComponent("smallmind-exe-tests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
@@ -147,3 +147,12 @@ final class ManagedFlag: @unchecked Sendable {
     func set() { lock.lock(); value = true; lock.unlock() }
     var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }
+
+/// One folder per test process for the files tests write, removed when the process exits (the
+/// tests' files left /tmp growing by dozens per run before).
+let testScratchFolder: URL = {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("smallmind-exe-tests-\(getpid())-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(at: testScratchFolder) }
+    return url
+}()

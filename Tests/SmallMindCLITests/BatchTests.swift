@@ -5,10 +5,20 @@ import SmallMind
 
 /// A fresh temporary directory for one test.
 func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("smallmind-tests-\(UUID().uuidString)")
+    let url = testScratchFolder.appendingPathComponent("smallmind-tests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
+
+/// One folder per test process for the files tests write, removed when the process exits (the
+/// tests' files left /tmp growing by dozens per run before).
+let testScratchFolder: URL = {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("smallmind-cli-tests-\(getpid())-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(at: testScratchFolder) }
+    return url
+}()
+
 
 /// Records written to memory.
 final class MemorySink: BatchRecordSink {

@@ -38,7 +38,7 @@ enum TestModels {
     }
 
     static func write(_ data: Data, name: String) throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("smallmind-\(name)-\(UUID().uuidString).bin")
+        let url = testScratchFolder.appendingPathComponent("smallmind-\(name)-\(UUID().uuidString).bin")
         try data.write(to: url)
         return url.path
     }
@@ -47,3 +47,12 @@ enum TestModels {
         try Model.load(path: try llama2cCheckpoint(), tokenizerPath: try tokenizerFile())
     }
 }
+
+/// One folder per test process for the files tests write, removed when the process exits (the
+/// tests' files left /tmp growing by dozens per run before).
+let testScratchFolder: URL = {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("smallmind-tests-\(getpid())-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(at: testScratchFolder) }
+    return url
+}()
