@@ -10,8 +10,9 @@ public enum ForwardArithmetic: String, Sendable, CaseIterable {
     /// faster than by decoding them to floats.
     case standard
 
-    /// llama.cpp's CPU backend, reproduced operation by operation — a parity mode for comparing
-    /// with llama.cpp's outputs (see SmallMindKernels/LlamaCpp). Needs an f16 cache. It rounds what
+    /// llama.cpp's CPU backend as built for an AVX2 processor (`.llamaCppAVX512` for AVX-512),
+    /// reproduced operation by operation — a parity mode for comparing with llama.cpp's outputs
+    /// (see SmallMindKernels/LlamaCpp). Needs an f16 cache. It rounds what
     /// llama.cpp rounds — keys, values, queries and the attention accumulator to f16 (its flash
     /// attention), activations before f16/bf16/quantized weights to the weights' vec_dot_type, GELU
     /// through an f16 table — and sums as llama.cpp sums, which for float32 and f16 weights
