@@ -1,6 +1,6 @@
 // K-quant integer products summed as llama.cpp's x86 CPU backend sums them where its order differs
-// from this runtime's (`KQuantIntegerMatmul`) — used only by `ForwardArithmetic.llamaCpp`
-// (`WeightMatrix.followingLlamaCpp`). The integers are the same exact sums; what differs is which
+// from this runtime's (`KQuantIntegerMatmul`) — used only by llama.cpp's arithmetics
+// (`ForwardArithmetic.llamaCpp`, `.llamaCppAVX512`; `WeightMatrix.followingLlamaCpp`). The integers are the same exact sums; what differs is which
 // of them become one float before the fused multiply-adds, and that moves the last bits.
 //
 // 1. Repacked rows. llama.cpp regroups the rows of a Q4_K matrix (AVX2) or a Q2_K matrix
@@ -13,7 +13,8 @@
 //      acc = fma(Float(isum), d_w·d_x, acc),  accMin = fma(Float(msum), dmin_w·d_x, accMin),  y = acc − accMin
 //
 //    gemv's group is the super-block (256 elements); gemm's is 64 elements for Q4_K and 128 for
-//    Q2_K (`llamaCppGemmElements`).
+//    Q2_K (`llamaCppGemmElements`). Q2_K is taken as repacked in both arithmetics, as an AVX-512
+//    build does (an AVX2 build would tile it; no golden file has Q2_K from one).
 //
 // 2. Q6_K (not repacked on x86): ggml_vec_dot_q6_K_q8_K (AVX2) keeps this runtime's eight lanes
 //    (lane j: elements 4j ..< 4j + 4 of every 32) but multiplies the unsigned 6-bit codes and takes
