@@ -87,7 +87,7 @@ enum InterleavedMatmul {
                         accMin = accMin.addingProduct(Float(msum), KQuantIntegerMatmul.halfValue(block, 2) * dx)
                         acc = acc.addingProduct(Float(isum), KQuantIntegerMatmul.halfValue(block, 0) * dx)
                     } else {
-                        // Q6_K, Q3_K, IQ4_XS (and Q2_K, which llama.cpp sums this way: KQuantSuperBlockOrder.swift).
+                        // Q6_K, Q3_K, IQ4_XS and Q2_K (whose repacked rows llama.cpp's gemv sums this way: KQuantLlamaCppOrder.swift).
                         let block = w + o * rowBytes + sb * format.blockBytes
                         for i in 0..<256 {
                             let (value, scale) = KQuantIntegerMatmul.valueAndScale(format, block, i)
