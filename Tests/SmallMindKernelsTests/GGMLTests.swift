@@ -6,43 +6,33 @@ import Testing
 /// tested against llama.cpp's own outputs (LlamaCppGoldenTests); here each is checked against the
 /// plain mathematics it computes — its naive twin — and for the properties its rounding implies.
 struct GGMLTests {
-    @Test func expIsWithinTwoUlpOfLibmAndSaturates() {
+    /// Both builds' exp (AVX2's k·j + k; AVX-512's 1 inside the polynomial, scaled by 2ⁿ): within
+    /// two ulp of libm's expf, 0 below the range and infinity above it.
+    @Test(arguments: [false, true])
+    func expIsWithinTwoUlpOfLibmAndSaturates(avx512: Bool) {
         var x = stride(from: Float(-103), through: 88, by: 0.37).map { $0 }
         x += [0, -0.0, 1, -1, 0.5, 1e-8, -1e-8]
-        while x.count % 8 != 0 { x.append(0) }
-        for start in stride(from: 0, to: x.count, by: 8) {
-            let v = SIMD8<Float>(x[start..<start + 8])
-            let e = GGML.exp(v)
-            for lane in 0..<8 {
-                let reference = expf(v[lane])
-                #expect(abs(e[lane] - reference) <= 2 * reference.ulp, "exp(\(v[lane])) = \(e[lane]), libm \(reference)")
-            }
+        let e = Self.exp(x, avx512: avx512)
+        for (v, ev) in zip(x, e) {
+            #expect(abs(ev - expf(v)) <= 2 * expf(v).ulp, "exp(\(v)) = \(ev), libm \(expf(v))")
         }
-        let edges = GGML.exp(SIMD8<Float>(-.infinity, -200, 0, 1, 89, 200, .infinity, -87.5))
+        let edges = Self.exp([-.infinity, -200, 0, 1, 89, 200, .infinity, -87.5], avx512: avx512)
         #expect(edges[0] == 0 && edges[1] == 0 && edges[2] == 1)
         #expect(edges[4] == .infinity && edges[5] == .infinity && edges[6] == .infinity)
         #expect(abs(edges[7] - expf(-87.5)) <= 2 * expf(-87.5).ulp)
     }
 
-    /// The AVX-512 build's exp (1 inside the polynomial, scaled by 2ⁿ): the same bounds.
-    @Test func avx512ExpIsWithinTwoUlpOfLibmAndSaturates() {
-        var x = stride(from: Float(-103), through: 88, by: 0.37).map { $0 }
-        x += [0, -0.0, 1, -1, 0.5, 1e-8, -1e-8]
-        while x.count % 16 != 0 { x.append(0) }
-        for start in stride(from: 0, to: x.count, by: 16) {
-            let v = SIMD16<Float>(x[start..<start + 16])
-            let e = GGML.expAVX512(v)
-            for lane in 0..<16 {
-                let reference = expf(v[lane])
-                #expect(abs(e[lane] - reference) <= 2 * reference.ulp, "exp(\(v[lane])) = \(e[lane]), libm \(reference)")
-            }
+    /// `GGML.exp` or `GGML.expAVX512` over `x`, eight or sixteen lanes at a time (zero-padded).
+    static func exp(_ x: [Float], avx512: Bool) -> [Float] {
+        var padded = x
+        while padded.count % 16 != 0 { padded.append(0) }
+        var out: [Float] = []
+        for start in stride(from: 0, to: padded.count, by: 16) {
+            let v = SIMD16<Float>(padded[start..<start + 16])
+            let e = avx512 ? GGML.expAVX512(v) : SIMD16(lowHalf: GGML.exp(v.lowHalf), highHalf: GGML.exp(v.highHalf))
+            out += (0..<16).map { e[$0] }
         }
-        var edges = SIMD16<Float>(repeating: 0)
-        edges.lowHalf = SIMD8<Float>(-.infinity, -200, 0, 1, 89, 200, .infinity, -87.5)
-        let e = GGML.expAVX512(edges)
-        #expect(e[0] == 0 && e[1] == 0 && e[2] == 1)
-        #expect(e[4] == .infinity && e[5] == .infinity && e[6] == .infinity)
-        #expect(abs(e[7] - expf(-87.5)) <= 2 * expf(-87.5).ulp)
+        return Array(out.prefix(x.count))
     }
 
     @Test(arguments: [false, true])

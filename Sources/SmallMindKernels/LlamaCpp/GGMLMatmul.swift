@@ -29,73 +29,42 @@ extension GGML {
 
     /// ggml_vec_dot_f32 (AVX2): Σ x[k]·y[k].
     public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) -> Float {
-        let rx = UnsafeRawPointer(x), ry = UnsafeRawPointer(y)
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        let blocks = n & ~31
-        var k = 0
-        while k < blocks {
-            let o = k &* 4
-            a0 = a0.addingProduct(rx.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self), ry.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self))
-            a1 = a1.addingProduct(rx.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD8<Float>.self), ry.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD8<Float>.self))
-            a2 = a2.addingProduct(rx.loadUnaligned(fromByteOffset: o &+ 64, as: SIMD8<Float>.self), ry.loadUnaligned(fromByteOffset: o &+ 64, as: SIMD8<Float>.self))
-            a3 = a3.addingProduct(rx.loadUnaligned(fromByteOffset: o &+ 96, as: SIMD8<Float>.self), ry.loadUnaligned(fromByteOffset: o &+ 96, as: SIMD8<Float>.self))
-            k &+= 32
-        }
-        var sum = reduce(a0, a1, a2, a3)
-        while k < n {
-            let product = x[k] * y[k]
-            sum += product
-            k &+= 1
-        }
-        return sum
+        dot(SIMD8<Float>.self, x, y, count: n)
+    }
+
+    /// ggml_vec_dot_f32 (AVX-512): Σ x[k]·y[k].
+    public static func dotAVX512(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) -> Float {
+        dot(SIMD16<Float>.self, x, y, count: n)
     }
 
     /// ggml_vec_dot_f16 (AVX2 + F16C) of f16-valued activations `x` (as floats) with an f16 row
     /// `y`: the blocks of 32 in float32 lanes, the rest added in double.
     public static func dot(_ x: UnsafePointer<Float>, half y: UnsafePointer<Float16>, count n: Int) -> Float {
-        let rx = UnsafeRawPointer(x)
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        let blocks = n & ~31
-        var k = 0
-        while k < blocks {
-            let o = k &* 4
-            a0 = a0.addingProduct(rx.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self), Half.eight(y, k))
-            a1 = a1.addingProduct(rx.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD8<Float>.self), Half.eight(y, k &+ 8))
-            a2 = a2.addingProduct(rx.loadUnaligned(fromByteOffset: o &+ 64, as: SIMD8<Float>.self), Half.eight(y, k &+ 16))
-            a3 = a3.addingProduct(rx.loadUnaligned(fromByteOffset: o &+ 96, as: SIMD8<Float>.self), Half.eight(y, k &+ 24))
-            k &+= 32
-        }
-        var sum = Double(reduce(a0, a1, a2, a3))
-        while k < n {
-            sum += Double(x[k] * Float(y[k]))
-            k &+= 1
-        }
-        return Float(sum)
+        dot(SIMD8<Float>.self, x, half: y, count: n)
     }
 
-    /// GGML_F32x8_REDUCE: (a0+a2)+(a1+a3), then the two halves, then the lanes pairwise.
+    /// ggml_vec_dot_f16 (AVX-512): the blocks of 64 in float32 lanes, the rest added in double.
+    public static func dotAVX512(_ x: UnsafePointer<Float>, half y: UnsafePointer<Float16>, count n: Int) -> Float {
+        dot(SIMD16<Float>.self, x, half: y, count: n)
+    }
+
+    /// ggml_vec_dot_f32 with `V`'s lanes: four accumulators over blocks of four vectors, reduced
+    /// (a0+a2)+(a1+a3) and then `V.sumLanes`; the rest one by one in float, unfused.
     @inline(__always)
-    static func reduce(_ a0: SIMD8<Float>, _ a1: SIMD8<Float>, _ a2: SIMD8<Float>, _ a3: SIMD8<Float>) -> Float {
-        let v = (a0 + a2) + (a1 + a3)
-        let h = v.lowHalf + v.highHalf
-        return (h[0] + h[1]) + (h[2] + h[3])
-    }
-
-    /// ggml_vec_dot_f32 (AVX-512): Σ x[k]·y[k].
-    public static func dotAVX512(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) -> Float {
-        let rx = UnsafeRawPointer(x), ry = UnsafeRawPointer(y)
-        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-        let blocks = n & ~63
+    static func dot<V: GGMLFloatVector>(_: V.Type, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) -> Float {
+        let rx = UnsafeRawPointer(x), ry = UnsafeRawPointer(y), bytes = V.scalarCount &* 4
+        var a0 = V(), a1 = V(), a2 = V(), a3 = V()
+        let blocks = n - n % (4 &* V.scalarCount)
         var k = 0
         while k < blocks {
             let o = k &* 4
-            a0 = a0.addingProduct(rx.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self), ry.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
-            a1 = a1.addingProduct(rx.loadUnaligned(fromByteOffset: o &+ 64, as: SIMD16<Float>.self), ry.loadUnaligned(fromByteOffset: o &+ 64, as: SIMD16<Float>.self))
-            a2 = a2.addingProduct(rx.loadUnaligned(fromByteOffset: o &+ 128, as: SIMD16<Float>.self), ry.loadUnaligned(fromByteOffset: o &+ 128, as: SIMD16<Float>.self))
-            a3 = a3.addingProduct(rx.loadUnaligned(fromByteOffset: o &+ 192, as: SIMD16<Float>.self), ry.loadUnaligned(fromByteOffset: o &+ 192, as: SIMD16<Float>.self))
-            k &+= 64
+            a0 = a0.addingProduct(rx.loadUnaligned(fromByteOffset: o, as: V.self), ry.loadUnaligned(fromByteOffset: o, as: V.self))
+            a1 = a1.addingProduct(rx.loadUnaligned(fromByteOffset: o &+ bytes, as: V.self), ry.loadUnaligned(fromByteOffset: o &+ bytes, as: V.self))
+            a2 = a2.addingProduct(rx.loadUnaligned(fromByteOffset: o &+ 2 &* bytes, as: V.self), ry.loadUnaligned(fromByteOffset: o &+ 2 &* bytes, as: V.self))
+            a3 = a3.addingProduct(rx.loadUnaligned(fromByteOffset: o &+ 3 &* bytes, as: V.self), ry.loadUnaligned(fromByteOffset: o &+ 3 &* bytes, as: V.self))
+            k &+= 4 &* V.scalarCount
         }
-        var sum = reduce(a0, a1, a2, a3)
+        var sum = V.sumLanes((a0 + a2) + (a1 + a3))
         while k < n {
             let product = x[k] * y[k]
             sum += product
@@ -104,42 +73,28 @@ extension GGML {
         return sum
     }
 
-    /// ggml_vec_dot_f16 (AVX-512) of f16-valued activations `x` (as floats) with an f16 row `y`:
-    /// the blocks of 64 in float32 lanes, the rest added in double.
-    public static func dotAVX512(_ x: UnsafePointer<Float>, half y: UnsafePointer<Float16>, count n: Int) -> Float {
-        let rx = UnsafeRawPointer(x)
-        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-        let blocks = n & ~63
+    /// ggml_vec_dot_f16 with `V`'s lanes: as the float32 form, the f16 row widened, the rest added
+    /// in double.
+    @inline(__always)
+    static func dot<V: GGMLFloatVector>(_: V.Type, _ x: UnsafePointer<Float>, half y: UnsafePointer<Float16>, count n: Int) -> Float {
+        let rx = UnsafeRawPointer(x), width = V.scalarCount
+        var a0 = V(), a1 = V(), a2 = V(), a3 = V()
+        let blocks = n - n % (4 &* width)
         var k = 0
         while k < blocks {
             let o = k &* 4
-            a0 = a0.addingProduct(rx.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self), sixteen(y, k))
-            a1 = a1.addingProduct(rx.loadUnaligned(fromByteOffset: o &+ 64, as: SIMD16<Float>.self), sixteen(y, k &+ 16))
-            a2 = a2.addingProduct(rx.loadUnaligned(fromByteOffset: o &+ 128, as: SIMD16<Float>.self), sixteen(y, k &+ 32))
-            a3 = a3.addingProduct(rx.loadUnaligned(fromByteOffset: o &+ 192, as: SIMD16<Float>.self), sixteen(y, k &+ 48))
-            k &+= 64
+            a0 = a0.addingProduct(rx.loadUnaligned(fromByteOffset: o, as: V.self), V.halves(y, k))
+            a1 = a1.addingProduct(rx.loadUnaligned(fromByteOffset: o &+ 4 &* width, as: V.self), V.halves(y, k &+ width))
+            a2 = a2.addingProduct(rx.loadUnaligned(fromByteOffset: o &+ 8 &* width, as: V.self), V.halves(y, k &+ 2 &* width))
+            a3 = a3.addingProduct(rx.loadUnaligned(fromByteOffset: o &+ 12 &* width, as: V.self), V.halves(y, k &+ 3 &* width))
+            k &+= 4 &* width
         }
-        var sum = Double(reduce(a0, a1, a2, a3))
+        var sum = Double(V.sumLanes((a0 + a2) + (a1 + a3)))
         while k < n {
             sum += Double(x[k] * Float(y[k]))
             k &+= 1
         }
         return Float(sum)
-    }
-
-    @inline(__always)
-    static func sixteen(_ y: UnsafePointer<Float16>, _ k: Int) -> SIMD16<Float> {
-        SIMD16(lowHalf: Half.eight(y, k), highHalf: Half.eight(y, k &+ 8))
-    }
-
-    /// GGML_F32x16_REDUCE: (a0+a2)+(a1+a3), then _mm512_reduce_add_ps as GCC writes it — lanes
-    /// i and i+8, then j and j+4, then (0+2)+(1+3).
-    @inline(__always)
-    static func reduce(_ a0: SIMD16<Float>, _ a1: SIMD16<Float>, _ a2: SIMD16<Float>, _ a3: SIMD16<Float>) -> Float {
-        let v = (a0 + a2) + (a1 + a3)
-        let eight = v.lowHalf + v.highHalf
-        let four = eight.lowHalf + eight.highHalf
-        return (four[0] + four[2]) + (four[1] + four[3])
     }
 
     /// y[b, o] = ggml_vec_dot of activation row b with weight row o, o in `rows`: x is (batch,
@@ -162,5 +117,40 @@ extension GGML {
                 }
             }
         }
+    }
+}
+
+/// A vector of ggml's float SIMD macros: an AVX2 build's eight lanes or an AVX-512 build's sixteen.
+protocol GGMLFloatVector: SIMD where Scalar == Float {
+    /// Lanes k ..< k + scalarCount of an f16 row, widened.
+    static func halves(_ y: UnsafePointer<Float16>, _ k: Int) -> Self
+    /// The lanes' sum in the build's order.
+    static func sumLanes(_ v: Self) -> Float
+}
+
+extension SIMD8: GGMLFloatVector where Scalar == Float {
+    @inline(__always)
+    static func halves(_ y: UnsafePointer<Float16>, _ k: Int) -> Self { Half.eight(y, k) }
+
+    /// GGML_F32x8_REDUCE's last steps: the two halves, then the lanes pairwise ((0+1)+(2+3)).
+    @inline(__always)
+    static func sumLanes(_ v: Self) -> Float {
+        let h = v.lowHalf + v.highHalf
+        return (h[0] + h[1]) + (h[2] + h[3])
+    }
+}
+
+extension SIMD16: GGMLFloatVector where Scalar == Float {
+    @inline(__always)
+    static func halves(_ y: UnsafePointer<Float16>, _ k: Int) -> Self {
+        SIMD16(lowHalf: Half.eight(y, k), highHalf: Half.eight(y, k &+ 8))
+    }
+
+    /// _mm512_reduce_add_ps as GCC writes it: lanes i and i+8, then j and j+4, then (0+2)+(1+3).
+    @inline(__always)
+    static func sumLanes(_ v: Self) -> Float {
+        let eight = v.lowHalf + v.highHalf
+        let four = eight.lowHalf + eight.highHalf
+        return (four[0] + four[2]) + (four[1] + four[3])
     }
 }

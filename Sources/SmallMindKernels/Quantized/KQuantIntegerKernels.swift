@@ -214,6 +214,21 @@ enum KQuantIntegerKernels {
         }
     }
 
+    /// `chunkSums` of the chunks `chunks` of one super-block added lane by lane (`codes`: as the
+    /// format's own unless given).
+    @inline(__always)
+    static func superBlockLanes<W: KQuantBlocks, I: InstructionSet>(
+        _: W.Type, _: I.Type, _ block: UnsafeRawPointer, _ header: W.Header, _ xb: UnsafeRawPointer,
+        chunks: Range<Int> = 0..<8, codes: KQuantCodes? = nil
+    ) -> SIMD8<Int32> {
+        var lanes = SIMD8<Int32>()
+        for c in chunks {
+            let (u, scales) = W.chunk(block, header, c, I.self)
+            lanes &+= chunkSums(u, xb.loadUnaligned(fromByteOffset: c &* 32, as: SIMD32<Int8>.self), scales, codes ?? W.codes, I.self)
+        }
+        return lanes
+    }
+
     @inline(__always)
     static func dot<W: KQuantBlocks, I: InstructionSet>(_: W.Type, _: I.Type, _ row: UnsafeRawPointer, _ a: Q8KActivations, _ b: Int) -> Float {
         let superBlocks = a.columns / 256
@@ -222,11 +237,7 @@ enum KQuantIntegerKernels {
         for sb in 0..<superBlocks {
             let block = row + sb &* W.blockBytes, xb = x + sb &* 256
             let header = W.header(block, I.self)
-            var lanes = SIMD8<Int32>()
-            for c in 0..<8 {
-                let (codes, scales) = W.chunk(block, header, c, I.self)
-                lanes &+= chunkSums(codes, xb.loadUnaligned(fromByteOffset: c &* 32, as: SIMD32<Int8>.self), scales, W.codes, I.self)
-            }
+            let lanes = superBlockLanes(W.self, I.self, block, header, xb)
             let at = b &* superBlocks &+ sb, dx = a.scales[at]
             acc = acc.addingProduct(toFloat(lanes, I.self), SIMD8(repeating: W.scale(header) * dx))
             if W.hasMins {

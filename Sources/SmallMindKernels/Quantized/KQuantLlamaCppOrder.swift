@@ -29,7 +29,8 @@
 //      r = fma(−dmin_w, Float(msum), Float(isum)·d_w),  acc = fma(r, d_x, acc)
 //
 //    (the AVX2 kernel writes the last step as an FMA; the AVX-512 VNNI one as a multiply and an
-//    add, which GCC contracts into one — the real Qwen file's 29-token prompt agrees only so).
+//    add, which GCC contracts into one: its machine code is vcvtdq2ps, vmulps, vfmadd213ps — and
+//    the real Qwen file's 29-token prompt agrees only so).
 //
 // Each has a scalar twin here (`...Naive`), equal bit for bit (KQuantLlamaCppOrderTests).
 
@@ -52,11 +53,7 @@ extension KQuantIntegerKernels {
                     let at = b &* superBlocks &+ sb, dx = a.scales[at]
                     var first = 0
                     while first < 8 {
-                        var lanes = SIMD8<Int32>()
-                        for c in first..<(first + chunksPerSum) {
-                            let (codes, scales) = W.chunk(block, header, c, I.self)
-                            lanes &+= chunkSums(codes, xb.loadUnaligned(fromByteOffset: c &* 32, as: SIMD32<Int8>.self), scales, W.codes, I.self)
-                        }
+                        let lanes = superBlockLanes(W.self, I.self, block, header, xb, chunks: first..<(first + chunksPerSum))
                         // Exact: the group's integer sum (|isum| < 2³¹, as each lane's).
                         acc = acc.addingProduct(Float(lanes.wrappedSum()), W.scale(header) * dx)
                         if W.hasMins {
@@ -85,11 +82,7 @@ extension KQuantIntegerKernels {
                 for sb in 0..<superBlocks {
                     let block = row + sb &* W.blockBytes, xb = x + sb &* 256
                     let header = W.header(block, I.self)
-                    var lanes = SIMD8<Int32>()
-                    for c in 0..<8 {
-                        let (codes, scales) = W.chunk(block, header, c, I.self)
-                        lanes &+= chunkSums(codes, xb.loadUnaligned(fromByteOffset: c &* 32, as: SIMD32<Int8>.self), scales, W.codes, I.self)
-                    }
+                    let lanes = superBlockLanes(W.self, I.self, block, header, xb)
                     let at = b &* superBlocks &+ sb
                     var r = Float(lanes.wrappedSum()) * W.scale(header)
                     if W.hasMins {
@@ -118,11 +111,7 @@ extension KQuantIntegerKernels {
                     let block = row + sb &* Q6KDecoder.blockBytes, xb = x + sb &* 256
                     let header = Q6KDecoder.header(block, I.self)
                     let at = b &* superBlocks &+ sb
-                    var lanes = SIMD8<Int32>()
-                    for c in 0..<8 {
-                        let (codes, scales) = Q6KDecoder.chunk(block, header, c, I.self)
-                        lanes &+= chunkSums(codes, xb.loadUnaligned(fromByteOffset: c &* 32, as: SIMD32<Int8>.self), scales, .unsigned(offset: 0), I.self)
-                    }
+                    var lanes = superBlockLanes(Q6KDecoder.self, I.self, block, header, xb, codes: .unsigned(offset: 0))
                     // Lane j loses 32·(sc·Σx) of sub-blocks 2j and 2j + 1 (the j-th 32 elements).
                     let halfSums = a.halfSums + at &* 16
                     var offsets = SIMD8<Int32>()
@@ -242,19 +231,10 @@ extension BlockFormat {
                 for sb in 0..<superBlocks {
                     let at = b * superBlocks + sb, q = a.codes + b * columns + sb * 256
                     let block = w + o * rowBytes + sb * blockBytes
-                    var isum: Int32 = 0, msum: Int32 = 0
-                    for i in 0..<256 {
-                        let (value, scale) = KQuantIntegerMatmul.valueAndScale(self, block, i)
-                        isum += scale * value * Int32(q[i])
-                    }
+                    let (isum, msum) = exactSums(block, q, a, at, 0..<256)
                     let (d, mins) = KQuantIntegerMatmul.scalesAndMins(self, block)
                     var r = Float(isum) * d
-                    if let (perElements, dmin, minOf) = mins {
-                        for s in 0..<(256 / perElements) {
-                            msum += minOf(s) * (perElements == 32 ? a.sums[at * 8 + s] : a.halfSums[at * 16 + s])
-                        }
-                        r = r.addingProduct(-dmin, Float(msum))
-                    }
+                    if let (_, dmin, _) = mins { r = r.addingProduct(-dmin, Float(msum)) }
                     acc = acc.addingProduct(r, a.scales[at])
                 }
                 y[b * yStride + o] = acc
@@ -277,6 +257,25 @@ extension BlockFormat {
         }
     }
 
+    /// The exact integer sums over `elements` of one super-block (`q`: its activation codes, `at`:
+    /// its index among `a`'s scales): Σ sc·v·q, and Σ min·Σq over the sub-blocks inside them for
+    /// formats with mins (0 otherwise). Scalar: the naive twins' arithmetic.
+    func exactSums(
+        _ block: UnsafeRawPointer, _ q: UnsafePointer<Int8>, _ a: Q8KActivations, _ at: Int, _ elements: Range<Int>
+    ) -> (isum: Int32, msum: Int32) {
+        var isum: Int32 = 0, msum: Int32 = 0
+        for i in elements {
+            let (value, scale) = KQuantIntegerMatmul.valueAndScale(self, block, i)
+            isum += scale * value * Int32(q[i])
+        }
+        if let (perElements, _, minOf) = KQuantIntegerMatmul.scalesAndMins(self, block).1 {
+            for s in (elements.lowerBound / perElements)..<(elements.upperBound / perElements) {
+                msum += minOf(s) * (perElements == 32 ? a.sums[at * 8 + s] : a.halfSums[at * 16 + s])
+            }
+        }
+        return (isum, msum)
+    }
+
     /// The scalar twin of `multiplyIntegerProductsLikeLlamaCppRepacked` (quantizes x itself).
     public func multiplyIntegerProductsLikeLlamaCppRepackedNaive(
         x: UnsafePointer<Float>, w: UnsafeRawPointer, rowBytes: Int, y: UnsafeMutablePointer<Float>,
@@ -294,16 +293,9 @@ extension BlockFormat {
                     let at = b * superBlocks + sb, dx = a.scales[at], q = a.codes + b * columns + sb * 256
                     let block = w + o * rowBytes + sb * blockBytes
                     let (d, mins) = KQuantIntegerMatmul.scalesAndMins(self, block)
-                    let (perElements, dmin, minOf) = mins!
+                    let dmin = mins!.1
                     for group in stride(from: 0, to: 256, by: elements) {
-                        var isum: Int32 = 0, msum: Int32 = 0
-                        for i in group..<(group + elements) {
-                            let (value, scale) = KQuantIntegerMatmul.valueAndScale(self, block, i)
-                            isum += scale * value * Int32(q[i])
-                        }
-                        for s in (group / perElements)..<((group + elements) / perElements) {
-                            msum += minOf(s) * (perElements == 32 ? a.sums[at * 8 + s] : a.halfSums[at * 16 + s])
-                        }
+                        let (isum, msum) = exactSums(block, q, a, at, group..<(group + elements))
                         acc = acc.addingProduct(Float(isum), d * dx)
                         accMin = accMin.addingProduct(Float(msum), dmin * dx)
                     }
