@@ -10,14 +10,19 @@ import SmallMindKernels
 /// is how a prompt prefix is shared between requests (the engine's `KVBlockManager` decides; a
 /// shared block is only read, never written).
 ///
-/// Layout: keys and values are each (layer, block, key-value head, position in block, headSize)
+/// Layout: keys and values are each (layer, key-value head, block, position in block, headSize)
 /// of `elementType`. Within a block one head's positions lie one after another, so attention
 /// streams a run of `blockSize` rows and then follows the table to the next block: one
 /// indirection per block, not per position. (Position-major rows — (…, position, kvDim) — had
 /// each head read 128 of every 1 536 bytes (m110, f16): memory latency took 11 % of batched
-/// generation.) Layer-major, so that one layer's attention over every sequence reads one region
-/// of the pool, as the contiguous cache's (layer, slot, …) did; a block number names the same
-/// positions in every layer, and copying a block (copy-on-write) is one `memcpy` per layer.
+/// generation.) Head-major within a layer, so that a sequence whose blocks were taken one after
+/// another — a prompt's are — has each head's keys in one contiguous stream, as the slot cache's
+/// (layer, slot, head, position) had. With the heads of a block side by side instead ((layer,
+/// block, head, …)), one head's 4 KB runs lay 48 KB apart and m110's decode at 512 positions ran
+/// 4–9 % slower than the slot cache at B = 4 and 8, though the attention kernel alone was not
+/// slower over scattered blocks: the memory system, not the arithmetic (README, Memory).
+/// A block number names the same positions in every layer and head; copying a block
+/// (copy-on-write) is one `memcpy` per layer and head.
 ///
 /// Allocated once, up front: the decode path never allocates. Untouched pages of the pool cost no
 /// memory, and free blocks are reused last-freed-first, so the memory a process touches follows
@@ -62,11 +67,13 @@ public final class KVCache {
     public let blockCount: Int
     /// Entries of one slot's block table: ⌈contextLength / blockSize⌉.
     let blocksPerSlot: Int
-    /// Elements of one block in one layer (all heads): the distance between consecutive blocks.
+    /// Elements of one block of one (layer, head): the distance between consecutive blocks.
     let blockStride: Int
-    /// Elements of one layer (all blocks).
+    /// Elements of one (layer, head) (all blocks).
+    let headStride: Int
+    /// Elements of one layer (all heads, all blocks).
     let layerStride: Int
-    /// (layer, block, key-value head, position in block, headSize) elements of `elementType`.
+    /// (layer, key-value head, block, position in block, headSize) elements of `elementType`.
     let keys: UnsafeMutableRawPointer
     let values: UnsafeMutableRawPointer
     /// (slot, blocksPerSlot): the block holding each run of positions, or -1 for none yet.
@@ -96,8 +103,9 @@ public final class KVCache {
         blocksPerSlot = (self.contextLength + self.blockSize - 1) / self.blockSize
         self.blockCount = blockCount ?? slots * blocksPerSlot
         precondition(self.blockCount >= 1, "a cache needs at least one block")
-        blockStride = self.blockSize * keyValueSize
-        layerStride = self.blockCount * blockStride
+        blockStride = self.blockSize * headSize
+        headStride = self.blockCount * blockStride
+        layerStride = (keyValueSize / headSize) * headStride
         let count = layerCount * layerStride
         // Page-aligned: one head's run of a block (4 KB for 16 positions of a 64-wide f32 head)
         // then covers whole pages, not parts of two, as `smallmind bench-attention`'s pool does.
@@ -149,7 +157,7 @@ public final class KVCache {
     }
 
     /// Bytes of one block.
-    public var bytesPerBlock: Int { 2 * layerCount * blockStride * elementType.byteSize }
+    public var bytesPerBlock: Int { 2 * layerCount * blockSize * keyValueSize * elementType.byteSize }
 
     /// Bytes held by this cache (its whole pool).
     public var byteCount: Int { blockCount * bytesPerBlock }
@@ -201,11 +209,14 @@ public final class KVCache {
 
     /// Copies every layer's keys and values of block `source` into block `destination`.
     func copyBlock(_ source: Int32, to destination: Int32) {
-        let bytes = blockStride * elementType.byteSize, layerBytes = layerStride * elementType.byteSize
+        let bytes = blockStride * elementType.byteSize
         for l in 0..<layerCount {
-            let from = l * layerBytes + Int(source) * bytes, to = l * layerBytes + Int(destination) * bytes
-            (keys + to).copyMemory(from: keys + from, byteCount: bytes)
-            (values + to).copyMemory(from: values + from, byteCount: bytes)
+            for head in 0..<(keyValueSize / headSize) {
+                let base = headOffset(layer: l, head: head) * elementType.byteSize
+                let from = base + Int(source) * bytes, to = base + Int(destination) * bytes
+                (keys + to).copyMemory(from: keys + from, byteCount: bytes)
+                (values + to).copyMemory(from: values + from, byteCount: bytes)
+            }
         }
     }
 
@@ -214,7 +225,7 @@ public final class KVCache {
     /// Index, in elements, of (layer, head) in block 0: add `blockIndex · blockStride` for a block.
     @inline(__always)
     func headOffset(layer: Int, head: Int) -> Int {
-        layer * layerStride + head * blockSize * headSize
+        layer * layerStride + head * headStride
     }
 
     /// Index, in elements, of (layer, slot, head, position, 0): the first of `headSize` elements;

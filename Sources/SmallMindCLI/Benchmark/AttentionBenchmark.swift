@@ -62,18 +62,20 @@ public enum AttentionBenchmark {
     ) throws -> AttentionBenchmarkResult {
         let perSequence = (positions + blockSize - 1) / blockSize
         let blockCount = sequences * perSequence
-        let blockStride = heads * blockSize * headSize        // one block, every head
+        let blockStride = blockSize * headSize                // one block of one head
+        let headStride = blockCount * blockStride             // one head's blocks, all of them
         let headRun = positions * headSize                    // one head's rows, contiguous
         let count = sequences * heads * headRun
-        // Contiguous: (sequence, head, position, headSize). Paged: (block, head, position in block,
-        // headSize) with each sequence's blocks drawn from a scrambled pool.
+        // Contiguous: (sequence, head, position, headSize). Paged, as the KV cache: (head, block,
+        // position in block, headSize) with each sequence's blocks drawn from a scrambled pool (the
+        // worst case: the cache hands out consecutive blocks where it can).
         let keys = UnsafeMutablePointer<Element>.allocate(capacity: count), values = UnsafeMutablePointer<Element>.allocate(capacity: count)
         // Page-aligned, as the KV cache's pool is (a block's run of one head then starts a page).
         func pageAligned(_ count: Int) -> UnsafeMutablePointer<Element> {
             UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Element>.stride, alignment: 4096)
                 .bindMemory(to: Element.self, capacity: count)
         }
-        let pagedKeys = pageAligned(blockCount * blockStride), pagedValues = pageAligned(blockCount * blockStride)
+        let pagedKeys = pageAligned(heads * headStride), pagedValues = pageAligned(heads * headStride)
         let tables = UnsafeMutablePointer<Int32>.allocate(capacity: blockCount)
         let queries = UnsafeMutablePointer<Float>.allocate(capacity: sequences * heads * headSize)
         let outContiguous = UnsafeMutablePointer<Float>.allocate(capacity: sequences * heads * headSize)
@@ -94,7 +96,7 @@ public enum AttentionBenchmark {
                 for t in 0..<positions {
                     let from = ((s * heads + h) * positions + t) * headSize
                     let block = Int(tables[s * perSequence + t / blockSize])
-                    let to = block * blockStride + (h * blockSize + t % blockSize) * headSize
+                    let to = h * headStride + block * blockStride + (t % blockSize) * headSize
                     for i in 0..<headSize {
                         keys[from + i] = Element(value(from + i, 13))
                         values[from + i] = Element(value(from + i, 1009))
@@ -118,8 +120,8 @@ public enum AttentionBenchmark {
         func paged() {
             pool.run(tasks: sequences) { s, worker in
                 for h in 0..<heads {
-                    let rows = PagedRows(keys: UnsafePointer(pagedKeys + h * blockSize * headSize),
-                                         values: UnsafePointer(pagedValues + h * blockSize * headSize),
+                    let rows = PagedRows(keys: UnsafePointer(pagedKeys + h * headStride),
+                                         values: UnsafePointer(pagedValues + h * headStride),
                                          blockTable: UnsafePointer(tables + s * perSequence), blockStride: blockStride, blockSize: blockSize)
                     let q = (s * heads + h) * headSize
                     pagedKernel(queries + q, rows, headSize, 0, positions - 1, nil, nil, scores + worker * positions, outPaged + q)
