@@ -19,7 +19,7 @@ import SmallMindKernels
 /// another — a prompt's are — has each head's keys in one contiguous stream, as the slot cache's
 /// (layer, slot, head, position) had. With the heads of a block side by side instead ((layer,
 /// block, head, …)), one head's 4 KB runs lay 48 KB apart and m110's decode at 512 positions ran
-/// 4–9 % slower than the slot cache at B = 4 and 8, though the attention kernel alone was not
+/// 2–9 % slower than the slot cache at B = 4 and 8, though the attention kernel alone was not
 /// slower over scattered blocks: the memory system, not the arithmetic (README, Memory).
 /// A block number names the same positions in every layer and head; copying a block
 /// (copy-on-write) is one `memcpy` per layer and head.
@@ -58,6 +58,8 @@ public final class KVCache {
     public let contextLength: Int
     public let keyValueSize: Int
     public let headSize: Int
+    /// Key-value heads: keyValueSize / headSize.
+    let keyValueHeads: Int
     public let elementType: ElementType
     /// Whose arithmetic the forward passes that fill and read this cache follow.
     public let arithmetic: ForwardArithmetic
@@ -97,6 +99,7 @@ public final class KVCache {
         self.contextLength = min(contextLength ?? configuration.contextLength, configuration.contextLength)
         keyValueSize = configuration.keyValueSize
         headSize = configuration.headSize
+        keyValueHeads = keyValueSize / headSize
         self.elementType = elementType
         self.arithmetic = arithmetic
         self.blockSize = min(blockSize, self.contextLength)
@@ -105,7 +108,7 @@ public final class KVCache {
         precondition(self.blockCount >= 1, "a cache needs at least one block")
         blockStride = self.blockSize * headSize
         headStride = self.blockCount * blockStride
-        layerStride = (keyValueSize / headSize) * headStride
+        layerStride = keyValueHeads * headStride
         let count = layerCount * layerStride
         // Page-aligned: one head's run of a block (4 KB for 16 positions of a 64-wide f32 head)
         // then covers whole pages, not parts of two, as `smallmind bench-attention`'s pool does.
@@ -211,7 +214,7 @@ public final class KVCache {
     func copyBlock(_ source: Int32, to destination: Int32) {
         let bytes = blockStride * elementType.byteSize
         for l in 0..<layerCount {
-            for head in 0..<(keyValueSize / headSize) {
+            for head in 0..<keyValueHeads {
                 let base = headOffset(layer: l, head: head) * elementType.byteSize
                 let from = base + Int(source) * bytes, to = base + Int(destination) * bytes
                 (keys + to).copyMemory(from: keys + from, byteCount: bytes)
@@ -240,7 +243,7 @@ public final class KVCache {
     /// Stores one position's keys and values (kvDim floats each, head after head), rounding them
     /// to half precision in an `.f16` cache (round to nearest even, as ggml's fp32→fp16).
     func store(key: UnsafePointer<Float>, value: UnsafePointer<Float>, layer: Int, slot: Int, position: Int) {
-        for head in 0..<(keyValueSize / headSize) {
+        for head in 0..<keyValueHeads {
             let at = offset(layer: layer, slot: slot, head: head, position: position), from = head * headSize
             switch elementType {
             case .f32:
