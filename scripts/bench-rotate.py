@@ -7,9 +7,14 @@ median of its round medians and its best round, each also as a ratio to the firs
     scripts/bench-rotate.py /tmp/m110-q8_0.gguf 5 1,8,32 16 32 3 /tmp/before/smallmind .build/release/smallmind
 
 Run it with the machine otherwise quiet; single rounds here spread about ±10 %, so a 3 % question
-needs five or more rounds. Used for the paged KV cache's figures against the slot build (README).
+needs five or more rounds. The machine's speed also drifts between sets of rounds (a shared VM), which
+moves medians of round medians by several per cent; the paired figure — each round's ratio to the first
+build in the same round, then the median of those ratios, with a 95 % bootstrap interval over the
+rounds — cancels that drift and is the one to quote. With REPETITIONS 1 and many rounds each pair of
+runs is seconds apart. Used for the paged KV cache's figures against the slot build (README).
 """
 import json
+import random
 import statistics
 import subprocess
 import sys
@@ -29,6 +34,13 @@ for r in range(rounds):
             results[binary].setdefault(row["b"], []).append((row["s_pp"], row["s_tg"]))
     print(f"round {r + 1} of {rounds} done", file=sys.stderr, flush=True)
 
+def paired(ratios):
+    """The median of the rounds' ratios and its 95 % bootstrap interval (resampled rounds, fixed seed)."""
+    rng = random.Random(1)
+    medians = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(2000))
+    return f"{statistics.median(ratios):.3f} [{medians[50]:.2f}-{medians[1949]:.2f}]"
+
+
 first = binaries[0]
 for b in sorted(results[first]):
     print(f"B={b}")
@@ -39,5 +51,6 @@ for b in sorted(results[first]):
         rows = results[binary][b]
         pp_med, tg_med = statistics.median(x[0] for x in rows), statistics.median(x[1] for x in rows)
         pp_max, tg_max = max(x[0] for x in rows), max(x[1] for x in rows)
-        print(f"  {binary}: S_TG median {tg_med:.1f} ({tg_med / base_tg:.3f}), best {tg_max:.1f} ({tg_max / best_tg:.3f})"
-              f" | S_PP median {pp_med:.0f} ({pp_med / base_pp:.3f}), best {pp_max:.0f} ({pp_max / best_pp:.3f})")
+        print(f"  {binary}: S_TG median {tg_med:.1f} ({tg_med / base_tg:.3f}), best {tg_max:.1f} ({tg_max / best_tg:.3f}),"
+              f" paired {paired([x[1] / y[1] for x, y in zip(rows, base)])} | S_PP median {pp_med:.0f} ({pp_med / base_pp:.3f}),"
+              f" best {pp_max:.0f} ({pp_max / best_pp:.3f}), paired {paired([x[0] / y[0] for x, y in zip(rows, base)])}")

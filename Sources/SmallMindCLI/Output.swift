@@ -18,6 +18,13 @@ public enum Format {
     }
 
     public static func rate(_ r: Double) -> String { String(format: r < 10 ? "%.2f" : "%.1f", r) }
+
+    /// The KV budget's utilisation (`EngineStatistics.kvUtilization`) as a percentage. Above 100 %
+    /// only through prefix sharing — a shared block's positions count once per sequence holding
+    /// it, its memory once — which the text then says.
+    public static func utilisation(_ u: Double) -> String {
+        "utilisation \(rate(100 * u)) %" + (u > 1 ? " (shared blocks counted once per sequence)" : "")
+    }
 }
 
 /// An error for the command line: printed as one line ("error: …") with a non-zero exit, never a

@@ -19,6 +19,11 @@ struct FormatTests {
         #expect(Format.number(0.5) == "0.5")
     }
 
+    @Test func utilisationAboveAHundredPercentSaysWhy() {
+        #expect(Format.utilisation(0.86) == "utilisation 86.0 %")
+        #expect(Format.utilisation(11.1) == "utilisation 1110.0 % (shared blocks counted once per sequence)")
+    }
+
     @Test func tablesAlignTheirValues() {
         #expect(Table.render([("A", "1"), ("Long", "2")]) == "A:     1\nLong:  2\n")
     }

@@ -93,12 +93,12 @@ public enum SharedPrefixBenchmark {
         func mb(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
         var lines = [
             "\(r.requests) requests: \(r.preamble)-token preamble + \(r.pp) tokens each, \(r.tg) generated",
-            String(format: "shared preamble:    %8.3f s, %d prompt tokens cached, peak %d KV blocks (%@), utilisation %.1f %%",
-                   r.t_shared, r.cached_tokens_shared, r.peak_kv_blocks_shared, mb(r.peak_kv_blocks_shared * r.kv_block_bytes),
-                   100 * r.kv_utilization_shared),
-            String(format: "distinct preambles: %8.3f s, %d prompt tokens cached, peak %d KV blocks (%@), utilisation %.1f %%",
-                   r.t_distinct, r.cached_tokens_distinct, r.peak_kv_blocks_distinct, mb(r.peak_kv_blocks_distinct * r.kv_block_bytes),
-                   100 * r.kv_utilization_distinct),
+            String(format: "shared preamble:    %8.3f s, %d prompt tokens cached, peak %d KV blocks (%@), ",
+                   r.t_shared, r.cached_tokens_shared, r.peak_kv_blocks_shared, mb(r.peak_kv_blocks_shared * r.kv_block_bytes))
+                + Format.utilisation(r.kv_utilization_shared),
+            String(format: "distinct preambles: %8.3f s, %d prompt tokens cached, peak %d KV blocks (%@), ",
+                   r.t_distinct, r.cached_tokens_distinct, r.peak_kv_blocks_distinct, mb(r.peak_kv_blocks_distinct * r.kv_block_bytes))
+                + Format.utilisation(r.kv_utilization_distinct),
             String(format: "speed-up from sharing: %.2f×", r.speedup),
         ]
         if let identical = r.identical_to_unshared {

@@ -256,6 +256,6 @@ public struct BatchCommand: AsyncParsableCommand {
         func mb(_ bytes: Int) -> String { Format.rate(Double(bytes) / 1e6) + " MB" }
         return "KV cache: \(s.reusedPromptTokens) prompt tokens reused, \(s.preemptions) preemptions; peak \(s.peakKVBlocks) of "
             + "\(engine.kvBlockCount) blocks of \(engine.kvBlockSize) positions (\(mb(s.peakKVBlocks * blockBytes)) of \(mb(engine.kvCacheBytes))), "
-            + "utilisation \(Format.rate(100 * s.kvUtilization)) %; peak resident memory \(mb(ProcessMemory.peakResidentBytes))"
+            + Format.utilisation(s.kvUtilization) + "; peak resident memory \(mb(ProcessMemory.peakResidentBytes))"
     }
 }
