@@ -58,7 +58,7 @@ public final class KVCache {
     public let contextLength: Int
     public let keyValueSize: Int
     public let headSize: Int
-    /// Key-value heads: keyValueSize / headSize.
+    /// Key-value heads (keyValueSize is keyValueHeads · headSize).
     let keyValueHeads: Int
     public let elementType: ElementType
     /// Whose arithmetic the forward passes that fill and read this cache follow.
@@ -99,7 +99,7 @@ public final class KVCache {
         self.contextLength = min(contextLength ?? configuration.contextLength, configuration.contextLength)
         keyValueSize = configuration.keyValueSize
         headSize = configuration.headSize
-        keyValueHeads = keyValueSize / headSize
+        keyValueHeads = configuration.keyValueHeadCount
         self.elementType = elementType
         self.arithmetic = arithmetic
         self.blockSize = min(blockSize, self.contextLength)
