@@ -44,9 +44,9 @@ public final class ThreadPool: @unchecked Sendable {
     /// pass (a job's uneven end, the serial work between jobs, a vCPU the hypervisor paused), so
     /// that a pass runs without a sleep; short enough that an idle pool is asleep a moment after
     /// its last job. A fixed 20 000 polls had Qwen 2.5 0.5B at B = 32 make some 1 300 futex calls
-    /// per decode step on this VM; polling for 2 ms, about 6, and decode ran 1.06–1.19× as fast
-    /// at B = 32, 1.18–1.35× at B = 1 (paired rounds). llama.cpp's threads also poll for
-    /// milliseconds before they sleep.
+    /// per decode step on this VM; polling for 2 ms, about 6, and decode ran 1.06–1.20× as fast
+    /// at B = 32, 1.18–1.35× at B = 1 (paired rounds). llama.cpp's workers poll longer still:
+    /// 6.5 million `pause` rounds at its default `--poll 50`.
     static let spinDuration: Duration = .milliseconds(2)
     /// Pure polls, before the waiting thread starts offering its core to others (`sched_yield`)
     /// between polls: if the machine has more runnable threads than cores (parallel tests, other
